@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "orders" ADD COLUMN     "capturedAt" TIMESTAMP(3),
+ADD COLUMN     "releasedAt" TIMESTAMP(3);

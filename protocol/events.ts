@@ -1,0 +1,148 @@
+import type { Ack } from './errors';
+import type {
+  CheckInPayload,
+  EmptyPayload,
+  HeartbeatPayload,
+  LeavePayload,
+  MapWatchPayload,
+  PresenceUpdatePayload,
+  StaffJoinPayload,
+  VenueWatchPayload,
+} from './schemas';
+
+/** Event names, declared once. Renaming one breaks every shipped app: write the reason in protocol/README.md. */
+export const ClientEvent = {
+  CheckIn: 'presence:checkin',
+  Heartbeat: 'presence:heartbeat',
+  Leave: 'presence:leave',
+  PresenceUpdate: 'presence:update',
+  VenueWatch: 'venue:watch',
+  VenueUnwatch: 'venue:unwatch',
+  MapWatch: 'map:watch',
+  MapUnwatch: 'map:unwatch',
+  StaffJoin: 'staff:join',
+} as const;
+export type ClientEvent = (typeof ClientEvent)[keyof typeof ClientEvent];
+
+export const ServerEvent = {
+  VenueCount: 'venue:count',
+  VenueSnapshot: 'venue:snapshot',
+  FriendPresence: 'friend:presence',
+  VenuePeople: 'venue:people',
+  OrderReceived: 'order:received',
+  OrderUpdated: 'order:updated',
+  OrderPaid: 'order:paid',
+  RedemptionNew: 'redemption:new',
+  ServerShutdown: 'server:shutdown',
+} as const;
+export type ServerEvent = (typeof ServerEvent)[keyof typeof ServerEvent];
+
+export interface VenueCount {
+  venueId: string;
+  count: number;
+  /** Per-venue, only grows: a client keeps the highest it has seen and drops anything older. */
+  version: number;
+}
+
+export interface PresenceView {
+  venueId: string;
+  checkedInAt: string;
+  expiresAt: string;
+  wantsToBuy: boolean;
+  wantsToReceive: boolean;
+  visible: boolean;
+}
+
+export interface CheckInResult {
+  presence: PresenceView;
+  previousVenueId: string | null;
+  count: VenueCount;
+}
+
+export interface PersonAtVenue {
+  userId: string;
+  displayName: string;
+  profileImageUrl: string | null;
+  wantsToBuy: boolean;
+  wantsToReceive: boolean;
+  isFriend: boolean;
+}
+
+export type VenuePeopleChange =
+  | { type: 'upsert'; person: PersonAtVenue }
+  | { type: 'remove'; userId: string };
+
+export interface VenuePeopleMessage {
+  venueId: string;
+  changes: VenuePeopleChange[];
+}
+
+export interface OrderView {
+  id: string;
+  buyerId: string;
+  recipientId: string;
+  venueId: string;
+  amountCents: number;
+  currency: string;
+  status: 'PENDING' | 'PAID' | 'ACCEPTED' | 'REJECTED' | 'REDEEMED' | 'EXPIRED' | 'CANCELLED';
+  paymentMethod: 'STRIPE' | 'APPLE_PAY' | 'GOOGLE_PAY';
+  items: { menuItemId: string; name: string; quantity: number; priceCents: number }[] | null;
+  message: string | null;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export interface RedemptionView {
+  id: string;
+  orderId: string;
+  status: 'PENDING' | 'SCANNED' | 'REDEEMED' | 'CANCELLED';
+  scannedAt: string | null;
+  bartenderId: string | null;
+}
+
+export interface ShutdownNotice {
+  /** The client should reconnect (to any node) after roughly this many ms. */
+  reconnectAfterMs: number;
+}
+
+type AckFn<T> = (ack: Ack<T>) => void;
+
+export interface ClientToServerEvents {
+  'presence:checkin': (payload: CheckInPayload, ack: AckFn<CheckInResult>) => void;
+  'presence:heartbeat': (payload: HeartbeatPayload, ack: AckFn<{ presence: PresenceView | null }>) => void;
+  'presence:leave': (payload: LeavePayload, ack: AckFn<{ left: boolean }>) => void;
+  'presence:update': (payload: PresenceUpdatePayload, ack: AckFn<{ presence: PresenceView }>) => void;
+  'venue:watch': (payload: VenueWatchPayload, ack: AckFn<{ counts: VenueCount[] }>) => void;
+  'venue:unwatch': (payload: VenueWatchPayload, ack: AckFn<{ watching: number }>) => void;
+  'map:watch': (payload: MapWatchPayload, ack: AckFn<{ counts: VenueCount[] }>) => void;
+  'map:unwatch': (payload: EmptyPayload, ack: AckFn<{ watching: number }>) => void;
+  /** Staff tablets join their venue's staff room to receive paid orders and redemptions. */
+  'staff:join': (payload: StaffJoinPayload, ack: AckFn<{ venueId: string }>) => void;
+}
+
+export interface ServerToClientEvents {
+  'venue:count': (msg: VenueCount) => void;
+  'venue:snapshot': (msg: { counts: VenueCount[] }) => void;
+  'friend:presence': (msg: { userId: string; venueId: string | null }) => void;
+  'venue:people': (msg: VenuePeopleMessage) => void;
+  'order:received': (msg: { order: OrderView }) => void;
+  'order:updated': (msg: { order: OrderView; redemption?: RedemptionView }) => void;
+  'order:paid': (msg: { order: OrderView }) => void;
+  'redemption:new': (msg: { order: OrderView; redemption: RedemptionView }) => void;
+  'server:shutdown': (msg: ShutdownNotice) => void;
+}
+
+/** Node-to-node messages through the socket.io adapter (Redis); never seen by clients. */
+export interface InterServerEvents {
+  /** Count changes made on one node, so every node can coalesce and deliver them to its own viewers. */
+  'venue:counts': (changes: VenueCount[]) => void;
+}
+
+/** Room names, built in one place so emitters and joiners never disagree. */
+export const Rooms = {
+  venue: (venueId: string) => `venue:${venueId}`,
+  venuePeople: (venueId: string) => `people:${venueId}`,
+  user: (userId: string) => `user:${userId}`,
+  staff: (venueId: string) => `staff:${venueId}`,
+  mapCell: (cell: string) => `cell:${cell}`,
+} as const;

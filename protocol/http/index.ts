@@ -1,0 +1,6 @@
+export * from './common';
+export * from './auth';
+export * from './venues';
+export * from './social';
+export * from './devices';
+export * from './operations';

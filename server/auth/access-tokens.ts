@@ -1,0 +1,77 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import jwt from 'jsonwebtoken';
+import { z } from 'zod';
+import { ErrorCode } from '../../protocol/errors';
+import { AppError } from '../errors';
+
+/**
+ * Access tokens are short-lived HS256 JWTs. The algorithm, issuer and audience are pinned on verify so a
+ * token signed with `alg: none` or with another algorithm (RS/HS confusion) is refused outright.
+ */
+const ALGORITHM = 'HS256' as const;
+const ISSUER = 'treatme';
+const AUDIENCE = 'treatme-app';
+
+const Claims = z.object({ sub: z.string().min(1), typ: z.literal('access'), exp: z.number() });
+export interface AccessClaims {
+  userId: string;
+  /** Epoch ms. */
+  expiresAt: number;
+}
+
+export class AccessTokens {
+  constructor(
+    private readonly secret: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  sign(userId: string, ttlSeconds = this.ttlSeconds): string {
+    return jwt.sign({ typ: 'access' }, this.secret, {
+      algorithm: ALGORITHM,
+      subject: userId,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      expiresIn: ttlSeconds,
+    });
+  }
+
+  verify(token: string): AccessClaims {
+    let decoded: unknown;
+    try {
+      decoded = jwt.verify(token, this.secret, { algorithms: [ALGORITHM], issuer: ISSUER, audience: AUDIENCE });
+    } catch (err) {
+      const expired = err instanceof jwt.TokenExpiredError;
+      throw new AppError(ErrorCode.UNAUTHENTICATED, expired ? 'Access token expired' : 'Invalid access token', { cause: err });
+    }
+    const claims = Claims.safeParse(decoded);
+    if (!claims.success) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Invalid access token');
+    return { userId: claims.data.sub, expiresAt: claims.data.exp * 1000 };
+  }
+
+  /**
+   * A key for another purpose (code hashing, invite tokens) derived from the same secret, so every node
+   * agrees on it without a new setting, and nothing signed for one purpose verifies for another.
+   */
+  deriveKey(purpose: string): Buffer {
+    return createHmac('sha256', this.secret).update(`treatme:${purpose}`).digest();
+  }
+}
+
+/**
+ * Embedded mode has no operator to set JWT_SECRET, so one is generated once and kept beside the
+ * embedded database: tokens survive a restart, and nothing secret is committed.
+ */
+export function resolveJwtSecret(configured: string | undefined, file: string | undefined): string {
+  if (configured) return configured;
+  if (!file) return randomBytes(48).toString('base64url');
+  if (existsSync(file)) {
+    const existing = readFileSync(file, 'utf8').trim();
+    if (existing.length >= 32) return existing;
+  }
+  const secret = randomBytes(48).toString('base64url');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}

@@ -1,0 +1,28 @@
+import type { SessionResponse } from '../../protocol/http/auth';
+import { AuditAction, audit } from '../audit/audit';
+import type { AppContext } from '../context';
+import { issueRefreshToken } from './refresh-tokens';
+import { toUserView } from './user-view';
+
+type UserRow = Parameters<typeof toUserView>[0];
+
+/** How a user proved who they are; recorded in the sign-in audit row. */
+export type SignInMethod = 'dev' | 'email_code' | 'phone_code' | `oauth:${string}`;
+
+/** A new session (refresh family) for a user who just proved who they are. */
+export async function startSession(
+  ctx: AppContext,
+  user: UserRow,
+  method: SignInMethod,
+  source: { ip: string | null; userAgent: string | null },
+  extra: Record<string, unknown> = {},
+): Promise<SessionResponse> {
+  const refresh = await issueRefreshToken(ctx, user.id);
+  await audit(ctx, { userId: user.id, action: AuditAction.SignIn, resourceType: 'user', resourceId: user.id, changes: { method, ...extra }, ...source });
+  return {
+    accessToken: ctx.tokens.sign(user.id),
+    refreshToken: refresh.token,
+    expiresIn: ctx.config.ACCESS_TOKEN_TTL_SECONDS,
+    user: toUserView(user),
+  };
+}

@@ -1,0 +1,156 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Router } from 'express';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
+import { AccessTokens, resolveJwtSecret } from './auth/access-tokens';
+import type { Config } from './config/config';
+import type { AppContext, ReadinessCheck, RedisConnections } from './context';
+import { buildFeatures } from './features';
+import { createHttpApp } from './http/http-app';
+import { createLogger, type Logger } from './observability/logger';
+import { createMetrics } from './observability/metrics';
+import { buildPresence } from './presence/build-presence';
+import { handshakeAuth } from './realtime/handshake';
+import { createSocketServer, trackConnections } from './realtime/socket-server';
+import { openDatabase } from './storage/database';
+import { seedDemoData } from './storage/demo-seed';
+import { closeRedis, createRedis } from './storage/redis';
+
+export interface BuildOptions {
+  /** Replace the logger (tests pass a silent one). */
+  logger?: Logger;
+  /** Apply migrations on real PostgreSQL at start (tests and single-command dev setups). */
+  migrate?: boolean;
+  now?: () => number;
+}
+
+export interface RunningServer {
+  ctx: AppContext;
+  httpServer: HttpServer;
+  listen(port?: number, host?: string): Promise<number>;
+  /** Drain and close everything; resolves when done. Safe to call twice. */
+  shutdown(reason?: string): Promise<void>;
+}
+
+/** Wiring only: config → stores → services → transports. Nothing else picks implementations. */
+export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger(config);
+  const metrics = createMetrics({ defaultMetrics: true });
+  const now = opts.now ?? Date.now;
+  const readiness: ReadinessCheck[] = [];
+  const stoppables: AppContext['stoppables'] = [];
+
+  logger.info({ mode: config.mode, devMode: config.devMode }, 'starting TreatMe live server');
+  const db = await openDatabase(config, logger, { migrate: opts.migrate ?? config.mode === 'embedded' });
+  readiness.push({ name: db.kind === 'pglite' ? 'database (embedded)' : 'database', check: () => db.ping() });
+  if (config.seedDemoData) {
+    const seeded = await seedDemoData(db.prisma, { centerLat: config.CITY_CENTER_LAT, centerLng: config.CITY_CENTER_LNG });
+    logger.info(seeded, seeded.created ? 'demo data seeded' : 'demo data already present');
+  }
+
+  let redis: RedisConnections | undefined;
+  if (config.REDIS_URL) {
+    const keyPrefix = config.REDIS_KEY_PREFIX;
+    redis = {
+      main: createRedis(config.REDIS_URL, 'main', logger, metrics, { keyPrefix }),
+      // Pub/sub clients must not queue while Redis is down: a stale burst of counts on reconnect is
+      // worse than a fresh snapshot, which the fan-out layer sends on recovery.
+      pub: createRedis(config.REDIS_URL, 'pub', logger, metrics, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1_000 }),
+      sub: createRedis(config.REDIS_URL, 'sub', logger, metrics),
+    };
+    const main = redis.main;
+    readiness.push({ name: 'redis', check: async () => void (await main.ping()) });
+  }
+
+  const presence = await buildPresence(config, { logger, metrics, redis: redis?.main });
+  readiness.push(...presence.readiness);
+
+  const jwtSecret = resolveJwtSecret(
+    config.JWT_SECRET,
+    config.mode === 'embedded' && !config.PGLITE_IN_MEMORY ? join(config.PGLITE_DATA_DIR, '..', 'jwt-secret') : undefined,
+  );
+  const tokens = new AccessTokens(jwtSecret, config.ACCESS_TOKEN_TTL_SECONDS);
+
+  const httpServer = createServer();
+  const io = createSocketServer(httpServer, config);
+  io.use(handshakeAuth(tokens));
+  if (redis) {
+    // Sharded pub/sub: a node subscribes only to the rooms its sockets are in, so a venue's
+    // updates are not pushed to nodes with no viewer of it.
+    io.adapter(createShardedAdapter(redis.pub, redis.sub, { channelPrefix: `${config.REDIS_KEY_PREFIX}sio`, subscriptionMode: 'dynamic' }));
+  }
+
+  const ctx: AppContext = {
+    config,
+    logger,
+    metrics,
+    db,
+    redis,
+    dynamo: presence.dynamo,
+    presence: presence.store,
+    locks: presence.locks,
+    tokens,
+    io,
+    readiness,
+    stoppables,
+    now,
+  };
+
+  let draining = false;
+  const features = await buildFeatures(ctx, { isDraining: () => draining });
+  const routers: Router[] = features.routers;
+  const app = createHttpApp(ctx, routers, () => draining);
+  httpServer.on('request', app);
+  trackConnections(io, logger, metrics, features.socketFeatures);
+  for (const job of features.jobs) {
+    job.start();
+    stoppables.push(job);
+  }
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = (reason = 'shutdown'): Promise<void> => {
+    shuttingDown ??= (async () => {
+      draining = true;
+      logger.info({ reason }, 'draining: refusing new connections, sending sockets elsewhere');
+      // Stop accepting first; keep-alive HTTP connections are closed once idle.
+      httpServer.close();
+      httpServer.closeIdleConnections();
+      // Closing the transport (not socket.disconnect) makes clients auto-reconnect, and the
+      // presence grace period keeps their check-ins alive while they land on another node.
+      io.local.emit('server:shutdown', { reconnectAfterMs: 250 });
+      for (const socket of (await io.local.fetchSockets())) {
+        const conn = (socket as unknown as { conn?: { close(): void } }).conn;
+        conn?.close();
+      }
+      for (const s of [...stoppables].reverse()) {
+        try {
+          await s.stop();
+        } catch (err) {
+          logger.error({ err, job: s.name }, 'error while stopping');
+        }
+      }
+      await new Promise<void>((res) => io.close(() => res()));
+      await presence.store.close();
+      if (redis) await Promise.all([closeRedis(redis.main), closeRedis(redis.pub), closeRedis(redis.sub)]);
+      await db.close();
+      httpServer.closeAllConnections();
+      logger.info('shutdown complete');
+    })();
+    return shuttingDown;
+  };
+
+  return {
+    ctx,
+    httpServer,
+    listen: (port = config.PORT, host = config.HOST) =>
+      new Promise<number>((res, rej) => {
+        httpServer.once('error', rej);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', rej);
+          res((httpServer.address() as AddressInfo).port);
+        });
+      }),
+    shutdown,
+  };
+}

@@ -1,0 +1,198 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Every field has a default that yields a complete
+ * single-node server (embedded mode); each service URL switches one part to the real thing.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
+
+/** A URL whose scheme is one of `schemes`; never throws (zod runs refinements even after .url() fails). */
+const urlWithScheme = (schemes: string[], label: string) =>
+  z.string().refine((u) => {
+    try {
+      return schemes.includes(new URL(u).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a valid ${label} URL`);
+
+const postgresUrl = urlWithScheme(['postgres:', 'postgresql:'], 'postgres:// or postgresql://');
+const redisUrl = urlWithScheme(['redis:', 'rediss:'], 'redis:// or rediss://');
+const httpUrl = urlWithScheme(['http:', 'https:'], 'http:// or https://');
+
+export const envSchema = z.object({
+  /** `embedded` (no external service) or `cluster` (all of PostgreSQL, Redis, DynamoDB required); unset → inferred from the URLs. */
+  TREATME_MODE: z.enum(['embedded', 'cluster']).optional(),
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Identifies this process in logs, metrics and multi-node tests. */
+  NODE_ID: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `pretty` forces human-readable logs, `json` forces JSON lines; unset → pretty only in a terminal. */
+  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+
+  DATABASE_URL: postgresUrl.optional(),
+  /** PostgreSQL schema to use inside DATABASE_URL's database (tests give each file its own). */
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public'),
+  /** Embedded PostgreSQL (PGlite) data folder; kept across restarts. */
+  PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
+  /** Embedded PostgreSQL in memory only (nothing kept across restarts). */
+  PGLITE_IN_MEMORY: bool.default(false),
+  SEED_DEMO_DATA: bool.optional(),
+  CITY_CENTER_LAT: num(-90, 90).default(40.7128),
+  CITY_CENTER_LNG: num(-180, 180).default(-74.006),
+
+  REDIS_URL: redisUrl.optional(),
+  /** Prefix for every Redis key this server writes (tests give each file its own). */
+  REDIS_KEY_PREFIX: z.string().default('treatme:'),
+
+  DYNAMODB_ENDPOINT: httpUrl.optional(),
+  AWS_REGION: z.string().min(1).optional(),
+  DYNAMODB_TABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]*$/).default('clubapp-dev-'),
+  /** Create missing DynamoDB tables at start (dev and tests); production runs `npm run dynamo:tables`. */
+  DYNAMODB_CREATE_TABLES: bool.default(false),
+
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ACCESS_TOKEN_TTL_SECONDS: int(60, 86_400).default(900),
+  REFRESH_TOKEN_TTL_DAYS: int(1, 365).default(30),
+
+  STRIPE_SECRET_KEY: z.string().startsWith('sk_').optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
+  /** Point the Stripe SDK elsewhere (tests use a local double); unset → api.stripe.com. */
+  STRIPE_API_BASE: httpUrl.optional(),
+
+  /** Currency of every order (ISO 4217, lower case as Stripe wants it). */
+  ORDER_CURRENCY: z.string().regex(/^[a-z]{3}$/).default('usd'),
+  /** An unredeemed order ends this long after creation and its hold is released (must stay under Stripe's ~7-day authorization). */
+  ORDER_EXPIRY_HOURS: int(1, 144).default(24),
+  /** How often the order-expiry job looks for ended orders and unreleased holds. */
+  ORDER_EXPIRY_SWEEP_INTERVAL_MS: int(100, 3_600_000).default(30_000),
+  /** Treats waiting for one recipient (PENDING or PAID) at once; more is LIMIT_REACHED. */
+  MAX_PENDING_TREATS_PER_RECIPIENT: int(1, 1_000).default(5),
+  /** Treats one buyer has out that nobody answered yet (PENDING or PAID); more is LIMIT_REACHED. */
+  MAX_UNANSWERED_OFFERS_PER_BUYER: int(1, 1_000).default(10),
+  /** How long an Idempotency-Key's answer is kept (the seed's idempotency table: 1 hour). */
+  IDEMPOTENCY_TTL_SECONDS: int(60, 86_400).default(3_600),
+  DEV_MODE: bool.optional(),
+  /** Comma-separated browser origins allowed to open sockets and call the API; `*` allows any. */
+  CORS_ORIGINS: z.string().default('*'),
+
+  PRESENCE_TIMEOUT_SECONDS: int(5, 86_400).default(600),
+  PRESENCE_GRACE_SECONDS: int(0, 3_600).default(60),
+  PRESENCE_TTL_SECONDS: int(60, 7 * 86_400).default(4 * 3_600),
+  CHECKIN_MAX_DISTANCE_METERS: int(1, 100_000).default(300),
+  COUNT_COALESCE_MS: int(0, 10_000).default(250),
+  SWEEP_INTERVAL_MS: int(100, 3_600_000).default(5_000),
+  RECONCILE_INTERVAL_MS: int(1_000, 86_400_000).default(60_000),
+  SOCKET_MAX_MESSAGE_BYTES: int(1_024, 10_000_000).default(64 * 1024),
+  SOCKET_EVENTS_PER_SECOND: int(1, 10_000).default(20),
+  SOCKET_EVENTS_BURST: int(1, 10_000).default(40),
+  SHUTDOWN_TIMEOUT_MS: int(100, 60_000).default(10_000),
+  MAP_TILE_URL: z.string().default('https://tile.openstreetmap.org/{z}/{x}/{y}.png'),
+
+  /** One-time sign-in codes live this long; short, since a code is a password while it lives. */
+  CODE_TTL_SECONDS: int(30, 3_600).default(300),
+  /** Wrong guesses allowed per code before it is burnt (6 digits: 5 guesses are a 1-in-200,000 chance). */
+  CODE_MAX_ATTEMPTS: int(1, 20).default(5),
+  /** Minimum gap between two codes sent to one destination. */
+  CODE_RESEND_SECONDS: int(0, 3_600).default(30),
+  /** Codes one destination may receive per hour: resends must not turn into an SMS-pumping channel. */
+  CODE_SENDS_PER_HOUR: int(1, 1_000).default(6),
+  /** Which CodeSender delivers codes; only `log` ships, real providers plug in behind the same interface. */
+  CODE_SENDER: z.enum(['log']).default('log'),
+
+  /** Google ID tokens: comma-separated OAuth client ids (the `aud`); unset → Google sign-in off. */
+  GOOGLE_CLIENT_IDS: z.string().optional(),
+  /** Google signs with either issuer spelling. */
+  GOOGLE_ISSUERS: z.string().default('https://accounts.google.com,accounts.google.com'),
+  GOOGLE_JWKS_URL: httpUrl.default('https://www.googleapis.com/oauth2/v3/certs'),
+  /** Apple ID tokens: comma-separated service/bundle ids (the `aud`); unset → Apple sign-in off. */
+  APPLE_CLIENT_IDS: z.string().optional(),
+  APPLE_ISSUERS: z.string().default('https://appleid.apple.com'),
+  APPLE_JWKS_URL: httpUrl.default('https://appleid.apple.com/auth/keys'),
+
+  /** Sign-in, code and refresh requests allowed per client IP per minute. */
+  RATE_LIMIT_AUTH_PER_MINUTE: int(1, 100_000).default(30),
+  /** Writes (POST/PUT/DELETE) allowed per signed-in user per minute. */
+  RATE_LIMIT_WRITES_PER_MINUTE: int(1, 100_000).default(120),
+
+  /** Nearest-venue query results (PostgreSQL part only) are cached this long; 0 disables the cache. */
+  VENUES_CACHE_SECONDS: int(0, 86_400).default(300),
+  /** A registered push token is dropped after this many days without the app opening. */
+  DEVICE_TTL_DAYS: int(1, 3_650).default(60),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Env {
+  mode: 'embedded' | 'cluster';
+  devMode: boolean;
+  seedDemoData: boolean;
+  nodeId: string;
+  dynamo: { endpoint: string | undefined; region: string; tablePrefix: string } | undefined;
+  stripe: { secretKey: string; webhookSecret: string; apiBase: string | undefined } | undefined;
+  corsOrigins: '*' | string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Empty strings count as unset, as shells and compose files often export them. */
+function clean(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v.trim() !== '') out[key] = v.trim();
+  }
+  return out;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(clean(env));
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const usesServices = Boolean(e.DATABASE_URL || e.REDIS_URL || e.DYNAMODB_ENDPOINT || e.AWS_REGION);
+  const mode = e.TREATME_MODE ?? (usesServices ? 'cluster' : 'embedded');
+  if (e.TREATME_MODE === 'cluster') {
+    if (!e.DATABASE_URL) problems.push('DATABASE_URL: required when TREATME_MODE=cluster');
+    if (!e.REDIS_URL) problems.push('REDIS_URL: required when TREATME_MODE=cluster');
+    if (!e.DYNAMODB_ENDPOINT && !e.AWS_REGION) problems.push('DYNAMODB_ENDPOINT or AWS_REGION: required when TREATME_MODE=cluster');
+  }
+  if (Boolean(e.STRIPE_SECRET_KEY) !== Boolean(e.STRIPE_WEBHOOK_SECRET)) {
+    problems.push('STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET: set both or neither');
+  }
+  if (mode === 'cluster' && !e.JWT_SECRET && e.DEV_MODE !== true) {
+    problems.push('JWT_SECRET: required outside embedded/dev mode (all nodes must share it)');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const devMode = e.DEV_MODE ?? mode === 'embedded';
+  return {
+    ...e,
+    mode,
+    devMode,
+    seedDemoData: e.SEED_DEMO_DATA ?? devMode,
+    nodeId: e.NODE_ID ?? `node-${process.pid}`,
+    dynamo:
+      e.DYNAMODB_ENDPOINT || e.AWS_REGION
+        ? { endpoint: e.DYNAMODB_ENDPOINT, region: e.AWS_REGION ?? 'us-east-1', tablePrefix: e.DYNAMODB_TABLE_PREFIX }
+        : undefined,
+    stripe:
+      e.STRIPE_SECRET_KEY && e.STRIPE_WEBHOOK_SECRET
+        ? { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiBase: e.STRIPE_API_BASE }
+        : undefined,
+    corsOrigins: e.CORS_ORIGINS === '*' ? '*' : e.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+  };
+}

@@ -1,0 +1,46 @@
+import type { Redis } from 'ioredis';
+import type { AccessTokens } from './auth/access-tokens';
+import type { Config } from './config/config';
+import type { Logger } from './observability/logger';
+import type { Metrics } from './observability/metrics';
+import type { Lock } from './presence/locks';
+import type { PresenceStore } from './presence/presence-store';
+import type { TypedServer } from './realtime/typed-server';
+import type { Database } from './storage/database';
+import type { DynamoClients } from './storage/dynamo-client';
+
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
+export interface RedisConnections {
+  /** Commands: cache, rate limits, locks, one-time codes. */
+  main: Redis;
+  /** The socket.io adapter's publisher and subscriber (a subscriber cannot run commands). */
+  pub: Redis;
+  sub: Redis;
+}
+
+/**
+ * What every module may use, built once by `buildServer` from config. Nothing below reads the
+ * environment or picks implementations: that is wiring's job.
+ */
+export interface AppContext {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  db: Database;
+  redis: RedisConnections | undefined;
+  /** Set when DynamoDB is configured (cluster mode); embedded mode uses in-process stores instead. */
+  dynamo: DynamoClients | undefined;
+  presence: PresenceStore;
+  locks: Lock;
+  tokens: AccessTokens;
+  io: TypedServer;
+  readiness: ReadinessCheck[];
+  /** Stopped in reverse order on shutdown, after sockets are told to go and before stores close. */
+  stoppables: { name: string; stop(): Promise<void> | void }[];
+  /** Injected clock so tests can jump time; production uses Date.now. */
+  now(): number;
+}

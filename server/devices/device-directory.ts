@@ -1,0 +1,104 @@
+import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { perContext } from '../cache/per-context';
+import type { AppContext } from '../context';
+import { createDynamoClients, type DynamoClients } from '../storage/dynamo-client';
+import { TTL_ATTRIBUTE, tableName } from '../storage/dynamo-tables';
+
+export interface DeviceRecord {
+  userId: string;
+  token: string;
+  platform: 'IOS' | 'ANDROID' | 'WEB';
+  appVersion: string | null;
+  osVersion: string | null;
+  pushEnabled: boolean;
+  /** Epoch ms of the last registration (the app registers each time it opens). */
+  lastSeenAt: number;
+  /** Epoch ms after which the token is treated as gone. */
+  expiresAt: number;
+}
+
+/**
+ * The hot copy of push tokens that senders read: DynamoDB's devices table (PK userId, SK token) with a
+ * TTL refreshed on every registration, so tokens of uninstalled apps age out on their own. PostgreSQL
+ * stays the record; in embedded mode it is the only copy and senders read it instead.
+ */
+export interface DeviceDirectory {
+  put(d: DeviceRecord): Promise<void>;
+  remove(userId: string, token: string): Promise<void>;
+  /** Unexpired devices of a user. */
+  forUser(userId: string, now: number): Promise<DeviceRecord[]>;
+}
+
+export class DynamoDeviceDirectory implements DeviceDirectory {
+  private readonly table: string;
+
+  constructor(
+    private readonly dynamo: DynamoClients,
+    prefix: string,
+  ) {
+    this.table = tableName(prefix, 'devices');
+  }
+
+  async put(d: DeviceRecord): Promise<void> {
+    await this.dynamo.doc.send(new PutCommand({ TableName: this.table, Item: { ...d, [TTL_ATTRIBUTE]: Math.ceil(d.expiresAt / 1000) } }));
+  }
+
+  async remove(userId: string, token: string): Promise<void> {
+    await this.dynamo.doc.send(new DeleteCommand({ TableName: this.table, Key: { userId, token } }));
+  }
+
+  async forUser(userId: string, now: number): Promise<DeviceRecord[]> {
+    const out = await this.dynamo.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'userId = :u',
+        // DynamoDB deletes expired items days late; reads must not trust its TTL.
+        FilterExpression: 'expiresAt > :now',
+        ExpressionAttributeValues: { ':u': userId, ':now': now },
+      }),
+    );
+    return (out.Items ?? []).map((i) => ({
+      userId: String(i.userId),
+      token: String(i.token),
+      platform: i.platform as DeviceRecord['platform'],
+      appVersion: (i.appVersion as string | null | undefined) ?? null,
+      osVersion: (i.osVersion as string | null | undefined) ?? null,
+      pushEnabled: i.pushEnabled !== false,
+      lastSeenAt: Number(i.lastSeenAt),
+      expiresAt: Number(i.expiresAt),
+    }));
+  }
+}
+
+/** Embedded mode: PostgreSQL rows are the directory; writes already happened there. */
+export class PostgresDeviceDirectory implements DeviceDirectory {
+  constructor(
+    private readonly ctx: Pick<AppContext, 'db' | 'config'>,
+  ) {}
+
+  async put(): Promise<void> {}
+  async remove(): Promise<void> {}
+
+  async forUser(userId: string, now: number): Promise<DeviceRecord[]> {
+    const ttlMs = this.ctx.config.DEVICE_TTL_DAYS * 86_400_000;
+    const rows = await this.ctx.db.prisma.device.findMany({ where: { userId, lastSeenAt: { gt: new Date(now - ttlMs) } } });
+    return rows.map((r) => ({
+      userId: r.userId,
+      token: r.token,
+      platform: r.platform,
+      appVersion: r.appVersion,
+      osVersion: r.osVersion,
+      pushEnabled: r.pushEnabled,
+      lastSeenAt: r.lastSeenAt.getTime(),
+      expiresAt: r.lastSeenAt.getTime() + ttlMs,
+    }));
+  }
+}
+
+export const deviceDirectory = perContext<DeviceDirectory>((ctx) => {
+  const dynamo = ctx.config.dynamo;
+  if (!dynamo) return new PostgresDeviceDirectory(ctx);
+  const clients = createDynamoClients({ endpoint: dynamo.endpoint, region: dynamo.region });
+  ctx.stoppables.push({ name: 'device directory', stop: () => clients.client.destroy() });
+  return new DynamoDeviceDirectory(clients, dynamo.tablePrefix);
+});

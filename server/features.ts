@@ -1,0 +1,54 @@
+import type { Router } from 'express';
+import type { AppContext } from './context';
+import { buildRealtime } from './realtime/realtime-feature';
+import type { SocketFeature } from './realtime/socket-server';
+import { authRoutes } from './http/routes/auth-routes';
+import { deviceRoutes } from './http/routes/device-routes';
+import { openApiRoutes } from './http/routes/openapi-routes';
+import { socialRoutes } from './http/routes/social-routes';
+import { venueRoutes } from './http/routes/venue-routes';
+import { devPaymentRoutes } from './http/routes/dev-payment-routes';
+import { orderRoutes } from './http/routes/order-routes';
+import { redemptionRoutes } from './http/routes/redemption-routes';
+import { webhookRoutes } from './http/routes/webhook-routes';
+import { ordersOf } from './orders/orders-module';
+import { staffRoomFeature } from './realtime/staff-room';
+
+/** A background job owned by one feature (sweeper, reconciler, order expiry…). */
+export interface Job {
+  name: string;
+  start(): void;
+  stop(): Promise<void> | void;
+}
+
+export interface Features {
+  routers: Router[];
+  socketFeatures: SocketFeature[];
+  jobs: Job[];
+}
+
+/**
+ * Every product feature, in one list. Each module builds its routes, socket handlers and jobs from
+ * the shared context; the order of routers is the order Express tries them.
+ */
+export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boolean }): Promise<Features> {
+  const realtime = await buildRealtime(ctx, opts.isDraining);
+  const orders = ordersOf(ctx);
+  const devPayments = devPaymentRoutes(ctx, orders);
+  const features: Features = {
+    routers: [
+      authRoutes(ctx),
+      venueRoutes(ctx),
+      socialRoutes(ctx),
+      deviceRoutes(ctx),
+      openApiRoutes(ctx),
+      webhookRoutes(orders),
+      orderRoutes(ctx, orders),
+      redemptionRoutes(ctx, orders),
+      ...(devPayments ? [devPayments] : []),
+    ],
+    socketFeatures: [...realtime.socketFeatures, staffRoomFeature(ctx, realtime.guard)],
+    jobs: [...realtime.jobs, orders.expiry],
+  };
+  return features;
+}

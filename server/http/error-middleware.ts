@@ -1,0 +1,33 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ErrorCode, type HttpErrorBody } from '../../protocol/errors';
+import { AppError, toAppError } from '../errors';
+import type { Logger } from '../observability/logger';
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new AppError(ErrorCode.NOT_FOUND, `No route for ${req.method} ${req.path}`));
+};
+
+/** Body-parser and other middleware errors carry an HTTP status and a `type`; map them to our codes. */
+function fromMiddlewareError(err: unknown): AppError | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { type?: unknown; status?: unknown };
+  if (e.type === 'entity.too.large') return new AppError(ErrorCode.PAYLOAD_TOO_LARGE, 'Request body too large', { cause: err });
+  if (e.type === 'entity.parse.failed') return new AppError(ErrorCode.VALIDATION, 'Malformed JSON body', { cause: err });
+  if (typeof e.type === 'string' && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new AppError(ErrorCode.VALIDATION, 'Unreadable request body', { cause: err });
+  }
+  return undefined;
+}
+
+export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const appErr = fromMiddlewareError(err) ?? toAppError(err);
+    if (appErr.code === ErrorCode.INTERNAL) {
+      logger.error({ err: appErr.cause ?? err, method: req.method, url: req.originalUrl }, 'unhandled error in HTTP route');
+    }
+    if (res.headersSent) return;
+    for (const [k, v] of Object.entries(appErr.headers ?? {})) res.setHeader(k, v);
+    const body: HttpErrorBody = { error: appErr.toWire() };
+    res.status(appErr.status).json(body);
+  };
+}

@@ -1,0 +1,57 @@
+import express, { type Express, type Router } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { AppContext } from '../context';
+import { errorMiddleware, notFound } from './error-middleware';
+import { healthRoutes } from './health-routes';
+
+declare module 'http' {
+  interface IncomingMessage {
+    /** The exact bytes of a JSON body: Stripe signs these, not our re-serialisation. */
+    rawBody?: Buffer;
+  }
+}
+
+export const JSON_BODY_LIMIT = '64kb';
+
+export function createHttpApp(ctx: AppContext, routers: Router[], isDraining: () => boolean): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', true);
+  app.use(
+    pinoHttp({
+      logger: ctx.logger,
+      // Probes hit these every few seconds; a log line each would drown the useful ones.
+      autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/ready' || req.url === '/metrics' },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      serializers: {
+        req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+      },
+    }),
+  );
+  app.use((req, res, next) => {
+    const end = ctx.metrics.httpDuration.startTimer({ method: req.method });
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      end({ route });
+      ctx.metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  });
+  app.use(
+    express.json({
+      limit: JSON_BODY_LIMIT,
+      verify: (req, _res, buf) => {
+        req.rawBody = buf;
+      },
+    }),
+  );
+  app.use(healthRoutes(ctx.readiness, isDraining));
+  app.get('/metrics', async (_req, res) => {
+    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+  for (const router of routers) app.use(router);
+  app.use(notFound);
+  app.use(errorMiddleware(ctx.logger));
+  return app;
+}

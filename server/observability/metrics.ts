@@ -1,0 +1,52 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * One registry per server instance (tests run several in one process, and prom-client's default
+ * registry refuses a metric registered twice). Modules add their own metrics to `registry`.
+ */
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'treatme_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'treatme_http_request_duration_seconds',
+      help: 'HTTP request duration',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    socketsConnected: new Gauge({ name: 'treatme_sockets_connected', help: 'Open sockets on this node', registers: [registry] }),
+    socketEvents: new Counter({
+      name: 'treatme_socket_events_total',
+      help: 'Client socket events by event and outcome code',
+      labelNames: ['event', 'outcome'] as const,
+      registers: [registry],
+    }),
+    redisUp: new Gauge({ name: 'treatme_redis_up', help: '1 while the Redis connection is ready', labelNames: ['client'] as const, registers: [registry] }),
+    redisOutages: new Counter({
+      name: 'treatme_redis_outages_total',
+      help: 'Times a Redis connection went from ready to lost',
+      labelNames: ['client'] as const,
+      registers: [registry],
+    }),
+    countBroadcasts: new Counter({
+      name: 'treatme_venue_count_broadcasts_total',
+      help: 'venue:count broadcasts sent (after coalescing)',
+      registers: [registry],
+    }),
+    countChanges: new Counter({
+      name: 'treatme_venue_count_changes_total',
+      help: 'Count changes fed to the coalescer',
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

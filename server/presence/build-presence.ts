@@ -1,0 +1,45 @@
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/config';
+import type { ReadinessCheck } from '../context';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import { createDynamoClients, type DynamoClients } from '../storage/dynamo-client';
+import { ensureTables, tableName } from '../storage/dynamo-tables';
+import { DynamoPresenceStore } from './dynamo-presence-store';
+import { memoryLock, redisLock, type Lock } from './locks';
+import { MemoryPresenceStore } from './memory-presence-store';
+import type { PresenceStore } from './presence-store';
+import { timingsFromConfig } from './presence-store';
+
+export interface BuiltPresence {
+  store: PresenceStore;
+  locks: Lock;
+  dynamo: DynamoClients | undefined;
+  readiness: ReadinessCheck[];
+}
+
+/** DynamoDB when configured, the in-process store otherwise; Redis leases when clustered. */
+export async function buildPresence(
+  config: Config,
+  deps: { logger: Logger; metrics: Metrics; redis: Redis | undefined },
+): Promise<BuiltPresence> {
+  const timings = timingsFromConfig(config);
+  const locks = deps.redis ? redisLock(deps.redis, 'locks:') : memoryLock();
+  if (!config.dynamo) {
+    return { store: new MemoryPresenceStore(timings), locks, dynamo: undefined, readiness: [] };
+  }
+  const dynamo = createDynamoClients({ endpoint: config.dynamo.endpoint, region: config.dynamo.region });
+  if (config.DYNAMODB_CREATE_TABLES) {
+    const report = await ensureTables(dynamo.client, config.dynamo.tablePrefix);
+    deps.logger.info(report, 'dynamodb tables ensured');
+  }
+  const store = new DynamoPresenceStore({ doc: dynamo.doc, tablePrefix: config.dynamo.tablePrefix, ...timings });
+  const presenceTable = tableName(config.dynamo.tablePrefix, 'presence');
+  return {
+    store,
+    locks,
+    dynamo,
+    readiness: [{ name: 'dynamodb', check: async () => void (await dynamo.client.send(new DescribeTableCommand({ TableName: presenceTable }))) }],
+  };
+}

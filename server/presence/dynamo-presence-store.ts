@@ -1,0 +1,674 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { ErrorCode } from '../../protocol/errors';
+import { AppError } from '../errors';
+import { PRESENCE_BY_EXPIRY, PRESENCE_BY_VENUE, tableName } from '../storage/dynamo-tables';
+import {
+  assertVenueId,
+  expiryFor,
+  heartbeatExpiry,
+  type CheckInInput,
+  type CheckInResult,
+  type CountChange,
+  type Drift,
+  type PresencePatch,
+  type PresenceRecord,
+  type PresenceStore,
+  type PresenceTimings,
+  type VenueCount,
+} from './presence-store';
+
+export interface DynamoPresenceStoreOptions extends PresenceTimings {
+  doc: DynamoDBDocumentClient;
+  /** DYNAMODB_TABLE_PREFIX; tables from server/storage/dynamo-tables.ts. */
+  tablePrefix: string;
+  /**
+   * Counter shards per venue (default 4 → ~4,000 count changes/s per venue). May grow, never shrink:
+   * reads sum shards 0..n-1, so a removed shard's count would vanish.
+   */
+  counterShards?: number;
+  /** Partitions of the expiry index (default 16): spreads heartbeat index writes and sweep reads. */
+  expiryShards?: number;
+  /** Seconds added to the expiry for DynamoDB's own TTL cleanup of leftovers (default 3600). */
+  ttlMarginSeconds?: number;
+  /** reconcile leaves a venue alone until its counter has been quiet this long (default 10 s): the venue index is eventually consistent. */
+  reconcileSettleMs?: number;
+  /** Attempts of a read-then-conditional-write step before giving up with CONFLICT (default 25). */
+  maxAttempts?: number;
+}
+
+/** Sort key of the per-user pointer item; venue ids may not start with '#'. */
+const USER_ITEM = '#user';
+
+type Item = Record<string, unknown>;
+
+interface UserState {
+  /** The pointer's rev, or undefined when the user has no pointer item yet. */
+  rev: number | undefined;
+  /** The user's stay, expired or not. */
+  item: PresenceRecord | undefined;
+}
+
+interface CounterRow {
+  count: number;
+  version: number;
+  updatedAt: number;
+  shards: Map<number, number>;
+}
+
+/**
+ * Presence on DynamoDB. Exactly-once counting: every change of membership (check-in, move, leave,
+ * sweep) is one TransactWriteItems that writes/deletes presence items under conditions on exactly what
+ * was read, together with the counter update. A failed condition means someone else changed the user
+ * first: re-read and decide again (a replayed check-in then finds itself already done, a no-op).
+ *
+ * Counter sharding: one item absorbs ~1,000 writes/s, less than a big venue at opening time, so each
+ * venue has `counterShards` items (venueId, shard) and a change goes to a random one (a shard may go
+ * negative; only the sum means anything). count = Σ shard counts; version = Σ shard versions, each
+ * shard's version +1 per change. Every shard version only grows, so the sum never goes backwards for
+ * any read that starts after another ended, and the read with the highest version is the exact count.
+ *
+ * Expiry index: presence items carry `expShard` (hash of userId mod expiryShards) and `expiresAt`,
+ * keys of the sparse GSI byExpiry. The sweeper queries each shard for `expiresAt <= now` and gets
+ * only expired items, oldest first — no Scan. The GSI is eventually consistent, so each end is a
+ * delete conditioned on the exact expiresAt read: a stale or already-ended entry just fails it.
+ */
+export class DynamoPresenceStore implements PresenceStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly presenceTable: string;
+  private readonly countsTable: string;
+  private readonly t: PresenceTimings;
+  private readonly counterShards: number;
+  private readonly expiryShards: number;
+  private readonly ttlMarginS: number;
+  private readonly settleMs: number;
+  private readonly maxAttempts: number;
+
+  constructor(opts: DynamoPresenceStoreOptions) {
+    this.doc = opts.doc;
+    this.presenceTable = tableName(opts.tablePrefix, 'presence');
+    this.countsTable = tableName(opts.tablePrefix, 'venue-counts');
+    this.t = { timeoutMs: opts.timeoutMs, ttlMs: opts.ttlMs };
+    this.counterShards = opts.counterShards ?? 4;
+    this.expiryShards = opts.expiryShards ?? 16;
+    this.ttlMarginS = opts.ttlMarginSeconds ?? 3600;
+    this.settleMs = opts.reconcileSettleMs ?? 10_000;
+    this.maxAttempts = opts.maxAttempts ?? 25;
+  }
+
+  // ---- check-in / move -------------------------------------------------------------------------
+
+  async checkIn(input: CheckInInput): Promise<CheckInResult> {
+    assertVenueId(input.venueId);
+    const { userId, venueId, now } = input;
+    for (let attempt = 1; ; attempt++) {
+      const { rev, item: old } = await this.readUser(userId);
+
+      if (old && old.expiresAt > now && old.venueId === venueId) {
+        const refreshed = await this.refresh(old, input);
+        if (refreshed) return { presence: refreshed, changes: [], previousVenueId: null };
+      } else {
+        const presence: PresenceRecord = {
+          userId,
+          venueId,
+          lat: input.lat,
+          lng: input.lng,
+          wantsToBuy: input.wantsToBuy ?? false,
+          wantsToReceive: input.wantsToReceive ?? false,
+          visible: input.visible ?? true,
+          checkedInAt: now,
+          lastSeenAt: now,
+          expiresAt: expiryFor(now, now, this.t),
+        };
+        const ops: NonNullable<TransactWriteCommandInput['TransactItems']> = [
+          {
+            // Two check-ins of one user that both saw "no stay" must not both add one: the pointer's
+            // rev lets only the first through (DynamoDB cannot condition on "no other item in the partition").
+            Put: {
+              TableName: this.presenceTable,
+              Item: { userId, venueId: USER_ITEM, rev: (rev ?? 0) + 1, ttl: this.ttlOf(now + this.t.ttlMs) },
+              ConditionExpression: rev === undefined ? 'attribute_not_exists(userId)' : '#rev = :rev',
+              ...(rev === undefined ? {} : { ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': rev } }),
+            },
+          },
+        ];
+        const sameVenue = old !== undefined && old.venueId === venueId;
+        if (old && sameVenue) {
+          // An expired stay here replaced in place: its -1 and our +1 cancel out, and a transaction may
+          // not touch one item twice anyway.
+          ops.push({ Put: { TableName: this.presenceTable, Item: this.toItem(presence), ...this.exactExpiry(old) } });
+        } else {
+          if (old) {
+            ops.push({ Delete: { TableName: this.presenceTable, Key: { userId, venueId: old.venueId }, ...this.exactExpiry(old) } });
+            ops.push(this.counterOp(old.venueId, -1, now));
+          }
+          ops.push({
+            Put: { TableName: this.presenceTable, Item: this.toItem(presence), ConditionExpression: 'attribute_not_exists(userId)' },
+          });
+          ops.push(this.counterOp(venueId, +1, now));
+        }
+        if (await this.transact(ops)) {
+          if (sameVenue) return { presence, changes: [], previousVenueId: null };
+          const previousVenueId = old ? old.venueId : null;
+          const touched = previousVenueId ? [previousVenueId, venueId] : [venueId];
+          return { presence, changes: await this.changesFor(touched), previousVenueId };
+        }
+      }
+      await this.backoff(attempt, `check-in of ${userId}`);
+    }
+  }
+
+  /** Same venue again: position, flags and expiry only. Null when the stay ended meanwhile. */
+  private async refresh(old: PresenceRecord, input: CheckInInput): Promise<PresenceRecord | null> {
+    const expiresAt = Math.max(old.expiresAt, expiryFor(input.now, old.checkedInAt, this.t));
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.presenceTable,
+          Key: { userId: old.userId, venueId: old.venueId },
+          UpdateExpression:
+            'SET #lat = :lat, #lng = :lng, #buy = :buy, #recv = :recv, #vis = :vis, #seen = :now, #exp = :exp, #ttl = :ttl',
+          ConditionExpression: '#exp > :now',
+          ExpressionAttributeNames: {
+            '#lat': 'lat',
+            '#lng': 'lng',
+            '#buy': 'wantsToBuy',
+            '#recv': 'wantsToReceive',
+            '#vis': 'visible',
+            '#seen': 'lastSeenAt',
+            '#exp': 'expiresAt',
+            '#ttl': 'ttl',
+          },
+          ExpressionAttributeValues: {
+            ':lat': input.lat,
+            ':lng': input.lng,
+            ':buy': input.wantsToBuy ?? old.wantsToBuy,
+            ':recv': input.wantsToReceive ?? old.wantsToReceive,
+            ':vis': input.visible ?? old.visible,
+            ':now': input.now,
+            ':exp': expiresAt,
+            ':ttl': this.ttlOf(expiresAt),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return fromItem(out.Attributes ?? {});
+    } catch (err) {
+      if (isConditionFailure(err)) return null;
+      throw err;
+    }
+  }
+
+  // ---- heartbeat / grace / flags ---------------------------------------------------------------
+
+  async heartbeat(userId: string, now: number, pos?: { lat: number; lng: number }) {
+    for (let attempt = 1; ; attempt++) {
+      const { item } = await this.readUser(userId);
+      if (!item || item.expiresAt <= now) return { presence: null, wrote: false };
+      const next = heartbeatExpiry(item, now, this.t);
+      if (next === null) return { presence: item, wrote: false };
+      const set: Record<string, unknown> = { lastSeenAt: now, expiresAt: next, ttl: this.ttlOf(next) };
+      if (pos) Object.assign(set, { lat: pos.lat, lng: pos.lng });
+      const updated = await this.updateIfUnchanged(item, now, set);
+      if (updated) return { presence: updated, wrote: true };
+      await this.backoff(attempt, `heartbeat of ${userId}`);
+    }
+  }
+
+  async expireAt(userId: string, at: number, now: number): Promise<PresenceRecord | null> {
+    for (let attempt = 1; ; attempt++) {
+      const { item } = await this.readUser(userId);
+      if (!item || item.expiresAt <= now) return null;
+      if (at >= item.expiresAt) return item;
+      const updated = await this.updateIfUnchanged(item, now, { expiresAt: at, ttl: this.ttlOf(at) });
+      if (updated) return updated;
+      await this.backoff(attempt, `expireAt of ${userId}`);
+    }
+  }
+
+  async update(userId: string, patch: PresencePatch, now: number): Promise<PresenceRecord | null> {
+    for (let attempt = 1; ; attempt++) {
+      const { item } = await this.readUser(userId);
+      if (!item || item.expiresAt <= now) return null;
+      const set: Record<string, unknown> = {};
+      for (const key of ['wantsToBuy', 'wantsToReceive', 'visible'] as const) {
+        const v = patch[key];
+        if (v !== undefined && v !== item[key]) set[key] = v;
+      }
+      if (Object.keys(set).length === 0) return item;
+      const updated = await this.updateIfUnchanged(item, now, set);
+      if (updated) return updated;
+      await this.backoff(attempt, `update of ${userId}`);
+    }
+  }
+
+  /**
+   * SET on the stay conditioned on its expiry being what we read and still in the future, so a
+   * heartbeat cannot revive a stay the sweeper is ending, nor undo a concurrent grace shortening.
+   */
+  private async updateIfUnchanged(item: PresenceRecord, now: number, set: Record<string, unknown>): Promise<PresenceRecord | null> {
+    const names: Record<string, string> = { '#exp': 'expiresAt' };
+    const values: Record<string, unknown> = { ':old': item.expiresAt, ':now': now };
+    const parts: string[] = [];
+    Object.entries(set).forEach(([k, v], i) => {
+      names[`#s${i}`] = k;
+      values[`:s${i}`] = v;
+      parts.push(`#s${i} = :s${i}`);
+    });
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.presenceTable,
+          Key: { userId: item.userId, venueId: item.venueId },
+          UpdateExpression: `SET ${parts.join(', ')}`,
+          ConditionExpression: '#exp = :old AND #exp > :now',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return fromItem(out.Attributes ?? {});
+    } catch (err) {
+      if (isConditionFailure(err)) return null;
+      throw err;
+    }
+  }
+
+  // ---- leave / sweep ---------------------------------------------------------------------------
+
+  async leave(userId: string, now: number, expectedVenueId?: string) {
+    for (let attempt = 1; ; attempt++) {
+      const { item } = await this.readUser(userId);
+      if (!item || (expectedVenueId !== undefined && item.venueId !== expectedVenueId)) return { changes: [], venueId: null };
+      if (await this.end(item, now)) return { changes: await this.changesFor([item.venueId]), venueId: item.venueId };
+      await this.backoff(attempt, `leave of ${userId}`);
+    }
+  }
+
+  /**
+   * Deletes exactly the stay that was read and decrements its venue, atomically. False when the stay
+   * changed or is gone (another leave, sweep, move or heartbeat got there first).
+   */
+  private async end(item: Pick<PresenceRecord, 'userId' | 'venueId' | 'expiresAt'>, now: number): Promise<boolean> {
+    return await this.transact([
+      { Delete: { TableName: this.presenceTable, Key: { userId: item.userId, venueId: item.venueId }, ...this.exactExpiry(item) } },
+      this.counterOp(item.venueId, -1, now),
+    ]);
+  }
+
+  async sweepExpired(now: number, limit = 500): Promise<CountChange[]> {
+    const candidates: { userId: string; venueId: string; expiresAt: number }[] = [];
+    const perShard = Math.max(1, Math.ceil(limit / this.expiryShards));
+    await Promise.all(
+      Array.from({ length: this.expiryShards }, async (_, shard) => {
+        const out = await this.doc.send(
+          new QueryCommand({
+            TableName: this.presenceTable,
+            IndexName: PRESENCE_BY_EXPIRY,
+            KeyConditionExpression: '#shard = :shard AND #exp <= :now',
+            ExpressionAttributeNames: { '#shard': 'expShard', '#exp': 'expiresAt' },
+            ExpressionAttributeValues: { ':shard': String(shard), ':now': now },
+            Limit: perShard,
+          }),
+        );
+        for (const it of out.Items ?? []) {
+          candidates.push({ userId: String(it.userId), venueId: String(it.venueId), expiresAt: Number(it.expiresAt) });
+        }
+      }),
+    );
+    const venues = new Set<string>();
+    await mapLimit(candidates.slice(0, limit), 8, async (c) => {
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        try {
+          if (await this.end(c, now)) venues.add(c.venueId);
+          return;
+        } catch (err) {
+          // A conflict with a concurrent transaction on the same items: retry, the condition decides.
+          if (!isConflict(err) || attempt === 5) throw err;
+          await sleep(jitter(attempt));
+        }
+      }
+    });
+    return await this.changesFor([...venues]);
+  }
+
+  // ---- reads -----------------------------------------------------------------------------------
+
+  async get(userId: string, now: number): Promise<PresenceRecord | null> {
+    const { item } = await this.readUser(userId);
+    return item && item.expiresAt > now ? item : null;
+  }
+
+  async listVenue(venueId: string, now: number): Promise<PresenceRecord[]> {
+    const out: PresenceRecord[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.presenceTable,
+          IndexName: PRESENCE_BY_VENUE,
+          KeyConditionExpression: '#v = :v AND #exp > :now',
+          ExpressionAttributeNames: { '#v': 'venueId', '#exp': 'expiresAt' },
+          ExpressionAttributeValues: { ':v': venueId, ':now': now },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const it of page.Items ?? []) out.push(fromItem(it));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  async getCounts(venueIds: string[]): Promise<Map<string, VenueCount>> {
+    const rows = await this.readCounters(venueIds);
+    return new Map([...new Set(venueIds)].map((id) => {
+      const r = rows.get(id);
+      return [id, { count: r?.count ?? 0, version: r?.version ?? 0 }];
+    }));
+  }
+
+  private async readCounters(venueIds: string[]): Promise<Map<string, CounterRow>> {
+    const rows = new Map<string, CounterRow>();
+    const all: Item[] = [...new Set(venueIds)].flatMap((venueId) =>
+      Array.from({ length: this.counterShards }, (_, shard) => ({ venueId, shard })),
+    );
+    const chunks: Item[][] = [];
+    for (let i = 0; i < all.length; i += 100) chunks.push(all.slice(i, i + 100));
+    await mapLimit(chunks, 4, async (chunk) => {
+      let keys = chunk;
+      for (let attempt = 1; keys.length > 0; attempt++) {
+        const out = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.countsTable]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const it of out.Responses?.[this.countsTable] ?? []) addShard(rows, it);
+        keys = out.UnprocessedKeys?.[this.countsTable]?.Keys ?? [];
+        if (keys.length > 0) await sleep(jitter(attempt));
+      }
+    });
+    return rows;
+  }
+
+  private async changesFor(venueIds: string[]): Promise<CountChange[]> {
+    if (venueIds.length === 0) return [];
+    const counts = await this.getCounts(venueIds);
+    return [...counts].map(([venueId, c]) => ({ venueId, ...c }));
+  }
+
+  // ---- reconcile -------------------------------------------------------------------------------
+
+  async reconcile(now: number): Promise<Drift[]> {
+    const before = new Map<string, CounterRow>();
+    let start: Item | undefined;
+    do {
+      const page = await this.doc.send(new ScanCommand({ TableName: this.countsTable, ConsistentRead: true, ExclusiveStartKey: start }));
+      for (const it of page.Items ?? []) addShard(before, it);
+      start = page.LastEvaluatedKey;
+    } while (start);
+
+    const drift: Drift[] = [];
+    await mapLimit([...before], 4, async ([venueId, row]) => {
+      // The venue index trails writes by a moment: a counter changed recently may be right while the
+      // index still misses the newest stays. Only a quiet venue is recounted; a busy one waits a run.
+      if (now - row.updatedAt < this.settleMs) return;
+      const actual = await this.countItems(venueId);
+      const after = (await this.readCounters([venueId])).get(venueId);
+      if (!after || after.version !== row.version) return;
+      if (actual === row.count) return;
+      if (await this.repair(venueId, after, actual - row.count, now)) drift.push({ venueId, stored: row.count, actual });
+    });
+    return drift;
+  }
+
+  /** Counts every stay recorded at the venue, expired ones included: the sweeper still owes their -1. */
+  private async countItems(venueId: string): Promise<number> {
+    let n = 0;
+    let start: Item | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.presenceTable,
+          IndexName: PRESENCE_BY_VENUE,
+          KeyConditionExpression: '#v = :v',
+          ExpressionAttributeNames: { '#v': 'venueId' },
+          ExpressionAttributeValues: { ':v': venueId },
+          Select: 'COUNT',
+          ExclusiveStartKey: start,
+        }),
+      );
+      n += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return n;
+  }
+
+  /** Applies the correction only if no shard changed since it was measured (else the next run retries). */
+  private async repair(venueId: string, row: CounterRow, delta: number, now: number): Promise<boolean> {
+    const ops: NonNullable<TransactWriteCommandInput['TransactItems']> = [];
+    for (let shard = 0; shard < this.counterShards; shard++) {
+      const version = row.shards.get(shard);
+      const condition =
+        version === undefined
+          ? { ConditionExpression: 'attribute_not_exists(venueId)' }
+          : {
+              ConditionExpression: version === 0 ? 'attribute_not_exists(#ver) OR #ver = :ver' : '#ver = :ver',
+              ExpressionAttributeNames: { '#ver': 'version' },
+              ExpressionAttributeValues: { ':ver': version },
+            };
+      if (shard === 0) {
+        ops.push({
+          Update: {
+            TableName: this.countsTable,
+            Key: { venueId, shard },
+            UpdateExpression: 'ADD #count :d, #ver :one SET #at = :now',
+            ConditionExpression: condition.ConditionExpression,
+            ExpressionAttributeNames: { '#count': 'count', '#ver': 'version', '#at': 'updatedAt' },
+            ExpressionAttributeValues: { ':d': delta, ':one': 1, ':now': now, ...(version === undefined ? {} : { ':ver': version }) },
+          },
+        });
+      } else {
+        ops.push({ ConditionCheck: { TableName: this.countsTable, Key: { venueId, shard }, ...condition } });
+      }
+    }
+    return await this.transact(ops);
+  }
+
+  // ---- maintenance -----------------------------------------------------------------------------
+
+  /** Test hook: shifts a venue's counter to `count` without a version bump, as a lost write would. */
+  async corruptCount(venueId: string, count: number): Promise<void> {
+    const current = (await this.getCounts([venueId])).get(venueId)?.count ?? 0;
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.countsTable,
+        Key: { venueId, shard: 0 },
+        UpdateExpression: 'ADD #count :d SET #at = if_not_exists(#at, :zero), #ver = if_not_exists(#ver, :zero)',
+        ExpressionAttributeNames: { '#count': 'count', '#at': 'updatedAt', '#ver': 'version' },
+        ExpressionAttributeValues: { ':d': count - current, ':zero': 0 },
+      }),
+    );
+  }
+
+  async clear(): Promise<void> {
+    await Promise.all([
+      this.deleteAll(this.presenceTable, ['userId', 'venueId']),
+      this.deleteAll(this.countsTable, ['venueId', 'shard']),
+    ]);
+  }
+
+  private async deleteAll(table: string, keyNames: [string, string]): Promise<void> {
+    let start: Item | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: table,
+          ProjectionExpression: '#a, #b',
+          ExpressionAttributeNames: { '#a': keyNames[0], '#b': keyNames[1] },
+          ExclusiveStartKey: start,
+        }),
+      );
+      const items = page.Items ?? [];
+      for (let i = 0; i < items.length; i += 25) {
+        let requests = items.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+        for (let attempt = 1; requests.length > 0; attempt++) {
+          const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+          requests = (out.UnprocessedItems?.[table] ?? []) as typeof requests;
+          if (requests.length > 0) await sleep(jitter(attempt));
+        }
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+
+  async close(): Promise<void> {
+    // The DynamoDB client is owned by whoever created it (shared with other stores).
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------------
+
+  /** The user's partition in one strongly consistent read: pointer + stay. */
+  private async readUser(userId: string): Promise<UserState> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.presenceTable,
+        KeyConditionExpression: 'userId = :u',
+        ExpressionAttributeValues: { ':u': userId },
+        ConsistentRead: true,
+      }),
+    );
+    let rev: number | undefined;
+    let item: PresenceRecord | undefined;
+    for (const it of out.Items ?? []) {
+      if (it.venueId === USER_ITEM) rev = Number(it.rev);
+      // The invariant allows one stay; should a second ever exist, the newest wins and a move/leave ends it first.
+      else if (!item || Number(it.checkedInAt) > item.checkedInAt) item = fromItem(it);
+    }
+    return { rev, item };
+  }
+
+  private toItem(p: PresenceRecord): Item {
+    return { ...p, expShard: String(hashShard(p.userId, this.expiryShards)), ttl: this.ttlOf(p.expiresAt) };
+  }
+
+  private ttlOf(expiresAtMs: number): number {
+    return Math.ceil(expiresAtMs / 1000) + this.ttlMarginS;
+  }
+
+  private exactExpiry(item: Pick<PresenceRecord, 'expiresAt'>) {
+    return {
+      ConditionExpression: '#exp = :exp',
+      ExpressionAttributeNames: { '#exp': 'expiresAt' },
+      ExpressionAttributeValues: { ':exp': item.expiresAt },
+    };
+  }
+
+  private counterOp(venueId: string, delta: number, now: number) {
+    return {
+      Update: {
+        TableName: this.countsTable,
+        Key: { venueId, shard: Math.floor(Math.random() * this.counterShards) },
+        UpdateExpression: 'ADD #count :d, #ver :one SET #at = :now',
+        ExpressionAttributeNames: { '#count': 'count', '#ver': 'version', '#at': 'updatedAt' },
+        ExpressionAttributeValues: { ':d': delta, ':one': 1, ':now': now },
+      },
+    };
+  }
+
+  /**
+   * True when committed, false when a condition failed or another transaction held an item (the
+   * caller re-reads). The request token makes the SDK's own retries of a committed call idempotent.
+   */
+  private async transact(ops: NonNullable<TransactWriteCommandInput['TransactItems']>): Promise<boolean> {
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: ops, ClientRequestToken: randomUUID() }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err) || isConflict(err)) return false;
+      throw err;
+    }
+  }
+
+  private async backoff(attempt: number, what: string): Promise<void> {
+    if (attempt >= this.maxAttempts) {
+      throw new AppError(ErrorCode.CONFLICT, `Presence changed concurrently; ${what} gave up after ${attempt} attempts`);
+    }
+    await sleep(jitter(attempt));
+  }
+}
+
+function fromItem(it: Item): PresenceRecord {
+  return {
+    userId: String(it.userId),
+    venueId: String(it.venueId),
+    lat: Number(it.lat),
+    lng: Number(it.lng),
+    wantsToBuy: it.wantsToBuy === true,
+    wantsToReceive: it.wantsToReceive === true,
+    visible: it.visible !== false,
+    checkedInAt: Number(it.checkedInAt),
+    lastSeenAt: Number(it.lastSeenAt),
+    expiresAt: Number(it.expiresAt),
+  };
+}
+
+function addShard(rows: Map<string, CounterRow>, it: Item): void {
+  const venueId = String(it.venueId);
+  const row = rows.get(venueId) ?? { count: 0, version: 0, updatedAt: 0, shards: new Map<number, number>() };
+  const version = Number(it.version ?? 0);
+  row.count += Number(it.count ?? 0);
+  row.version += version;
+  row.updatedAt = Math.max(row.updatedAt, Number(it.updatedAt ?? 0));
+  row.shards.set(Number(it.shard), version);
+  rows.set(venueId, row);
+}
+
+/** Stable, so a user's stay stays in one expiry partition across heartbeats. */
+function hashShard(s: string, n: number): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return (h >>> 0) % n;
+}
+
+function cancellationCodes(err: unknown): string[] {
+  if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') return [];
+  const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.map((r) => r.Code ?? 'None');
+}
+
+function isConditionFailure(err: unknown): boolean {
+  if (err instanceof Error && err.name === 'ConditionalCheckFailedException') return true;
+  return cancellationCodes(err).includes('ConditionalCheckFailed');
+}
+
+function isConflict(err: unknown): boolean {
+  if (err instanceof Error && (err.name === 'TransactionConflictException' || err.name === 'TransactionInProgressException')) return true;
+  return cancellationCodes(err).includes('TransactionConflict');
+}
+
+function jitter(attempt: number): number {
+  return Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        await fn(item);
+      }
+    }),
+  );
+}

@@ -1,0 +1,95 @@
+import type { Logger } from '../observability/logger';
+import type { PrismaClient } from '../storage/prisma-types';
+import type { PresenceRecord } from './presence-store';
+
+/** The durable record ignores heartbeats; its expiry is the seed's 24 h bound on a stay. */
+const DURABLE_EXPIRY_MS = 24 * 3_600_000;
+
+export interface PresenceEvent {
+  userId: string;
+  /** The user's stay after the change; null when it ended. */
+  presence: PresenceRecord | null;
+}
+
+export type PresenceListener = (events: PresenceEvent[]) => Promise<void>;
+
+/**
+ * Writes each user's current check-in to PostgreSQL (the system of record) off the socket's hot path:
+ * changes are queued, the newest per user wins, and a flush writes them in one batch. Listeners (friend
+ * notifications, the venue people list) get the same batch after it is written. Shutdown flushes.
+ */
+export class PresenceJournal {
+  private pending = new Map<string, PresenceRecord | null>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly listeners: PresenceListener[] = [];
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly logger: Logger,
+    private readonly flushMs = 200,
+  ) {}
+
+  onFlush(listener: PresenceListener): void {
+    this.listeners.push(listener);
+  }
+
+  record(userId: string, presence: PresenceRecord | null): void {
+    this.pending.set(userId, presence);
+    if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, this.flushMs);
+    }
+  }
+
+  /** Writes everything queued so far; resolves when it (and any flush before it) is done. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = new Map();
+    this.flushing = this.flushing.then(() => this.write(batch));
+    return this.flushing;
+  }
+
+  private async write(batch: Map<string, PresenceRecord | null>): Promise<void> {
+    if (batch.size === 0) return;
+    const events: PresenceEvent[] = [...batch].map(([userId, presence]) => ({ userId, presence }));
+    try {
+      const ended = events.filter((e) => e.presence === null).map((e) => e.userId);
+      const ops = events
+        .filter((e): e is { userId: string; presence: PresenceRecord } => e.presence !== null)
+        .map(({ userId, presence: p }) => {
+          const data = {
+            venueId: p.venueId,
+            wantsToBuy: p.wantsToBuy,
+            wantsToReceive: p.wantsToReceive,
+            visible: p.visible,
+            latitude: p.lat,
+            longitude: p.lng,
+            expiresAt: new Date(p.checkedInAt + DURABLE_EXPIRY_MS),
+            lastSeenAt: new Date(p.lastSeenAt),
+          };
+          return this.prisma.presence.upsert({ where: { userId }, create: { userId, ...data }, update: data });
+        });
+      await this.prisma.$transaction([...ops, this.prisma.presence.deleteMany({ where: { userId: { in: ended } } })]);
+    } catch (err) {
+      // The hot copy (presence store) is authoritative for counts; a failed durable write is logged and
+      // the next change for that user rewrites the row.
+      this.logger.error({ err, users: batch.size }, 'durable presence write failed');
+    }
+    for (const listener of this.listeners) {
+      try {
+        await listener(events);
+      } catch (err) {
+        this.logger.error({ err }, 'presence listener failed');
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}

@@ -1,0 +1,85 @@
+import type { CountChange, PresenceStore } from './presence-store';
+
+export interface SweeperLog {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface PresenceSweeperOptions {
+  store: PresenceStore;
+  /** SWEEP_INTERVAL_MS. */
+  intervalMs: number;
+  /** Count changes to broadcast (the fan-out layer coalesces them). */
+  onChanges: (changes: CountChange[]) => void;
+  log?: SweeperLog;
+  now?: () => number;
+  /** Presences ended per store call (default 500); a full batch is followed at once by another. */
+  batch?: number;
+}
+
+/**
+ * Ends expired presences on a timer. Runs never overlap: the next one is scheduled when the previous
+ * finished. Every node may run one: the store ends each presence exactly once anyway.
+ */
+export class PresenceSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private readonly now: () => number;
+  private readonly batch: number;
+
+  constructor(private readonly opts: PresenceSweeperOptions) {
+    this.now = opts.now ?? Date.now;
+    this.batch = opts.batch ?? 500;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule();
+  }
+
+  /** Stops the timer and waits for a run in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One sweep (draining a backlog batch by batch); concurrent calls share the run in progress. */
+  runOnce(): Promise<void> {
+    this.running ??= this.sweep().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.runOnce().finally(() => this.schedule());
+    }, this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      // A backlog (after an outage) is drained in batches, but a bounded number per run so the
+      // sweeper cannot monopolise the store; the next run continues.
+      for (let i = 0; i < 20; i++) {
+        const changes = await this.opts.store.sweepExpired(this.now(), this.batch);
+        if (changes.length > 0) {
+          try {
+            this.opts.onChanges(changes);
+          } catch (err) {
+            this.opts.log?.warn({ err }, 'presence sweeper: onChanges threw');
+          }
+        }
+        if (changes.length === 0 || this.stopped) break;
+      }
+    } catch (err) {
+      this.opts.log?.warn({ err }, 'presence sweep failed; retrying next interval');
+    }
+  }
+}

@@ -1,0 +1,99 @@
+import { Rooms, type VenueCount } from '../../protocol/events';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import type { PresenceStore } from '../presence/presence-store';
+import { CountCoalescer } from './count-coalescer';
+import { cellsOfPoint } from './map-cells';
+import type { TypedServer } from './typed-server';
+import type { VenueCatalog } from './venue-catalog';
+
+/**
+ * How a count change reaches viewers on every node.
+ *
+ * The node that made a change tells the other nodes (one small inter-server message through the
+ * socket.io Redis adapter), and every node coalesces all changes per venue and emits to its own
+ * viewers only (`io.local`). So a viewer gets at most one `venue:count` per venue per window however
+ * many nodes change that venue, and each broadcast is encoded once per node, not once per viewer.
+ * One emit targets the venue room and the venue's map-cell rooms together, so a socket in several of
+ * them receives the message once.
+ */
+export class CountFanout {
+  readonly coalescer: CountCoalescer;
+
+  constructor(
+    private readonly io: TypedServer,
+    private readonly catalog: VenueCatalog,
+    private readonly store: PresenceStore,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    windowMs: number,
+  ) {
+    this.coalescer = new CountCoalescer({ windowMs, emit: (c) => this.emitLocal(c) });
+    io.on('venue:counts', (changes: VenueCount[]) => {
+      for (const c of changes) this.coalescer.offer(c);
+    });
+  }
+
+  /** Changes made by this node: deliver here and on every other node. */
+  publish(changes: VenueCount[]): void {
+    if (changes.length === 0) return;
+    this.metrics.countChanges.inc(changes.length);
+    for (const c of changes) this.coalescer.offer(c);
+    // Through Redis when clustered; a no-op with the in-memory adapter. Failures (Redis down) are
+    // swallowed by the adapter: other nodes catch up with a resync when Redis returns.
+    this.io.serverSideEmit('venue:counts', changes);
+  }
+
+  private emitLocal(count: VenueCount): void {
+    const venue = this.catalog.peek(count.venueId);
+    const rooms = [Rooms.venue(count.venueId), ...(venue ? cellsOfPoint(venue.lat, venue.lng).map(Rooms.mapCell) : [])];
+    this.metrics.countBroadcasts.inc();
+    this.io.local.to(rooms).emit('venue:count', count);
+    if (!venue) {
+      // A venue created on another node since our last catalog load: learn it for next time.
+      void this.catalog.get(count.venueId).catch(() => undefined);
+    }
+  }
+
+  /** Venues somebody on this node is watching, directly or through a map cell. */
+  watchedVenueIds(): string[] {
+    const rooms = this.io.of('/').adapter.rooms;
+    const ids = new Set<string>();
+    const venuePrefix = Rooms.venue('');
+    const cellPrefix = Rooms.mapCell('');
+    let anyCell = false;
+    for (const room of rooms.keys()) {
+      if (room.startsWith(venuePrefix)) ids.add(room.slice(venuePrefix.length));
+      else if (room.startsWith(cellPrefix)) anyCell = true;
+    }
+    if (anyCell) {
+      for (const v of this.catalog.all()) {
+        if (cellsOfPoint(v.lat, v.lng).some((c) => rooms.has(Rooms.mapCell(c)))) ids.add(v.id);
+      }
+    }
+    return [...ids];
+  }
+
+  /**
+   * After an outage of the inter-node link, changes made elsewhere were missed: read the current
+   * counts of everything watched here and send whatever is newer than what viewers last got.
+   */
+  async resync(extraVenueIds: string[] = []): Promise<number> {
+    const ids = [...new Set([...this.watchedVenueIds(), ...extraVenueIds])];
+    if (ids.length === 0) return 0;
+    const counts = await this.store.getCounts(ids);
+    let sent = 0;
+    for (const [venueId, c] of counts) {
+      if (c.version > this.coalescer.lastSent(venueId)) {
+        this.coalescer.offer({ venueId, count: c.count, version: c.version });
+        sent++;
+      }
+    }
+    this.logger.info({ venues: ids.length, refreshed: sent }, 'count resync after inter-node outage');
+    return sent;
+  }
+
+  close(): void {
+    this.coalescer.close();
+  }
+}

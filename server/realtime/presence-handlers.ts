@@ -1,0 +1,106 @@
+import { ErrorCode } from '../../protocol/errors';
+import { ClientEvent, Rooms } from '../../protocol/events';
+import { CheckInPayload, HeartbeatPayload, LeavePayload, PresenceUpdatePayload } from '../../protocol/schemas';
+import { AppError } from '../errors';
+import { distanceMeters } from '../geo/distance';
+import type { Logger } from '../observability/logger';
+import type { PresenceJournal } from '../presence/presence-journal';
+import type { PresenceStore } from '../presence/presence-store';
+import type { CountFanout } from './count-fanout';
+import { toPresenceView } from './presence-view';
+import type { SocketFeature } from './socket-server';
+import type { TypedSocket } from './typed-server';
+import { validated, type EventGuardDeps } from './validated';
+import type { VenueCatalog } from './venue-catalog';
+
+export interface PresenceHandlerDeps {
+  guard: EventGuardDeps;
+  store: PresenceStore;
+  fanout: CountFanout;
+  catalog: VenueCatalog;
+  journal: PresenceJournal;
+  logger: Logger;
+  now(): number;
+  maxDistanceMeters: number;
+  graceMs: number;
+  /** True while this node drains: closed sockets then reconnect elsewhere, so no grace cut applies. */
+  isDraining(): boolean;
+}
+
+function moveToVenueRoom(socket: TypedSocket, venueId: string | null): void {
+  for (const room of socket.rooms) if (room.startsWith(Rooms.venuePeople('')) && room !== (venueId && Rooms.venuePeople(venueId))) void socket.leave(room);
+  if (venueId) void socket.join(Rooms.venuePeople(venueId));
+}
+
+export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
+  const checkIn = validated(d.guard, ClientEvent.CheckIn, CheckInPayload, { auth: 'user' }, async (p, { socket, userId }) => {
+    const venue = await d.catalog.get(p.venueId);
+    if (!venue) throw new AppError(ErrorCode.NOT_FOUND, 'No such venue');
+    const meters = distanceMeters(p.lat, p.lng, venue.lat, venue.lng);
+    if (meters > d.maxDistanceMeters) {
+      throw new AppError(ErrorCode.TOO_FAR, 'You are too far from this venue to check in', {
+        details: { distanceMeters: Math.round(meters), maxDistanceMeters: d.maxDistanceMeters },
+      });
+    }
+    const result = await d.store.checkIn({ ...p, userId, now: d.now() });
+    d.fanout.publish(result.changes);
+    d.journal.record(userId, result.presence);
+    moveToVenueRoom(socket, p.venueId);
+    const here = result.changes.find((c) => c.venueId === p.venueId) ?? { venueId: p.venueId, ...(await d.store.getCounts([p.venueId])).get(p.venueId)! };
+    return { presence: toPresenceView(result.presence), previousVenueId: result.previousVenueId, count: here };
+  });
+
+  const heartbeat = validated(d.guard, ClientEvent.Heartbeat, HeartbeatPayload, { auth: 'user' }, async (p, { userId }) => {
+    const pos = p.lat !== undefined && p.lng !== undefined ? { lat: p.lat, lng: p.lng } : undefined;
+    const { presence } = await d.store.heartbeat(userId, d.now(), pos);
+    return { presence: presence ? toPresenceView(presence) : null };
+  });
+
+  const leave = validated(d.guard, ClientEvent.Leave, LeavePayload, { auth: 'user' }, async (p, { socket, userId }) => {
+    const { changes, venueId } = await d.store.leave(userId, d.now(), p.venueId);
+    d.fanout.publish(changes);
+    if (venueId) {
+      d.journal.record(userId, null);
+      moveToVenueRoom(socket, null);
+    }
+    return { left: venueId !== null };
+  });
+
+  const update = validated(d.guard, ClientEvent.PresenceUpdate, PresenceUpdatePayload, { auth: 'user' }, async (p, { userId }) => {
+    const presence = await d.store.update(userId, p, d.now());
+    if (!presence) throw new AppError(ErrorCode.NOT_CHECKED_IN, 'Check in first');
+    d.journal.record(userId, presence);
+    return { presence: toPresenceView(presence) };
+  });
+
+  return (socket) => {
+    socket.on(ClientEvent.CheckIn, (...args) => void checkIn(socket, ...args));
+    socket.on(ClientEvent.Heartbeat, (...args) => void heartbeat(socket, ...args));
+    socket.on(ClientEvent.Leave, (...args) => void leave(socket, ...args));
+    socket.on(ClientEvent.PresenceUpdate, (...args) => void update(socket, ...args));
+
+    const userId = socket.data.userId;
+    if (!userId) return;
+    void socket.join(Rooms.user(userId));
+    // A phone that reconnects within the grace period resumes its stay: the heartbeat restores the
+    // expiry that the closed socket had cut short, and the socket rejoins its venue's people room.
+    void d.store
+      .heartbeat(userId, d.now())
+      .then(({ presence }) => {
+        if (presence && socket.connected) moveToVenueRoom(socket, presence.venueId);
+      })
+      .catch((err: unknown) => d.logger.warn({ err, userId }, 'presence restore on connect failed'));
+
+    socket.on('disconnect', () => {
+      if (d.isDraining()) return;
+      void (async () => {
+        // Another socket of the same user on this node (a second device, a reconnect that won the race)
+        // keeps the stay alive; on other nodes, that socket's heartbeats extend it again.
+        const others = await socket.nsp.local.in(Rooms.user(userId)).fetchSockets();
+        if (others.length > 0) return;
+        const now = d.now();
+        await d.store.expireAt(userId, now + d.graceMs, now);
+      })().catch((err: unknown) => d.logger.warn({ err, userId }, 'grace period start failed'));
+    });
+  };
+}

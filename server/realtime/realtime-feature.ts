@@ -1,0 +1,94 @@
+import type { AppContext } from '../context';
+import type { Job } from '../features';
+import { createPresenceMetrics } from '../presence/presence-metrics';
+import { PresenceJournal } from '../presence/presence-journal';
+import { PresenceReconciler } from '../presence/presence-reconciler';
+import { PresenceSweeper } from '../presence/presence-sweeper';
+import { CountFanout } from './count-fanout';
+import { friendPresenceNotifier } from './friend-presence';
+import { presenceHandlers } from './presence-handlers';
+import type { SocketFeature } from './socket-server';
+import { createEventLimiter, type EventGuardDeps } from './validated';
+import { VenueCatalog } from './venue-catalog';
+import { watchHandlers } from './watch-handlers';
+
+export interface Realtime {
+  catalog: VenueCatalog;
+  fanout: CountFanout;
+  journal: PresenceJournal;
+  guard: EventGuardDeps;
+  socketFeatures: SocketFeature[];
+  jobs: Job[];
+}
+
+/** Presence, live counts and their fan-out: the socket handlers plus the jobs that keep counts exact. */
+export async function buildRealtime(ctx: AppContext, isDraining: () => boolean): Promise<Realtime> {
+  const { config, logger, metrics, io, db } = ctx;
+  const catalog = new VenueCatalog(async (ids) => {
+    const rows = await db.prisma.venue.findMany({
+      where: ids ? { id: { in: ids } } : {},
+      select: { id: true, latitude: true, longitude: true },
+    });
+    return rows.map((r) => ({ id: r.id, lat: r.latitude, lng: r.longitude }));
+  });
+  await catalog.start();
+
+  const fanout = new CountFanout(io, catalog, ctx.presence, logger, metrics, config.COUNT_COALESCE_MS);
+  const journal = new PresenceJournal(db.prisma, logger);
+  journal.onFlush(friendPresenceNotifier(io, db.prisma));
+  const guard: EventGuardDeps = { logger, metrics, limiter: createEventLimiter(config.SOCKET_EVENTS_PER_SECOND, config.SOCKET_EVENTS_BURST) };
+
+  const sweeper = new PresenceSweeper({
+    store: ctx.presence,
+    intervalMs: config.SWEEP_INTERVAL_MS,
+    onChanges: (changes) => fanout.publish(changes),
+    log: logger,
+    now: ctx.now,
+  });
+  const reconciler = new PresenceReconciler({
+    store: ctx.presence,
+    lock: ctx.locks,
+    intervalMs: config.RECONCILE_INTERVAL_MS,
+    log: logger,
+    metrics: createPresenceMetrics(metrics.registry),
+    now: ctx.now,
+  });
+
+  if (ctx.redis) {
+    // Count changes from other nodes were lost while the adapter's Redis link was down: once the
+    // subscriber is back, read the counts of everything watched here and send what changed.
+    let wasDown = false;
+    ctx.redis.sub.on('close', () => (wasDown = true));
+    ctx.redis.sub.on('ready', () => {
+      if (!wasDown) return;
+      wasDown = false;
+      fanout.resync().catch((err: unknown) => logger.warn({ err }, 'count resync failed'));
+    });
+  }
+
+  // Stopped in reverse: the sweeper first, then pending count broadcasts, then durable presence writes.
+  const jobs: Job[] = [
+    { name: 'presence-journal', start: () => undefined, stop: () => journal.close() },
+    { name: 'count-fanout', start: () => undefined, stop: () => fanout.close() },
+    { name: 'venue-catalog', start: () => undefined, stop: () => catalog.stop() },
+    { name: 'presence-reconciler', start: () => reconciler.start(), stop: () => reconciler.stop() },
+    { name: 'presence-sweeper', start: () => sweeper.start(), stop: () => sweeper.stop() },
+  ];
+
+  const socketFeatures: SocketFeature[] = [
+    presenceHandlers({
+      guard,
+      store: ctx.presence,
+      fanout,
+      catalog,
+      journal,
+      logger,
+      now: ctx.now,
+      maxDistanceMeters: config.CHECKIN_MAX_DISTANCE_METERS,
+      graceMs: config.PRESENCE_GRACE_SECONDS * 1000,
+      isDraining,
+    }),
+    watchHandlers({ guard, store: ctx.presence, catalog }),
+  ];
+  return { catalog, fanout, journal, guard, socketFeatures, jobs };
+}

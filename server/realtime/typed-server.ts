@@ -1,0 +1,14 @@
+import type { Server, Socket } from 'socket.io';
+import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents } from '../../protocol/events';
+
+export interface SocketData {
+  /** Null for an anonymous viewer: it may only watch counts. */
+  userId: string | null;
+  /** When the access token presented at the handshake expires (epoch ms); events after it are refused. */
+  tokenExpiresAt: number | null;
+  /** Map-cell rooms joined by the last `map:watch`, left when the view moves. */
+  mapCells?: string[];
+}
+
+export type TypedServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type TypedSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
