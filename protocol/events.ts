@@ -65,16 +65,35 @@ export interface PersonAtVenue {
   profileImageUrl: string | null;
   wantsToBuy: boolean;
   wantsToReceive: boolean;
+  /** Per viewer: true when this person is an accepted friend of whoever receives the list or message. */
   isFriend: boolean;
 }
 
+/**
+ * `upsert`: the person is (now) on the list with this state: add or replace by userId.
+ * `remove`: the person is off the list (left, moved, expired, went invisible, or a block now stands
+ * between you); removing someone not on the list is a no-op.
+ */
 export type VenuePeopleChange =
   | { type: 'upsert'; person: PersonAtVenue }
   | { type: 'remove'; userId: string };
 
+/**
+ * Changes to the people list of the venue the receiver is checked in at, applied in order on top of
+ * `GET /api/venues/:id/people`. At most one message per venue per coalescing window reaches a socket;
+ * inside it, at most one change per person (the newest state). Never about the receiver themself or
+ * anyone in a block with them; `isFriend` is computed for the receiver.
+ */
 export interface VenuePeopleMessage {
   venueId: string;
   changes: VenuePeopleChange[];
+}
+
+/** A people-list change as nodes relay it to each other: the person (null: off the list), no per-viewer facts yet. */
+export interface VenuePeopleRelay {
+  venueId: string;
+  userId: string;
+  person: Omit<PersonAtVenue, 'isFriend'> | null;
 }
 
 export interface OrderView {
@@ -136,6 +155,8 @@ export interface ServerToClientEvents {
 export interface InterServerEvents {
   /** Count changes made on one node, so every node can coalesce and deliver them to its own viewers. */
   'venue:counts': (changes: VenueCount[]) => void;
+  /** People-list changes made on one node, so every node can coalesce and filter them for its own viewers. */
+  'venue:people-changes': (changes: VenuePeopleRelay[]) => void;
 }
 
 /** Room names, built in one place so emitters and joiners never disagree. */

@@ -34,7 +34,10 @@ async function main(): Promise<number> {
       const stop = () => {
         if (stopping) return;
         stopping = true;
-        void local.stop().then(() => resolve(0));
+        void local.stop().then(() => {
+          console.log('DynamoDB Local stopped.');
+          resolve(0);
+        });
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

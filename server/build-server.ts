@@ -57,7 +57,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       // Pub/sub clients must not queue while Redis is down: a stale burst of counts on reconnect is
       // worse than a fresh snapshot, which the fan-out layer sends on recovery.
       pub: createRedis(config.REDIS_URL, 'pub', logger, metrics, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1_000 }),
-      sub: createRedis(config.REDIS_URL, 'sub', logger, metrics),
+      // Subscriptions issued while Redis is down wait for it instead of failing after two retries.
+      sub: createRedis(config.REDIS_URL, 'sub', logger, metrics, { maxRetriesPerRequest: null }),
     };
     const main = redis.main;
     readiness.push({ name: 'redis', check: async () => void (await main.ping()) });
@@ -119,10 +120,9 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       // Closing the transport (not socket.disconnect) makes clients auto-reconnect, and the
       // presence grace period keeps their check-ins alive while they land on another node.
       io.local.emit('server:shutdown', { reconnectAfterMs: 250 });
-      for (const socket of (await io.local.fetchSockets())) {
-        const conn = (socket as unknown as { conn?: { close(): void } }).conn;
-        conn?.close();
-      }
+      // The local socket map, not fetchSockets(): the cluster adapter's fetchSockets asks Redis for
+      // the server count even for local queries, and Redis may be what is down.
+      for (const socket of io.of('/').sockets.values()) socket.conn.close();
       for (const s of [...stoppables].reverse()) {
         try {
           await s.stop();
@@ -130,7 +130,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
           logger.error({ err, job: s.name }, 'error while stopping');
         }
       }
-      await new Promise<void>((res) => io.close(() => res()));
+      // The Redis adapter unsubscribes on close, which never answers while Redis is down.
+      await Promise.race([new Promise<void>((res) => io.close(() => res())), new Promise((r) => setTimeout(r, 2_000).unref())]);
       await presence.store.close();
       if (redis) await Promise.all([closeRedis(redis.main), closeRedis(redis.pub), closeRedis(redis.sub)]);
       await db.close();

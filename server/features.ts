@@ -11,8 +11,11 @@ import { devPaymentRoutes } from './http/routes/dev-payment-routes';
 import { orderRoutes } from './http/routes/order-routes';
 import { redemptionRoutes } from './http/routes/redemption-routes';
 import { webhookRoutes } from './http/routes/webhook-routes';
+import { staffOrderRoutes } from './http/routes/staff-order-routes';
+import { webRoutes } from './http/routes/web-routes';
 import { ordersOf } from './orders/orders-module';
 import { staffRoomFeature } from './realtime/staff-room';
+import { buildVenuePeople } from './venue-people/people-feature';
 
 /** A background job owned by one feature (sweeper, reconciler, order expiry…). */
 export interface Job {
@@ -33,22 +36,27 @@ export interface Features {
  */
 export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boolean }): Promise<Features> {
   const realtime = await buildRealtime(ctx, opts.isDraining);
+  const people = buildVenuePeople(ctx, realtime);
   const orders = ordersOf(ctx);
   const devPayments = devPaymentRoutes(ctx, orders);
   const features: Features = {
     routers: [
       authRoutes(ctx),
       venueRoutes(ctx),
+      people.router,
+      people.safetyRouter,
       socialRoutes(ctx),
       deviceRoutes(ctx),
       openApiRoutes(ctx),
       webhookRoutes(orders),
       orderRoutes(ctx, orders),
       redemptionRoutes(ctx, orders),
+      staffOrderRoutes(ctx),
+      webRoutes(ctx),
       ...(devPayments ? [devPayments] : []),
     ],
     socketFeatures: [...realtime.socketFeatures, staffRoomFeature(ctx, realtime.guard)],
-    jobs: [...realtime.jobs, orders.expiry],
+    jobs: [people.job, ...realtime.jobs, orders.expiry],
   };
   return features;
 }

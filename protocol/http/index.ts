@@ -4,3 +4,4 @@ export * from './venues';
 export * from './social';
 export * from './devices';
 export * from './operations';
+export * from './people';

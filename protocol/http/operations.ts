@@ -28,6 +28,8 @@ import {
   GroupsResponse,
 } from './social';
 import { DeviceTokenParams, DeviceView, DevicesResponse, RegisterDeviceBody } from './devices';
+import { ReportBody, VenuePeopleQuery, VenuePeopleResponse } from './people';
+import { orderOperations } from './orders';
 
 /**
  * Every HTTP operation with the schemas it is validated with: the OpenAPI document is generated from
@@ -64,6 +66,9 @@ export const httpOperations: HttpOperation[] = [
   { method: 'get', path: '/api/venues', summary: 'Nearest venues with live counts, friends present and tonight’s specials', tag: 'venues', auth: 'optional', query: NearbyVenuesQuery, responses: { 200: NearbyVenuesResponse } },
   { method: 'get', path: '/api/venues/{id}', summary: 'One venue with live data', tag: 'venues', auth: 'optional', params: IdParams, responses: { 200: z.object({ venue: VenueView }) } },
 
+  { method: 'get', path: '/api/venues/{id}/people', summary: 'Who is here and open to a treat or buying (only for people checked in here)', tag: 'venues', auth: 'required', params: IdParams, query: VenuePeopleQuery, responses: { 200: VenuePeopleResponse } },
+  { method: 'post', path: '/api/users/{id}/report', summary: 'Report a user to the moderators', tag: 'social', auth: 'required', params: IdParams, body: ReportBody, responses: { 202: OkResponse } },
+
   { method: 'get', path: '/api/friends', summary: 'Friends and pending requests', tag: 'social', auth: 'required', responses: { 200: FriendsResponse } },
   { method: 'post', path: '/api/friends/requests', summary: 'Send a friend request (accepts theirs if they asked first)', tag: 'social', auth: 'required', body: FriendRequestBody, responses: { 200: FriendshipResponse, 201: FriendshipResponse } },
   { method: 'post', path: '/api/friends/requests/{userId}/accept', summary: 'Accept a request from a user', tag: 'social', auth: 'required', params: UserIdParams, responses: { 200: FriendshipResponse } },
@@ -83,6 +88,8 @@ export const httpOperations: HttpOperation[] = [
   { method: 'get', path: '/api/devices', summary: 'My registered devices', tag: 'devices', auth: 'required', responses: { 200: DevicesResponse } },
   { method: 'post', path: '/api/devices', summary: 'Register or refresh a push token (call on every app open)', tag: 'devices', auth: 'required', body: RegisterDeviceBody, responses: { 200: z.object({ device: DeviceView }) } },
   { method: 'delete', path: '/api/devices/{token}', summary: 'Unregister a push token', tag: 'devices', auth: 'required', params: DeviceTokenParams, responses: { 204: Empty } },
+
+  ...orderOperations,
 ];
 
 // Re-exported so a client generator finds the building blocks beside the operations.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { OrderView, RedemptionView } from '../events';
 import { Id } from '../schemas';
+import type { HttpOperation } from './operations';
 
 /**
  * HTTP bodies for buying drinks, redeeming them and driving simulated payments. Prices are always
@@ -110,3 +111,56 @@ export interface DevPaymentResponse {
   /** What our own webhook route answered to the signed event. */
   webhook: { eventId: string; type: string; status: number };
 }
+
+// ---- schemas of the answers, for the OpenAPI document (protocol/http/operations.ts) -------------
+
+export const OrderViewSchema = z.object({
+  id: z.string(),
+  buyerId: z.string(),
+  recipientId: z.string(),
+  venueId: z.string(),
+  amountCents: z.number().int(),
+  currency: z.string(),
+  status: z.enum(['PENDING', 'PAID', 'ACCEPTED', 'REJECTED', 'REDEEMED', 'EXPIRED', 'CANCELLED']),
+  paymentMethod: OrderPaymentMethod,
+  items: z.array(z.object({ menuItemId: z.string(), name: z.string(), quantity: z.number().int(), priceCents: z.number().int() })).nullable(),
+  message: z.string().nullable(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+});
+export const RedemptionViewSchema = z.object({
+  id: z.string(),
+  orderId: z.string(),
+  status: z.enum(['PENDING', 'SCANNED', 'REDEEMED', 'CANCELLED']),
+  scannedAt: z.string().nullable(),
+  bartenderId: z.string().nullable(),
+});
+const PaymentInfoSchema = z.object({ provider: z.enum(['stripe', 'simulated']), paymentIntentId: z.string(), clientSecret: z.string().nullable() });
+export const CreateOrderResponseSchema = z.object({ order: OrderViewSchema, payment: PaymentInfoSchema });
+export const OrderResponseSchema = z.object({ order: OrderViewSchema, redemption: RedemptionViewSchema.optional() });
+export const AcceptOrderResponseSchema = z.object({ order: OrderViewSchema, redemption: RedemptionViewSchema, qrCode: z.string() });
+export const QrCodeResponseSchema = z.object({ redemption: RedemptionViewSchema, qrCode: z.string() });
+export const ScanResponseSchema = z.object({ order: OrderViewSchema, redemption: RedemptionViewSchema });
+const IdPath = z.strictObject({ id: Id });
+const DevPaymentParams = z.strictObject({ paymentIntentId: z.string() });
+const DevPaymentResponseSchema = z.object({
+  paymentIntentId: z.string(),
+  status: z.string(),
+  webhook: z.object({ eventId: z.string(), type: z.string(), status: z.number().int() }),
+});
+
+export const orderOperations: HttpOperation[] = [
+  { method: 'post', path: '/api/orders', summary: 'Buy a drink for someone (requires an Idempotency-Key header); answers the PaymentIntent client secret', tag: 'orders', auth: 'required', body: CreateOrderBody, responses: { 201: CreateOrderResponseSchema } },
+  { method: 'get', path: '/api/orders', summary: 'My orders, bought or received', tag: 'orders', auth: 'required', query: ListOrdersQuery, responses: { 200: z.object({ orders: z.array(OrderViewSchema) }) } },
+  { method: 'get', path: '/api/orders/{id}', summary: 'One order (buyer, recipient or staff of its venue)', tag: 'orders', auth: 'required', params: IdPath, responses: { 200: OrderResponseSchema } },
+  { method: 'post', path: '/api/orders/{id}/accept', summary: 'Accept a paid treat (recipient); answers the QR code once', tag: 'orders', auth: 'required', params: IdPath, responses: { 200: AcceptOrderResponseSchema } },
+  { method: 'post', path: '/api/orders/{id}/reject', summary: 'Decline a paid treat (recipient); the hold is released', tag: 'orders', auth: 'required', params: IdPath, responses: { 200: z.object({ order: OrderViewSchema }) } },
+  { method: 'post', path: '/api/orders/{id}/cancel', summary: 'Withdraw a treat before it is accepted (buyer); the hold is released', tag: 'orders', auth: 'required', params: IdPath, responses: { 200: z.object({ order: OrderViewSchema }) } },
+  { method: 'post', path: '/api/orders/{id}/qr', summary: 'Issue a fresh QR code for an accepted treat (the old one stops working)', tag: 'orders', auth: 'required', params: IdPath, responses: { 200: QrCodeResponseSchema } },
+  { method: 'post', path: '/api/redemptions/scan', summary: 'Scan a QR code (staff of the venue): the first scan holds it, any other is 409', tag: 'redemptions', auth: 'required', body: ScanBody, responses: { 200: ScanResponseSchema } },
+  { method: 'post', path: '/api/redemptions/{id}/confirm', summary: 'The drink was served (the scanning bartender): the payment is captured', tag: 'redemptions', auth: 'required', params: IdPath, responses: { 200: ScanResponseSchema } },
+  { method: 'post', path: '/api/redemptions/{id}/release', summary: 'Put a scanned code back (the scanning bartender)', tag: 'redemptions', auth: 'required', params: IdPath, responses: { 200: ScanResponseSchema } },
+  { method: 'post', path: '/api/webhooks/stripe', summary: 'Stripe webhook (raw body, Stripe-Signature verified)', tag: 'payments', auth: 'none', responses: { 200: z.object({ received: z.literal(true), duplicate: z.literal(true).optional(), ignored: z.string().optional() }) } },
+  { method: 'post', path: '/api/dev/payments/{paymentIntentId}/succeed', summary: 'Simulated payments only: authorize and deliver the signed webhook', tag: 'payments', auth: 'none', devOnly: true, params: DevPaymentParams, responses: { 200: DevPaymentResponseSchema } },
+  { method: 'post', path: '/api/dev/payments/{paymentIntentId}/fail', summary: 'Simulated payments only: decline and deliver the signed webhook', tag: 'payments', auth: 'none', devOnly: true, params: DevPaymentParams, responses: { 200: DevPaymentResponseSchema } },
+];

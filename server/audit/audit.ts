@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { AppContext } from '../context';
+import type { Prisma as PrismaNs } from '../storage/prisma-types';
 
 /** Known actions; free text is allowed too so other features can add theirs without editing this file. */
 export const AuditAction = {
@@ -52,7 +53,7 @@ export async function audit(ctx: Pick<AppContext, 'db'>, entry: AuditEntry, tx?:
       action: entry.action,
       resourceType: entry.resourceType,
       resourceId: entry.resourceId,
-      ...(entry.changes !== undefined ? { changes: entry.changes as object } : {}),
+      ...(entry.changes !== undefined ? { changes: entry.changes as PrismaNs.InputJsonValue } : {}),
       ipAddress: entry.ip,
       userAgent: entry.userAgent?.slice(0, 512) ?? null,
     },

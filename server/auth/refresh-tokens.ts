@@ -50,7 +50,8 @@ export async function rotateRefreshToken(ctx: Ctx, token: string, source: Source
   const next = randomBytes(32).toString('base64url');
   // The conditional update is the lock: of two concurrent refreshes with one token, exactly one
   // matches `replacedById: null`; the other sees a replaced token and is treated as reuse.
-  const rotated = await prisma.$transaction(async (tx) => {
+  // The new token keeps the family's first expiry: rotating does not extend a session forever.
+  await prisma.$transaction(async (tx) => {
     const created = await tx.refreshToken.create({
       data: { userId: row.userId, familyId: row.familyId, tokenHash: hashRefreshToken(next), expiresAt: row.expiresAt },
     });
@@ -59,14 +60,11 @@ export async function rotateRefreshToken(ctx: Ctx, token: string, source: Source
       data: { replacedById: created.id, revokedAt: new Date(ctx.now()) },
     });
     if (claimed.count !== 1) throw new RotationLost();
-    return created;
   }).catch(async (err: unknown) => {
     if (!(err instanceof RotationLost)) throw err;
     await revokeFamily(ctx, row.familyId, row.userId, source, AuditAction.TokenReuseDetected);
     throw new AppError(ErrorCode.UNAUTHENTICATED, 'Refresh token reused; session revoked');
   });
-  // The family keeps its first expiry: rotating does not extend a session forever.
-  void rotated;
   return { userId: row.userId, refreshToken: next };
 }
 

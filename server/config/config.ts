@@ -85,6 +85,14 @@ export const envSchema = z.object({
   PRESENCE_TIMEOUT_SECONDS: int(5, 86_400).default(600),
   PRESENCE_GRACE_SECONDS: int(0, 3_600).default(60),
   PRESENCE_TTL_SECONDS: int(60, 7 * 86_400).default(4 * 3_600),
+  /**
+   * How long the stored presence lease outlives the heartbeat timeout. Heartbeats are kept in the memory
+   * of the node holding the socket; the lease only matters when that node dies, and bounds how long its
+   * users stay counted then (timeout + this).
+   */
+  PRESENCE_LEASE_EXTRA_SECONDS: int(0, 86_400).default(300),
+  /** A heartbeat renews the stored lease only when less than this is left (must exceed the clients' heartbeat interval). */
+  PRESENCE_LEASE_REFRESH_SECONDS: int(1, 86_400).default(90),
   CHECKIN_MAX_DISTANCE_METERS: int(1, 100_000).default(300),
   COUNT_COALESCE_MS: int(0, 10_000).default(250),
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default(5_000),
@@ -116,8 +124,8 @@ export const envSchema = z.object({
   APPLE_ISSUERS: z.string().default('https://appleid.apple.com'),
   APPLE_JWKS_URL: httpUrl.default('https://appleid.apple.com/auth/keys'),
 
-  /** Sign-in, code and refresh requests allowed per client IP per minute. */
-  RATE_LIMIT_AUTH_PER_MINUTE: int(1, 100_000).default(30),
+  /** Sign-in and code requests allowed per client IP per minute (a venue's wifi is one IP for many phones). */
+  RATE_LIMIT_AUTH_PER_MINUTE: int(1, 100_000).default(60),
   /** Writes (POST/PUT/DELETE) allowed per signed-in user per minute. */
   RATE_LIMIT_WRITES_PER_MINUTE: int(1, 100_000).default(120),
 

@@ -10,7 +10,7 @@ import { DynamoPresenceStore } from './dynamo-presence-store';
 import { memoryLock, redisLock, type Lock } from './locks';
 import { MemoryPresenceStore } from './memory-presence-store';
 import type { PresenceStore } from './presence-store';
-import { timingsFromConfig } from './presence-store';
+import { leaseTimings } from './presence-store';
 
 export interface BuiltPresence {
   store: PresenceStore;
@@ -24,7 +24,7 @@ export async function buildPresence(
   config: Config,
   deps: { logger: Logger; metrics: Metrics; redis: Redis | undefined },
 ): Promise<BuiltPresence> {
-  const timings = timingsFromConfig(config);
+  const timings = leaseTimings(config);
   const locks = deps.redis ? redisLock(deps.redis, 'locks:') : memoryLock();
   if (!config.dynamo) {
     return { store: new MemoryPresenceStore(timings), locks, dynamo: undefined, readiness: [] };

@@ -97,7 +97,7 @@ export class DynamoPresenceStore implements PresenceStore {
     this.doc = opts.doc;
     this.presenceTable = tableName(opts.tablePrefix, 'presence');
     this.countsTable = tableName(opts.tablePrefix, 'venue-counts');
-    this.t = { timeoutMs: opts.timeoutMs, ttlMs: opts.ttlMs };
+    this.t = { timeoutMs: opts.timeoutMs, ttlMs: opts.ttlMs, ...(opts.refreshBelowMs !== undefined ? { refreshBelowMs: opts.refreshBelowMs } : {}) };
     this.counterShards = opts.counterShards ?? 4;
     this.expiryShards = opts.expiryShards ?? 16;
     this.ttlMarginS = opts.ttlMarginSeconds ?? 3600;

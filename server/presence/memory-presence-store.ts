@@ -26,7 +26,7 @@ export class MemoryPresenceStore implements PresenceStore {
   private readonly t: PresenceTimings;
 
   constructor(opts: MemoryPresenceStoreOptions) {
-    this.t = { timeoutMs: opts.timeoutMs, ttlMs: opts.ttlMs };
+    this.t = { timeoutMs: opts.timeoutMs, ttlMs: opts.ttlMs, ...(opts.refreshBelowMs !== undefined ? { refreshBelowMs: opts.refreshBelowMs } : {}) };
   }
 
   private bump(venueId: string, delta: number): CountChange {

@@ -9,6 +9,11 @@ export interface PresenceEvent {
   userId: string;
   /** The user's stay after the change; null when it ended. */
   presence: PresenceRecord | null;
+  /**
+   * The venue the user was at as of the previous flush, when this batch moved them away from it (a move
+   * or a leave): listeners that showed them there (the venue people list) must take them off it.
+   */
+  previousVenueId: string | null;
 }
 
 export type PresenceListener = (events: PresenceEvent[]) => Promise<void>;
@@ -19,7 +24,7 @@ export type PresenceListener = (events: PresenceEvent[]) => Promise<void>;
  * notifications, the venue people list) get the same batch after it is written. Shutdown flushes.
  */
 export class PresenceJournal {
-  private pending = new Map<string, PresenceRecord | null>();
+  private pending = new Map<string, { presence: PresenceRecord | null; previousVenueId: string | null }>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private readonly listeners: PresenceListener[] = [];
@@ -34,8 +39,10 @@ export class PresenceJournal {
     this.listeners.push(listener);
   }
 
-  record(userId: string, presence: PresenceRecord | null): void {
-    this.pending.set(userId, presence);
+  record(userId: string, presence: PresenceRecord | null, previousVenueId: string | null = null): void {
+    // Several moves inside one batch (A→B→C): listeners only ever saw A, so the earliest venue left is kept.
+    const left = this.pending.get(userId)?.previousVenueId ?? previousVenueId;
+    this.pending.set(userId, { presence, previousVenueId: left !== null && left !== presence?.venueId ? left : null });
     if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -54,13 +61,13 @@ export class PresenceJournal {
     return this.flushing;
   }
 
-  private async write(batch: Map<string, PresenceRecord | null>): Promise<void> {
+  private async write(batch: Map<string, { presence: PresenceRecord | null; previousVenueId: string | null }>): Promise<void> {
     if (batch.size === 0) return;
-    const events: PresenceEvent[] = [...batch].map(([userId, presence]) => ({ userId, presence }));
+    const events: PresenceEvent[] = [...batch].map(([userId, e]) => ({ userId, ...e }));
     try {
       const ended = events.filter((e) => e.presence === null).map((e) => e.userId);
       const ops = events
-        .filter((e): e is { userId: string; presence: PresenceRecord } => e.presence !== null)
+        .filter((e): e is PresenceEvent & { presence: PresenceRecord } => e.presence !== null)
         .map(({ userId, presence: p }) => {
           const data = {
             venueId: p.venueId,

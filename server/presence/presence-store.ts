@@ -110,7 +110,7 @@ export interface PresenceStore {
   /** The user's unexpired presence. */
   get(userId: string, now: number): Promise<PresenceRecord | null>;
 
-  /** Unexpired presences at a venue (the DynamoDB one reads an index: it may trail a write by a moment). */
+  /** Unexpired presences at a venue, hidden ones included (callers filter on `visible`). The DynamoDB one reads an index: it may trail a write by a moment. */
   listVenue(venueId: string, now: number): Promise<PresenceRecord[]>;
 
   /** Counter values; a venue never seen is { count: 0, version: 0 }. Every requested id is in the map. */
@@ -136,10 +136,16 @@ export interface PresenceStore {
 }
 
 export interface PresenceTimings {
-  /** PRESENCE_TIMEOUT_SECONDS in ms: a presence without a heartbeat ends after this. */
+  /**
+   * A presence whose stored expiry was not renewed ends this long after the last renewal. The server
+   * passes its lease here (PRESENCE_TIMEOUT_SECONDS plus PRESENCE_LEASE_EXTRA_SECONDS) and enforces the
+   * exact heartbeat timeout in the memory of the node holding the socket (realtime/liveness-tracker.ts).
+   */
   timeoutMs: number;
   /** PRESENCE_TTL_SECONDS in ms: a stay ends this long after check-in whatever the heartbeats. */
   ttlMs: number;
+  /** A heartbeat writes only when less than this is left of the stored expiry (default timeoutMs / 2). */
+  refreshBelowMs?: number;
 }
 
 /** The expiry rule both implementations share. */
@@ -151,12 +157,27 @@ export function expiryFor(lastSeenAt: number, checkedInAt: number, t: PresenceTi
 export function heartbeatExpiry(p: PresenceRecord, now: number, t: PresenceTimings): number | null {
   const next = expiryFor(now, p.checkedInAt, t);
   if (next <= p.expiresAt) return null;
-  if (p.expiresAt - now >= t.timeoutMs / 2) return null;
+  if (p.expiresAt - now >= (t.refreshBelowMs ?? t.timeoutMs / 2)) return null;
   return next;
 }
 
 export function timingsFromConfig(c: { PRESENCE_TIMEOUT_SECONDS: number; PRESENCE_TTL_SECONDS: number }): PresenceTimings {
   return { timeoutMs: c.PRESENCE_TIMEOUT_SECONDS * 1000, ttlMs: c.PRESENCE_TTL_SECONDS * 1000 };
+}
+
+/**
+ * The server's timings: a stored lease a little longer than the heartbeat timeout, renewed only in its
+ * last moments. Heartbeats in between cost no write; the node holding the socket ends the stay exactly
+ * at the timeout, and if that node dies the lease ends it at most PRESENCE_LEASE_EXTRA_SECONDS later.
+ */
+export function leaseTimings(c: {
+  PRESENCE_TIMEOUT_SECONDS: number;
+  PRESENCE_TTL_SECONDS: number;
+  PRESENCE_LEASE_EXTRA_SECONDS: number;
+  PRESENCE_LEASE_REFRESH_SECONDS: number;
+}): PresenceTimings {
+  const timeoutMs = (c.PRESENCE_TIMEOUT_SECONDS + c.PRESENCE_LEASE_EXTRA_SECONDS) * 1000;
+  return { timeoutMs, ttlMs: c.PRESENCE_TTL_SECONDS * 1000, refreshBelowMs: Math.min(c.PRESENCE_LEASE_REFRESH_SECONDS * 1000, timeoutMs / 2) };
 }
 
 /** DynamoDB sort keys starting with '#' are reserved for the store's own items. */

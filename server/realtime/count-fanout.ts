@@ -27,6 +27,8 @@ export class CountFanout {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     windowMs: number,
+    /** True with the Redis adapter; the in-memory adapter has no other node to tell. */
+    private readonly clustered: boolean,
   ) {
     this.coalescer = new CountCoalescer({ windowMs, emit: (c) => this.emitLocal(c) });
     io.on('venue:counts', (changes: VenueCount[]) => {
@@ -39,9 +41,9 @@ export class CountFanout {
     if (changes.length === 0) return;
     this.metrics.countChanges.inc(changes.length);
     for (const c of changes) this.coalescer.offer(c);
-    // Through Redis when clustered; a no-op with the in-memory adapter. Failures (Redis down) are
-    // swallowed by the adapter: other nodes catch up with a resync when Redis returns.
-    this.io.serverSideEmit('venue:counts', changes);
+    // Through Redis. Failures (Redis down) are swallowed by the adapter: other nodes catch up with a
+    // resync when Redis returns.
+    if (this.clustered) this.io.serverSideEmit('venue:counts', changes);
   }
 
   private emitLocal(count: VenueCount): void {

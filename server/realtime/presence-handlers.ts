@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger';
 import type { PresenceJournal } from '../presence/presence-journal';
 import type { PresenceStore } from '../presence/presence-store';
 import type { CountFanout } from './count-fanout';
+import type { LivenessTracker } from './liveness-tracker';
 import { toPresenceView } from './presence-view';
 import type { SocketFeature } from './socket-server';
 import type { TypedSocket } from './typed-server';
@@ -19,6 +20,7 @@ export interface PresenceHandlerDeps {
   fanout: CountFanout;
   catalog: VenueCatalog;
   journal: PresenceJournal;
+  liveness: LivenessTracker;
   logger: Logger;
   now(): number;
   maxDistanceMeters: number;
@@ -44,7 +46,8 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
     }
     const result = await d.store.checkIn({ ...p, userId, now: d.now() });
     d.fanout.publish(result.changes);
-    d.journal.record(userId, result.presence);
+    d.journal.record(userId, result.presence, result.previousVenueId);
+    d.liveness.beat(userId, p.venueId);
     moveToVenueRoom(socket, p.venueId);
     const here = result.changes.find((c) => c.venueId === p.venueId) ?? { venueId: p.venueId, ...(await d.store.getCounts([p.venueId])).get(p.venueId)! };
     return { presence: toPresenceView(result.presence), previousVenueId: result.previousVenueId, count: here };
@@ -53,6 +56,8 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
   const heartbeat = validated(d.guard, ClientEvent.Heartbeat, HeartbeatPayload, { auth: 'user' }, async (p, { userId }) => {
     const pos = p.lat !== undefined && p.lng !== undefined ? { lat: p.lat, lng: p.lng } : undefined;
     const { presence } = await d.store.heartbeat(userId, d.now(), pos);
+    if (presence) d.liveness.beat(userId, presence.venueId);
+    else d.liveness.forget(userId);
     return { presence: presence ? toPresenceView(presence) : null };
   });
 
@@ -60,7 +65,8 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
     const { changes, venueId } = await d.store.leave(userId, d.now(), p.venueId);
     d.fanout.publish(changes);
     if (venueId) {
-      d.journal.record(userId, null);
+      d.liveness.forget(userId);
+      d.journal.record(userId, null, venueId);
       moveToVenueRoom(socket, null);
     }
     return { left: venueId !== null };
@@ -87,17 +93,20 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
     void d.store
       .heartbeat(userId, d.now())
       .then(({ presence }) => {
-        if (presence && socket.connected) moveToVenueRoom(socket, presence.venueId);
+        if (!presence || !socket.connected) return;
+        d.liveness.beat(userId, presence.venueId);
+        moveToVenueRoom(socket, presence.venueId);
       })
       .catch((err: unknown) => d.logger.warn({ err, userId }, 'presence restore on connect failed'));
 
     socket.on('disconnect', () => {
       if (d.isDraining()) return;
+      // From here the grace period (a shortened lease, visible to every node) decides, not this node.
+      if ((socket.nsp.adapter.rooms.get(Rooms.user(userId))?.size ?? 0) === 0) d.liveness.forget(userId);
       void (async () => {
         // Another socket of the same user on this node (a second device, a reconnect that won the race)
         // keeps the stay alive; on other nodes, that socket's heartbeats extend it again.
-        const others = await socket.nsp.local.in(Rooms.user(userId)).fetchSockets();
-        if (others.length > 0) return;
+        if ((socket.nsp.adapter.rooms.get(Rooms.user(userId))?.size ?? 0) > 0) return;
         const now = d.now();
         await d.store.expireAt(userId, now + d.graceMs, now);
       })().catch((err: unknown) => d.logger.warn({ err, userId }, 'grace period start failed'));

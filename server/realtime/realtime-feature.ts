@@ -6,6 +6,7 @@ import { PresenceReconciler } from '../presence/presence-reconciler';
 import { PresenceSweeper } from '../presence/presence-sweeper';
 import { CountFanout } from './count-fanout';
 import { friendPresenceNotifier } from './friend-presence';
+import { LivenessTracker } from './liveness-tracker';
 import { presenceHandlers } from './presence-handlers';
 import type { SocketFeature } from './socket-server';
 import { createEventLimiter, type EventGuardDeps } from './validated';
@@ -33,10 +34,22 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
   });
   await catalog.start();
 
-  const fanout = new CountFanout(io, catalog, ctx.presence, logger, metrics, config.COUNT_COALESCE_MS);
+  const fanout = new CountFanout(io, catalog, ctx.presence, logger, metrics, config.COUNT_COALESCE_MS, ctx.redis !== undefined);
   const journal = new PresenceJournal(db.prisma, logger);
   journal.onFlush(friendPresenceNotifier(io, db.prisma));
   const guard: EventGuardDeps = { logger, metrics, limiter: createEventLimiter(config.SOCKET_EVENTS_PER_SECOND, config.SOCKET_EVENTS_BURST) };
+
+  const liveness = new LivenessTracker({
+    store: ctx.presence,
+    timeoutMs: config.PRESENCE_TIMEOUT_SECONDS * 1000,
+    intervalMs: Math.min(config.SWEEP_INTERVAL_MS, 5_000),
+    now: ctx.now,
+    onEnded: (userId, changes) => {
+      fanout.publish(changes);
+      journal.record(userId, null);
+    },
+    onError: (err, userId) => logger.warn({ err, userId }, 'ending a timed-out presence failed; the lease will end it'),
+  });
 
   const sweeper = new PresenceSweeper({
     store: ctx.presence,
@@ -73,6 +86,7 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
     { name: 'venue-catalog', start: () => undefined, stop: () => catalog.stop() },
     { name: 'presence-reconciler', start: () => reconciler.start(), stop: () => reconciler.stop() },
     { name: 'presence-sweeper', start: () => sweeper.start(), stop: () => sweeper.stop() },
+    { name: 'presence-liveness', start: () => liveness.start(), stop: () => liveness.stop() },
   ];
 
   const socketFeatures: SocketFeature[] = [
@@ -82,6 +96,7 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
       fanout,
       catalog,
       journal,
+      liveness,
       logger,
       now: ctx.now,
       maxDistanceMeters: config.CHECKIN_MAX_DISTANCE_METERS,

@@ -44,10 +44,15 @@ const closing = new WeakSet<Redis>();
 /** Closes on purpose (shutdown): no "connection lost" alarm for it. */
 export async function closeRedis(client: Redis): Promise<void> {
   closing.add(client);
+  // QUIT on a connection that is down would wait in the offline queue for a Redis that may never return.
+  if (client.status !== 'ready') return client.disconnect();
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await client.quit();
+    await Promise.race([client.quit(), new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('quit timed out')), 1_000)))]);
   } catch {
     client.disconnect();
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -3,7 +3,7 @@ import { inject } from 'vitest';
 import { io as ioClient } from 'socket.io-client';
 import { AccessTokens } from '../../server/auth/access-tokens';
 import { DynamoPresenceStore } from '../../server/presence/dynamo-presence-store';
-import { timingsFromConfig, type PresenceStore } from '../../server/presence/presence-store';
+import { leaseTimings, type PresenceStore } from '../../server/presence/presence-store';
 import { loadConfig } from '../../server/config/config';
 import { openDatabase, type Database } from '../../server/storage/database';
 import { seedDemoData } from '../../server/storage/demo-seed';
@@ -103,7 +103,7 @@ export async function startCluster(n: number, overrides: Record<string, string> 
     nodes,
     db,
     tokens,
-    store: new DynamoPresenceStore({ doc: dynamo.doc, tablePrefix: ids.tablePrefix, ...timingsFromConfig(config) }),
+    store: new DynamoPresenceStore({ doc: dynamo.doc, tablePrefix: ids.tablePrefix, ...leaseTimings(config) }),
     env,
     startNode,
     connect: async (node, token) => {

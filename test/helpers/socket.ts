@@ -17,8 +17,8 @@ export async function emitAck<T = unknown>(socket: TestClient, event: string, pa
 }
 
 /** Like emitAck but expects success and returns the data. */
-export async function emitOk<T = unknown>(socket: TestClient, event: string, payload?: unknown): Promise<T> {
-  const ack = await emitAck<T>(socket, event, payload);
+export async function emitOk<T = unknown>(socket: TestClient, event: string, payload?: unknown, timeoutMs?: number): Promise<T> {
+  const ack = await emitAck<T>(socket, event, payload, timeoutMs);
   if (!ack.ok) throw new Error(`${event} failed: ${ack.error.code} ${ack.error.message}`);
   return ack.data;
 }

@@ -112,6 +112,16 @@ export function describePresenceStore(name: string, makeStore: () => Promise<Tes
       expect((await store.heartbeat(u, T0 + T.ttlMs)).presence).toBeNull();
     });
 
+    it('repeated check-ins at the same venue cannot extend a stay beyond the ttl cap', async () => {
+      const [v, u] = [uid('venue'), uid('u')];
+      await at(store, u, v);
+      const late = T0 + T.ttlMs - 1_000;
+      for (let now = T0 + T.timeoutMs / 2; now < late; now += T.timeoutMs / 2) await at(store, u, v, now);
+      const last = await at(store, u, v, late);
+      expect(last.changes).toEqual([]);
+      expect(last.presence).toMatchObject({ checkedInAt: T0, expiresAt: T0 + T.ttlMs });
+    });
+
     it('an expired presence is ignored by reads, not revived by a heartbeat, and ended once by sweeps', async () => {
       const [v, u] = [uid('venue'), uid('u')];
       await at(store, u, v);

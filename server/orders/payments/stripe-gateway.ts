@@ -78,8 +78,8 @@ export class StripeGateway implements PaymentGateway {
           currency: input.currency,
           // Authorize now, capture when the drink is poured (see order-state-machine.ts).
           capture_method: 'manual',
-          // Apple Pay and Google Pay are card wallets: the `card` type covers all three methods.
-          payment_method_types: ['card'],
+          // No explicit method types: Stripe's dynamic payment methods offer card, Apple Pay and Google
+          // Pay (card wallets) to the PaymentSheet; the buyer's choice is kept in metadata for support.
           description: input.description,
           metadata: { orderId: input.orderId, buyerId: input.buyerId, paymentMethod: input.paymentMethod },
         },

@@ -1,0 +1,35 @@
+/**
+ * `npm run bench`: runs every benchmark (each compares TreatMe with a baseline in the same run),
+ * prints their figures and assembles BENCHMARKS.md from the sections they write to bench/results/.
+ * `npm run bench -- fanout heartbeat-writes` runs only those.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+
+const BENCHES: { name: string; script: string; needs?: string }[] = [
+  { name: 'fanout', script: 'bench/fanout-bench.ts' },
+  { name: 'heartbeat-writes', script: 'bench/heartbeat-writes-bench.ts', needs: 'DynamoDB Local (Java 17)' },
+  { name: 'venues', script: 'bench/venues-bench.ts', needs: 'PostgreSQL and Redis on localhost' },
+  { name: 'loadtest', script: 'bench/loadtest-bench.ts', needs: 'PostgreSQL, Redis, DynamoDB Local' },
+];
+
+const only = process.argv.slice(2);
+const selected = BENCHES.filter((b) => existsSync(b.script) && (only.length === 0 || only.includes(b.name)));
+const failed: string[] = [];
+for (const b of selected) {
+  process.stdout.write(`\n=== ${b.name} (${b.script})\n`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', b.script], { stdio: 'inherit', env: process.env });
+  if (r.status !== 0) failed.push(b.name);
+}
+
+const sections = BENCHES.filter((b) => existsSync(`bench/results/${b.name}.md`)).map((b) => readFileSync(`bench/results/${b.name}.md`, 'utf8').trim());
+const header = `# Benchmarks
+
+Every figure is measured against a baseline run in the same invocation of \`npm run bench\` on the same
+machine (last run: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB).
+Run one with \`npm run bench -- <name>\` (${BENCHES.map((b) => b.name).join(', ')}).
+`;
+writeFileSync('BENCHMARKS.md', `${header}\n${sections.join('\n\n')}\n`);
+process.stdout.write(`\nBENCHMARKS.md written (${sections.length} sections)${failed.length ? `; failed: ${failed.join(', ')}` : ''}\n`);
+if (failed.length) process.exitCode = 1;

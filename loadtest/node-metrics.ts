@@ -1,0 +1,53 @@
+import type { NodeSample, Recorder } from './recorder';
+
+/** Sums every series of a Prometheus metric (all label sets) in the text exposition format. */
+export function metricValue(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== ' ' && rest[0] !== '{') continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(value)) sum += value;
+  }
+  return sum;
+}
+
+export async function scrapeNode(url: string, node: string, at: number): Promise<NodeSample | null> {
+  try {
+    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) return null;
+    const text = await res.text();
+    return {
+      at,
+      node,
+      cpuSeconds: metricValue(text, 'process_cpu_seconds_total'),
+      rssBytes: metricValue(text, 'process_resident_memory_bytes'),
+      heapUsedBytes: metricValue(text, 'nodejs_heap_size_used_bytes'),
+      broadcasts: metricValue(text, 'treatme_venue_count_broadcasts_total'),
+      socketEvents: metricValue(text, 'treatme_socket_events_total'),
+      sockets: metricValue(text, 'treatme_sockets_connected'),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Samples every node's /metrics on a timer into the recorder; stop() takes one last sample. */
+export function watchNodes(urls: string[], rec: Recorder, everyMs = 2_000): { stop(): Promise<void> } {
+  const started = Date.now();
+  const sample = async () => {
+    const at = Date.now() - started;
+    const samples = await Promise.all(urls.map((u, i) => scrapeNode(u, `node${i}`, at)));
+    for (const s of samples) if (s) rec.nodeSamples.push(s);
+  };
+  void sample();
+  const timer = setInterval(() => void sample(), everyMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await sample();
+    },
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * What each venue's count must be, worked out from what the replayer actually did and when (real
+ * epoch ms), under the server's presence rules (SPEC "Counts are exact", server/presence/presence-store.ts):
+ *
+ *  - a check-in or heartbeat keeps a stay alive until `timeout` after it;
+ *  - a closed socket's stay ends `grace` after the close unless the user reconnects first;
+ *  - a stay never outlives `ttl` after its check-in; a leave ends it at once.
+ *
+ * The server's clock is only known to lie between a request's send and its ack, so every moment is a
+ * window [lo, hi]. A user whose stay might or might not have ended at the judged moment is "possible";
+ * the replayer waits those out at quiesce points, and the judge accepts a count between the definite
+ * users and the definite plus possible ones.
+ */
+export interface ServerTimings {
+  timeoutMs: number;
+  graceMs: number;
+  ttlMs: number;
+  /** How late the server may act on an expiry: sweep + liveness interval + coalescing + slack. */
+  settleMs: number;
+  /** How long after a client closes its socket the server may notice. */
+  closeLagMs: number;
+}
+
+interface Window {
+  lo: number;
+  hi: number;
+}
+
+interface UserPresence {
+  venue: number | null;
+  connected: boolean;
+  beat: Window;
+  since: Window;
+  closed: Window | null;
+  /** A race we cannot call (a reconnect just as the grace ran out, a lost ack): the server's next answer decides. */
+  unsure: boolean;
+}
+
+export interface VenueExpectation {
+  /** Users surely counted. */
+  lo: number;
+  /** Users that may be counted. */
+  hi: number;
+}
+
+export class PresenceModel {
+  private readonly users = new Map<number, UserPresence>();
+  /** Heartbeat answers that contradicted a stay the model was sure of (the counts will show it too). */
+  contradictions = 0;
+
+  constructor(readonly timings: ServerTimings) {}
+
+  private state(u: number): UserPresence {
+    let s = this.users.get(u);
+    if (!s) {
+      s = { venue: null, connected: false, beat: { lo: 0, hi: 0 }, since: { lo: 0, hi: 0 }, closed: null, unsure: false };
+      this.users.set(u, s);
+    }
+    return s;
+  }
+
+  /** When the stay ends, as a window; null when there is no stay. */
+  endOf(u: number): Window | null {
+    const s = this.users.get(u);
+    if (!s || s.venue === null) return null;
+    const t = this.timings;
+    let lo = Math.min(s.beat.lo + t.timeoutMs, s.since.lo + t.ttlMs);
+    let hi = Math.min(s.beat.hi + t.timeoutMs, s.since.hi + t.ttlMs);
+    if (s.closed) {
+      lo = Math.min(lo, s.closed.lo + t.graceMs);
+      hi = Math.min(hi, s.closed.hi + t.graceMs);
+    }
+    return { lo, hi };
+  }
+
+  /** 'yes' | 'no' | 'maybe': is the stay still counted at every moment in [lo, hi]? */
+  private aliveAt(u: number, at: Window): 'yes' | 'no' | 'maybe' {
+    const s = this.users.get(u);
+    if (!s || s.venue === null) return 'no';
+    if (s.unsure) return 'maybe';
+    const end = this.endOf(u)!;
+    if (end.lo > at.hi) return 'yes';
+    if (end.hi + this.timings.settleMs < at.lo) return 'no';
+    return 'maybe';
+  }
+
+  checkIn(u: number, v: number, sentAt: number, ackAt: number): void {
+    const s = this.state(u);
+    const continuing = s.venue === v && this.aliveAt(u, { lo: sentAt, hi: ackAt }) === 'yes';
+    if (!continuing) s.since = { lo: sentAt, hi: ackAt };
+    s.venue = v;
+    s.beat = { lo: sentAt, hi: ackAt };
+    s.connected = true;
+    s.closed = null;
+    s.unsure = false;
+  }
+
+  /** A check-in whose ack never came (or failed in a way that may have written): only the server knows. */
+  checkInUnknown(u: number, v: number, sentAt: number, ackAt: number): void {
+    this.checkIn(u, v, sentAt, ackAt);
+    this.state(u).unsure = true;
+  }
+
+  heartbeat(u: number, sentAt: number, ackAt: number, serverHasStay: boolean): void {
+    const s = this.state(u);
+    const alive = this.aliveAt(u, { lo: sentAt, hi: ackAt });
+    // The model keeps what the rules say even when the server disagrees: that disagreement is what the judge is for.
+    if (alive === 'yes') {
+      if (!serverHasStay) this.contradictions++;
+      else s.beat = { lo: sentAt, hi: ackAt };
+    } else if (alive === 'maybe' && serverHasStay) {
+      s.beat = { lo: sentAt, hi: ackAt };
+      s.unsure = false;
+    } else if (alive === 'maybe') {
+      s.venue = null;
+      s.unsure = false;
+    }
+  }
+
+  leave(u: number): void {
+    const s = this.state(u);
+    s.venue = null;
+    s.unsure = false;
+  }
+
+  leaveUnknown(u: number): void {
+    const s = this.state(u);
+    if (s.venue !== null) s.unsure = true;
+  }
+
+  disconnect(u: number, at: number): void {
+    const s = this.state(u);
+    s.connected = false;
+    s.closed = { lo: at, hi: at + this.timings.closeLagMs };
+  }
+
+  /** The server restores an unexpired stay when the user's socket comes back, as if it had heartbeated. */
+  connect(u: number, sentAt: number, connectedAt: number): void {
+    const s = this.state(u);
+    const alive = this.aliveAt(u, { lo: sentAt, hi: connectedAt + this.timings.closeLagMs });
+    s.connected = true;
+    if (alive === 'yes') {
+      s.beat = { lo: sentAt, hi: connectedAt + this.timings.closeLagMs };
+      s.closed = null;
+    } else if (alive === 'no') {
+      s.venue = null;
+    } else {
+      s.closed = null;
+      s.beat = { lo: sentAt, hi: connectedAt + this.timings.closeLagMs };
+      s.unsure = true;
+    }
+  }
+
+  /** Expected count per venue index for a check made between `at.lo` and `at.hi`. */
+  expected(at: Window, venues: number): VenueExpectation[] {
+    const out = Array.from({ length: venues }, () => ({ lo: 0, hi: 0 }));
+    for (const [u, s] of this.users) {
+      if (s.venue === null) continue;
+      const alive = this.aliveAt(u, at);
+      const e = out[s.venue];
+      if (!e || alive === 'no') continue;
+      e.hi++;
+      if (alive === 'yes') e.lo++;
+    }
+    return out;
+  }
+
+  /**
+   * Users whose stay may end around a check starting now and lasting `checkMs`, and the latest moment
+   * worth waiting for so that their fate is settled. Unsure users are not waited for: only the server knows.
+   */
+  pendingAt(now: number, checkMs: number): { users: number; settleBy: number } {
+    let users = 0;
+    let settleBy = now;
+    for (const [u, s] of this.users) {
+      if (s.venue === null || s.unsure) continue;
+      if (this.aliveAt(u, { lo: now, hi: now + checkMs }) !== 'maybe') continue;
+      users++;
+      settleBy = Math.max(settleBy, this.endOf(u)!.hi + this.timings.settleMs + 1);
+    }
+    return { users, settleBy };
+  }
+
+  unsureUsers(): number {
+    let n = 0;
+    for (const s of this.users.values()) if (s.venue !== null && s.unsure) n++;
+    return n;
+  }
+}

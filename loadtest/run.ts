@@ -1,0 +1,206 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseTraceLines, traceToLines, type Trace } from '../protocol/trace';
+import { fetchVenues } from './city';
+import { generateTrace } from './generator';
+import { htmlReport } from './html-report';
+import { judgeMoney, judgeQuiescePoint, verdictOf, type OrderRow, type QuiesceVerdict, type Verdict } from './judge';
+import { watchNodes } from './node-metrics';
+import { startNodes, type StartedNodes } from './nodes';
+import type { ServerTimings } from './presence-model';
+import { Progress } from './progress';
+import { provisionDirect, provisionViaHttp } from './provision';
+import { Recorder } from './recorder';
+import { replay, type ReplayResult } from './replayer';
+import { summaryText } from './report';
+
+export interface LoadtestOptions {
+  users: number;
+  venues: number;
+  speed: number;
+  /** Night length in trace time (default 6 h: 21:00 → 03:00). */
+  durationMs?: number;
+  viewers?: number;
+  seed: number;
+  quiescePoints?: number;
+  /** Existing servers; none → this tool starts `nodes` itself. */
+  urls?: string[];
+  nodes: number;
+  stores: 'embedded' | 'real';
+  orders: boolean;
+  maxClients: number;
+  maxDurationMs: number;
+  allowRemote?: boolean;
+  center?: { lat: number; lng: number };
+  /** Read this trace instead of generating one. */
+  traceIn?: string;
+  /** Write the generated trace here. */
+  traceOut?: string;
+  htmlOut?: string;
+  /** Extra environment for nodes this tool starts (e.g. COUNT_COALESCE_MS=0 for the naive baseline). */
+  nodeEnv?: Record<string, string>;
+  /** Presence timings of servers given by URL (this tool sets its own nodes'). */
+  serverTimeoutSeconds?: number;
+  serverGraceSeconds?: number;
+  postgresUrl?: string;
+  redisUrl?: string;
+  dynamoEndpoint?: string;
+  progress?: boolean;
+  log?: (line: string) => void;
+  /** Called with the running nodes after the replay, before they stop (benchmarks read /metrics there). */
+  beforeStop?: (nodes: StartedNodes | undefined, result: ReplayResult) => Promise<void>;
+}
+
+export interface LoadtestOutcome {
+  verdict: Verdict;
+  result: ReplayResult;
+  trace: Trace;
+  summary: string;
+  html: string;
+  nodeEnv: Record<string, string> | undefined;
+  urls: string[];
+}
+
+const HEARTBEAT_MS = 30_000;
+const TIMEOUT_MS = 600_000;
+const GRACE_MS = 60_000;
+const SWEEP_MS = 250;
+
+/**
+ * Presence timings for nodes this tool starts, squeezed by the speed-up so the night's rules hold in
+ * compressed time (a 60 s grace at 60× is 1 s), within the server's minimums (timeout ≥ 5 s).
+ */
+export function nodeTimingEnv(speed: number, trace: { timeoutMs: number; graceMs: number }): Record<string, string> {
+  return {
+    PRESENCE_TIMEOUT_SECONDS: String(Math.max(5, Math.round(trace.timeoutMs / speed / 1000))),
+    PRESENCE_GRACE_SECONDS: String(Math.max(1, Math.round(trace.graceMs / speed / 1000))),
+    SWEEP_INTERVAL_MS: String(SWEEP_MS),
+  };
+}
+
+export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> {
+  const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const center = o.center ?? { lat: 40.7128, lng: -74.006 };
+  const timingEnv = nodeTimingEnv(o.speed, { timeoutMs: TIMEOUT_MS, graceMs: GRACE_MS });
+  const env = { ...timingEnv, ...o.nodeEnv };
+  let started: StartedNodes | undefined;
+  if (!o.urls || o.urls.length === 0) {
+    log(`starting ${o.nodes} node(s) with ${o.stores} stores…`);
+    started = await startNodes({
+      nodes: o.nodes,
+      stores: o.stores,
+      venues: o.venues,
+      center,
+      env,
+      postgresUrl: o.postgresUrl,
+      redisUrl: o.redisUrl,
+      dynamoEndpoint: o.dynamoEndpoint,
+      log,
+    });
+  }
+  const urls = started?.urls ?? o.urls!;
+  try {
+    const venues = await fetchVenues(urls[0]!, center, o.venues);
+    if (venues.length < o.venues) log(`the server lists ${venues.length} venues near the centre; using those (asked for ${o.venues})`);
+    let trace: Trace;
+    if (o.traceIn) {
+      trace = parseTraceLines(readFileSync(o.traceIn, 'utf8'));
+      const known = new Set(venues.map((v) => v.id));
+      const bySlug = new Map(venues.map((v) => [v.slug, v]));
+      // A trace recorded against another deployment names venues that exist here under the same slug.
+      trace.header.venues = trace.header.venues.map((v) => (known.has(v.id) ? v : (bySlug.get(v.slug) ?? v)));
+    } else {
+      trace = generateTrace({
+        seed: o.seed,
+        users: o.users,
+        venues,
+        durationMs: o.durationMs,
+        viewers: o.viewers,
+        heartbeatMs: HEARTBEAT_MS,
+        presenceTimeoutMs: TIMEOUT_MS,
+        presenceGraceMs: GRACE_MS,
+        quiescePoints: o.quiescePoints,
+      });
+    }
+    if (o.traceOut) {
+      mkdirSync(dirname(o.traceOut), { recursive: true });
+      writeFileSync(o.traceOut, traceToLines(trace));
+      log(`trace written to ${o.traceOut}`);
+    }
+    const provisionStarted = Date.now();
+    const ids = started?.db ? await provisionDirect(started.db.prisma, trace.header, started.jwtSecret) : await provisionViaHttp(urls[0]!, trace.header);
+    log(`${ids.users.length} users ready in ${Date.now() - provisionStarted} ms; replaying ${trace.events.length} events at ${o.speed}×`);
+
+    const timeoutS = started ? Number(env.PRESENCE_TIMEOUT_SECONDS) : (o.serverTimeoutSeconds ?? 600);
+    const graceS = started ? Number(env.PRESENCE_GRACE_SECONDS) : (o.serverGraceSeconds ?? 60);
+    const sweep = started ? Number(env.SWEEP_INTERVAL_MS ?? SWEEP_MS) : 5_000;
+    const coalesce = Number(env.COUNT_COALESCE_MS ?? 250);
+    const timings: ServerTimings = {
+      timeoutMs: timeoutS * 1000,
+      graceMs: graceS * 1000,
+      ttlMs: Number(env.PRESENCE_TTL_SECONDS ?? 4 * 3600) * 1000,
+      settleMs: 2 * Math.min(sweep, 5_000) + coalesce + 1_000,
+      closeLagMs: 500,
+    };
+    const rec = new Recorder();
+    const watcher = watchNodes(urls, rec);
+    const runId = `${o.seed}-${randomBytes(3).toString('hex')}`;
+    const quiesce: QuiesceVerdict[] = [];
+    const progress = o.progress === false ? undefined : new Progress(trace.events.length, trace.header.durationMs);
+    let result: ReplayResult;
+    try {
+      result = await replay({
+        trace,
+        urls,
+        speed: o.speed,
+        users: ids.users,
+        staff: ids.staff,
+        timings,
+        maxClients: o.maxClients,
+        maxDurationMs: o.maxDurationMs,
+        orders: o.orders,
+        allowRemote: o.allowRemote,
+        runId,
+        recorder: rec,
+        progress,
+        onQuiesce: async (q) => {
+          const v = await judgeQuiescePoint(q);
+          quiesce.push(v);
+          const line = `quiesce ${v.q}: ${v.expectedTotal} people expected, ${v.comparisons} counts compared → ${v.mismatches.length === 0 ? 'ok' : `${v.mismatches.length} differences`}`;
+          if (progress) progress.note(line);
+          else log(line);
+        },
+      });
+    } finally {
+      await watcher.stop();
+    }
+    const readOrders = started?.db
+      ? async (prefix: string): Promise<OrderRow[]> => {
+          const rows = await started!.db!.prisma.order.findMany({
+            where: { idempotencyKey: { startsWith: prefix } },
+            select: { id: true, buyerId: true, idempotencyKey: true, status: true, capturedAt: true, redemption: { select: { status: true } } },
+          });
+          return rows.map((r) => ({ ...r, redemptionStatus: r.redemption?.status ?? null }));
+        }
+      : undefined;
+    const planned = trace.events.filter((e) => e.e === 'order').length;
+    const money = o.orders ? await judgeMoney({ orders: result.orders, planned, runId, users: ids.users, urls, readOrders }) : null;
+    const extra: string[] = [];
+    if (result.aborted) extra.push(result.aborted);
+    const plannedQuiesce = trace.events.filter((e) => e.e === 'quiesce').length;
+    if (quiesce.length < plannedQuiesce) extra.push(`only ${quiesce.length} of ${plannedQuiesce} quiesce points were judged`);
+    const verdict = verdictOf(quiesce, money, extra);
+    await o.beforeStop?.(started, result);
+    const facts = { trace, speed: o.speed, urls, stores: started ? `${o.stores} stores (started here)` : 'given URLs', realMs: result.realMs, aborted: result.aborted, nodeEnv: started?.env };
+    const summary = summaryText(rec, verdict, facts);
+    const html = htmlReport(rec, verdict, facts);
+    if (o.htmlOut) {
+      mkdirSync(dirname(o.htmlOut), { recursive: true });
+      writeFileSync(o.htmlOut, html);
+    }
+    return { verdict, result, trace, summary, html, nodeEnv: started?.env, urls };
+  } finally {
+    await started?.close();
+  }
+}

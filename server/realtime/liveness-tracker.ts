@@ -1,0 +1,76 @@
+import type { PresenceStore, CountChange } from '../presence/presence-store';
+
+interface Tracked {
+  venueId: string;
+  lastBeatAt: number;
+}
+
+export interface LivenessTrackerOptions {
+  store: PresenceStore;
+  /** PRESENCE_TIMEOUT_SECONDS in ms: a stay ends this long after its last heartbeat. */
+  timeoutMs: number;
+  intervalMs: number;
+  now(): number;
+  /** The stay ended for a missed heartbeat: deliver its count change and durable record. */
+  onEnded(userId: string, changes: CountChange[]): void;
+  onError(err: unknown, userId: string): void;
+}
+
+/**
+ * Heartbeats are remembered here, in the memory of the node holding the socket, instead of being
+ * written to DynamoDB: the node ends a stay exactly `timeout` after its last heartbeat. The stored
+ * expiry is only a lease that outlives the timeout a little and is renewed rarely (see
+ * build-presence.ts); it matters when this node dies, and then the sweeper of any other node ends the
+ * stay when the lease runs out. So a phone beating every 30 s costs a write every ~14 minutes instead
+ * of one per beat, and the timeout stays exact.
+ */
+export class LivenessTracker {
+  private readonly users = new Map<string, Tracked>();
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(private readonly o: LivenessTrackerOptions) {}
+
+  beat(userId: string, venueId: string, at = this.o.now()): void {
+    this.users.set(userId, { venueId, lastBeatAt: at });
+  }
+
+  forget(userId: string): void {
+    this.users.delete(userId);
+  }
+
+  get size(): number {
+    return this.users.size;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.check(), this.o.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Ends every tracked stay whose last heartbeat is older than the timeout. */
+  async check(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      const now = this.o.now();
+      for (const [userId, t] of [...this.users]) {
+        if (now - t.lastBeatAt < this.o.timeoutMs) continue;
+        this.users.delete(userId);
+        try {
+          // Only the stay this node saw: a newer check-in elsewhere is left alone.
+          const { changes, venueId } = await this.o.store.leave(userId, now, t.venueId);
+          if (venueId) this.o.onEnded(userId, changes);
+        } catch (err) {
+          this.o.onError(err, userId);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

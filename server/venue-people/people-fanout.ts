@@ -1,0 +1,230 @@
+import { Rooms, type PersonAtVenue, type VenuePeopleChange, type VenuePeopleRelay } from '../../protocol/events';
+import type { Logger } from '../observability/logger';
+import type { PresenceEvent } from '../presence/presence-journal';
+import type { PresenceRecord, PresenceStore } from '../presence/presence-store';
+import type { TypedServer, TypedSocket } from '../realtime/typed-server';
+import type { PrismaClient } from '../storage/prisma-types';
+import { PeopleCoalescer } from './people-coalescer';
+import { profilesOf, relationsBetween, type PublicProfile } from './relations';
+
+type Flags = Pick<PresenceRecord, 'wantsToBuy' | 'wantsToReceive'>;
+
+export interface PeopleFanoutDeps {
+  io: TypedServer;
+  prisma: PrismaClient;
+  store: PresenceStore;
+  logger: Logger;
+  now(): number;
+  windowMs: number;
+  /** How often each node re-reads the venues its viewers are at: expiry ends stays without any event. */
+  resyncMs: number;
+}
+
+function personOf(p: Flags & { userId: string }, profile: PublicProfile): Omit<PersonAtVenue, 'isFriend'> {
+  return { userId: p.userId, displayName: profile.displayName, profileImageUrl: profile.profileImageUrl, wantsToBuy: p.wantsToBuy, wantsToReceive: p.wantsToReceive };
+}
+
+/**
+ * How people-list changes reach the people at a venue, on every node.
+ *
+ * The node where a presence changed turns the journal's batch into relays (who is now on or off which
+ * venue's list) and sends them to every node; each node coalesces per venue and emits to its own
+ * viewers only, so a phone gets at most one `venue:people` per venue per window however many nodes
+ * changed it. Whether a person is a friend, and whether a block hides them, depends on who receives the
+ * message: each emit asks PostgreSQL about exactly the pairs (viewer here, person changed), then sends
+ * one shared message to the room and tailored ones only to the few sockets that differ.
+ *
+ * Expiry ends a stay with no event (the sweeper knows counts, not users), and a relay can be lost while
+ * Redis is down: every `resyncMs` each node re-reads the venues its viewers are at and offers what
+ * changed, so the live list converges on the store within one interval.
+ */
+export class VenuePeopleFanout {
+  readonly coalescer: PeopleCoalescer;
+  /** Per venue with viewers on this node: who its list shows now, as last offered here. */
+  private readonly known = new Map<string, Map<string, Flags>>();
+  /** Emits of one venue run in order: each awaits a query, and a later one must not overtake. */
+  private readonly chains = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private resyncing: Promise<void> | null = null;
+
+  constructor(private readonly d: PeopleFanoutDeps) {
+    this.coalescer = new PeopleCoalescer({ windowMs: d.windowMs, emit: (venueId, changes) => this.enqueueEmit(venueId, changes) });
+    d.io.on('venue:people-changes', (relays: VenuePeopleRelay[]) => this.offerLocal(relays));
+  }
+
+  /** The presence journal's listener: runs on the node where the changes were made, after PostgreSQL has them. */
+  readonly onPresence = async (events: PresenceEvent[]): Promise<void> => {
+    const shown = events.filter((e) => e.presence?.visible).map((e) => e.userId);
+    const profiles = await profilesOf(this.d.prisma, shown);
+    const relays: VenuePeopleRelay[] = [];
+    for (const { userId, presence, previousVenueId } of events) {
+      if (previousVenueId) relays.push({ venueId: previousVenueId, userId, person: null });
+      if (!presence) continue;
+      const profile = profiles.get(userId);
+      relays.push({ venueId: presence.venueId, userId, person: presence.visible && profile ? personOf(presence, profile) : null });
+    }
+    this.publish(relays);
+  };
+
+  publish(relays: VenuePeopleRelay[]): void {
+    if (relays.length === 0) return;
+    this.offerLocal(relays);
+    // Through Redis when clustered; a no-op with the in-memory adapter.
+    this.d.io.serverSideEmit('venue:people-changes', relays);
+  }
+
+  private offerLocal(relays: VenuePeopleRelay[]): void {
+    const byVenue = new Map<string, VenuePeopleRelay[]>();
+    for (const r of relays) {
+      const known = this.known.get(r.venueId);
+      if (known) {
+        if (r.person) known.set(r.userId, { wantsToBuy: r.person.wantsToBuy, wantsToReceive: r.person.wantsToReceive });
+        else known.delete(r.userId);
+      }
+      // Nobody here is at that venue: a viewer who checks in later reads the list, which already has it.
+      if (!this.hasLocalViewers(r.venueId)) continue;
+      let list = byVenue.get(r.venueId);
+      if (!list) byVenue.set(r.venueId, (list = []));
+      list.push(r);
+    }
+    for (const [venueId, list] of byVenue) this.coalescer.offer(venueId, list);
+  }
+
+  private hasLocalViewers(venueId: string): boolean {
+    return (this.d.io.of('/').adapter.rooms.get(Rooms.venuePeople(venueId))?.size ?? 0) > 0;
+  }
+
+  private localViewers(venueId: string): { socket: TypedSocket; userId: string }[] {
+    const ids = this.d.io.of('/').adapter.rooms.get(Rooms.venuePeople(venueId));
+    const out: { socket: TypedSocket; userId: string }[] = [];
+    if (!ids) return out;
+    const sockets = this.d.io.of('/').sockets;
+    for (const id of ids) {
+      const socket = sockets.get(id);
+      const userId = socket?.data.userId;
+      if (socket && userId) out.push({ socket, userId });
+    }
+    return out;
+  }
+
+  private enqueueEmit(venueId: string, changes: VenuePeopleRelay[]): void {
+    const next = (this.chains.get(venueId) ?? Promise.resolve())
+      .then(() => this.emitLocal(venueId, changes))
+      .catch((err: unknown) => this.d.logger.warn({ err, venueId }, 'venue people emit failed; the next resync repairs it'));
+    this.chains.set(venueId, next);
+    void next.then(() => {
+      if (this.chains.get(venueId) === next) this.chains.delete(venueId);
+    });
+  }
+
+  private async emitLocal(venueId: string, changes: VenuePeopleRelay[]): Promise<void> {
+    const viewers = this.localViewers(venueId);
+    if (viewers.length === 0) return;
+    const subjects = changes.map((c) => c.userId);
+    const relations = await relationsBetween(this.d.prisma, [...new Set(viewers.map((v) => v.userId))], subjects);
+    const changed = new Set(subjects);
+    const wire = (c: VenuePeopleRelay, viewerId: string | null): VenuePeopleChange =>
+      c.person ? { type: 'upsert', person: { ...c.person, isFriend: viewerId !== null && relations.isFriend(viewerId, c.userId) } } : { type: 'remove', userId: c.userId };
+
+    // Only the sockets asked about get this message: one that left the venue while the query ran is not
+    // told any more, and one that arrived meanwhile read the list when it checked in.
+    const shared: string[] = [];
+    const tailored: { socket: TypedSocket; userId: string }[] = [];
+    for (const v of viewers) {
+      if (!v.socket.rooms.has(Rooms.venuePeople(venueId))) continue;
+      if (changed.has(v.userId) || relations.hasAny(v.userId)) tailored.push(v);
+      else shared.push(v.socket.id);
+    }
+    // Socket ids are rooms too: one emit encodes the shared message once for all of them.
+    if (shared.length > 0) this.d.io.local.to(shared).emit('venue:people', { venueId, changes: changes.map((c) => wire(c, null)) });
+    for (const { socket, userId } of tailored) {
+      const mine = changes.filter((c) => c.userId !== userId && !relations.isBlocked(userId, c.userId)).map((c) => wire(c, userId));
+      if (mine.length > 0) socket.emit('venue:people', { venueId, changes: mine });
+    }
+  }
+
+  /**
+   * A block or unblock between two people at the same venue shows at once, outside the coalescing
+   * window (it is rare and personal): each is told about the other only.
+   */
+  async blockChanged(a: string, b: string): Promise<void> {
+    const now = this.d.now();
+    const [pa, pb] = await Promise.all([this.d.store.get(a, now), this.d.store.get(b, now)]);
+    if (!pa || !pb || pa.venueId !== pb.venueId) return;
+    const relations = await relationsBetween(this.d.prisma, [a], [b]);
+    const profiles = relations.isBlocked(a, b) ? new Map<string, PublicProfile>() : await profilesOf(this.d.prisma, [a, b]);
+    for (const [viewer, subject] of [
+      [pa, pb],
+      [pb, pa],
+    ] as const) {
+      const profile = profiles.get(subject.userId);
+      const change: VenuePeopleChange =
+        subject.visible && profile
+          ? { type: 'upsert', person: { ...personOf(subject, profile), isFriend: relations.isFriend(viewer.userId, subject.userId) } }
+          : { type: 'remove', userId: subject.userId };
+      // The user's own room reaches their sockets on every node; only the one at the venue acts on it.
+      this.d.io.to(Rooms.user(viewer.userId)).emit('venue:people', { venueId: viewer.venueId, changes: [change] });
+    }
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.resync(), this.d.resyncMs);
+    this.timer.unref();
+  }
+
+  /** Re-reads the venues this node's viewers are at and offers the difference (expiries, lost relays). */
+  resync(): Promise<void> {
+    this.resyncing ??= this.resyncOnce()
+      .catch((err: unknown) => this.d.logger.warn({ err }, 'venue people resync failed'))
+      .finally(() => (this.resyncing = null));
+    return this.resyncing;
+  }
+
+  private async resyncOnce(): Promise<void> {
+    const prefix = Rooms.venuePeople('');
+    const active = new Set<string>();
+    for (const room of this.d.io.of('/').adapter.rooms.keys()) if (room.startsWith(prefix)) active.add(room.slice(prefix.length));
+    for (const venueId of this.known.keys()) if (!active.has(venueId)) this.known.delete(venueId);
+    for (const venueId of active) {
+      const now = this.d.now();
+      const listed = new Map((await this.d.store.listVenue(venueId, now)).filter((p) => p.visible).map((p) => [p.userId, p]));
+      const known = this.known.get(venueId);
+      if (!known) {
+        // First sight of this venue here: its viewers read the list when they checked in.
+        this.known.set(venueId, new Map([...listed].map(([id, p]) => [id, { wantsToBuy: p.wantsToBuy, wantsToReceive: p.wantsToReceive }])));
+        continue;
+      }
+      const suspects = new Set<string>();
+      for (const [id, flags] of known) {
+        const p = listed.get(id);
+        if (!p || p.wantsToBuy !== flags.wantsToBuy || p.wantsToReceive !== flags.wantsToReceive) suspects.add(id);
+      }
+      for (const id of listed.keys()) if (!known.has(id)) suspects.add(id);
+      if (suspects.size === 0) continue;
+      // The venue index may trail the table by a moment: the user's own item decides.
+      const truth = await Promise.all([...suspects].map((id) => this.d.store.get(id, now)));
+      const here = truth.filter((p): p is PresenceRecord => p !== null && p.venueId === venueId && p.visible);
+      const profiles = await profilesOf(this.d.prisma, here.map((p) => p.userId));
+      const relays: VenuePeopleRelay[] = [];
+      for (const id of suspects) {
+        const p = here.find((h) => h.userId === id);
+        const profile = p && profiles.get(id);
+        const was = known.get(id);
+        if (p && profile) {
+          if (!was || was.wantsToBuy !== p.wantsToBuy || was.wantsToReceive !== p.wantsToReceive) relays.push({ venueId, userId: id, person: personOf(p, profile) });
+        } else if (was) {
+          relays.push({ venueId, userId: id, person: null });
+        }
+      }
+      this.offerLocal(relays);
+    }
+    this.coalescer.prune(10 * 60_000);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.resyncing;
+    this.coalescer.close();
+    await Promise.all(this.chains.values());
+  }
+}

@@ -1,0 +1,30 @@
+import type { AppContext } from '../context';
+import type { Job } from '../features';
+import { peopleRoutes } from '../http/routes/people-routes';
+import { safetyRoutes } from '../http/routes/safety-routes';
+import type { Realtime } from '../realtime/realtime-feature';
+import { VenuePeopleFanout } from './people-fanout';
+
+/** The venue people list: the HTTP read, the live `venue:people` stream and the safety routes around it. */
+export function buildVenuePeople(ctx: AppContext, realtime: Pick<Realtime, 'journal'>) {
+  const fanout = new VenuePeopleFanout({
+    io: ctx.io,
+    prisma: ctx.db.prisma,
+    store: ctx.presence,
+    logger: ctx.logger,
+    now: ctx.now,
+    // Same window as counts: a phone at a busy venue gets both at the same gentle pace.
+    windowMs: ctx.config.COUNT_COALESCE_MS,
+    // An expiry shows on the list about when the sweeper takes it off the count.
+    resyncMs: ctx.config.SWEEP_INTERVAL_MS,
+  });
+  realtime.journal.onFlush(fanout.onPresence);
+  const job: Job = { name: 'venue-people', start: () => fanout.start(), stop: () => fanout.close() };
+  return {
+    fanout,
+    /** Mount before the social routes: the safety router watches their block outcomes. */
+    safetyRouter: safetyRoutes(ctx, fanout),
+    router: peopleRoutes(ctx),
+    job,
+  };
+}

@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { emitOk } from '../helpers/socket';
+import { startTestServer, type TestServer } from '../helpers/test-server';
+import { createUser, demoVenues } from '../helpers/users';
+import { launchChromium, newPage, screenshot } from './browser';
+
+let ts: TestServer;
+let browser: Browser;
+let page: Page;
+let pageErrors: string[];
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  // No tile server is reachable here (nor in CI): point tiles at a closed local port so they fail fast.
+  ts = await startTestServer({ MAP_TILE_URL: 'http://127.0.0.1:9/{z}/{x}/{y}.png' }, { label: 'web_map' });
+  ({ page, errors: pageErrors } = await newPage(browser));
+});
+afterAll(async () => {
+  await browser?.close();
+  await ts?.close();
+});
+
+const markerCount = (p: Page, venueId: string) =>
+  p.$eval(`.venue-marker[data-venue-id="${venueId}"]`, (el) => Number((el as HTMLElement).dataset.count));
+
+async function waitForCount(p: Page, venueId: string, count: number, timeout: number): Promise<void> {
+  await p.waitForFunction(
+    ([id, n]) => document.querySelector<HTMLElement>(`.venue-marker[data-venue-id="${id}"]`)?.dataset.count === String(n),
+    [venueId, count] as const,
+    { timeout, polling: 'raf' },
+  );
+}
+
+describe('the web map', () => {
+  it('draws every demo venue with its count on a plain background when no tiles load', async () => {
+    await page.goto(`${ts.url}/map`);
+    await page.waitForSelector('#conn[data-state="live"]');
+    const venues = await demoVenues(ts.server.ctx);
+    await page.waitForFunction((n) => document.querySelectorAll('.venue-marker').length === n, venues.length);
+    await page.waitForSelector('#tiles-note:not([hidden])');
+    expect(await page.textContent('#summary')).toMatch(/12 venues in view · 0 people out right now/);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('shows a check-in made by another client within a second', async () => {
+    const venue = (await demoVenues(ts.server.ctx)).find((v) => v.slug === 'the-velvet-lounge')!;
+    const before = await markerCount(page, venue.id);
+    const guests = await Promise.all([createUser(ts.server.ctx, 'Map Guest A'), createUser(ts.server.ctx, 'Map Guest B')]);
+    for (const [i, guest] of guests.entries()) {
+      const phone = await ts.connect(guest.token);
+      const started = Date.now();
+      await emitOk(phone, 'presence:checkin', { venueId: venue.id, lat: venue.latitude, lng: venue.longitude });
+      await waitForCount(page, venue.id, before + i + 1, 1_000);
+      expect(Date.now() - started).toBeLessThan(1_000);
+    }
+    expect(await page.$eval(`.venue-marker[data-venue-id="${venue.id}"]`, (el) => (el as HTMLElement).dataset.level)).toBe('quiet');
+    await page.waitForFunction(() => /2 people out/.test(document.getElementById('summary')?.textContent ?? ''));
+    await screenshot(page, 'web-map');
+  });
+
+  it('says when the connection drops, and catches up on what changed once it is back', async () => {
+    const venue = (await demoVenues(ts.server.ctx)).find((v) => v.slug === 'neon-tiger')!;
+    const guest = await createUser(ts.server.ctx, 'Late Guest');
+    const phone = await ts.connect(guest.token);
+    // Drop the map's transport the way a flaky venue wifi does; socket.io-client retries on its own.
+    await page.evaluate(() => {
+      const w = window as unknown as { treatmeMap: { socket: { io: { engine: { close(): void } } } } };
+      w.treatmeMap.socket.io.engine.close();
+    });
+    await page.waitForSelector('#conn[data-state="reconnecting"]', { timeout: 2_000 });
+    await emitOk(phone, 'presence:checkin', { venueId: venue.id, lat: venue.latitude, lng: venue.longitude });
+    await page.waitForSelector('#conn[data-state="back"]', { timeout: 10_000 });
+    await waitForCount(page, venue.id, 1, 5_000);
+    expect(await page.textContent('#conn')).toBe('Back online');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('re-watches the new view once after a burst of pans', async () => {
+    await page.evaluate(() => {
+      const w = window as unknown as { treatmeMap: { socket: { onAnyOutgoing(f: (ev: string) => void): void } }; mapWatches: number };
+      w.mapWatches = 0;
+      w.treatmeMap.socket.onAnyOutgoing((ev) => {
+        if (ev === 'map:watch') w.mapWatches += 1;
+      });
+    });
+    await page.evaluate(() => {
+      const w = window as unknown as { treatmeMap: { map: { panBy(p: [number, number], o: { animate: boolean }): void } } };
+      for (let i = 0; i < 5; i++) w.treatmeMap.map.panBy([40, 0], { animate: false });
+    });
+    const watches = () => page.evaluate(() => (window as unknown as { mapWatches: number }).mapWatches);
+    await page.waitForFunction(() => (window as unknown as { mapWatches: number }).mapWatches >= 1);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await watches()).toBe(1);
+    expect(pageErrors).toEqual([]);
+  });
+});
