@@ -22,6 +22,7 @@ import {
   type Drift,
   type PresencePatch,
   type PresenceRecord,
+  type EndedStay,
   type PresenceStore,
   type PresenceTimings,
   type VenueCount,
@@ -305,7 +306,7 @@ export class DynamoPresenceStore implements PresenceStore {
     ]);
   }
 
-  async sweepExpired(now: number, limit = 500): Promise<CountChange[]> {
+  async sweepExpired(now: number, limit = 500, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]> {
     const candidates: { userId: string; venueId: string; expiresAt: number }[] = [];
     const perShard = Math.max(1, Math.ceil(limit / this.expiryShards));
     await Promise.all(
@@ -329,7 +330,10 @@ export class DynamoPresenceStore implements PresenceStore {
     await mapLimit(candidates.slice(0, limit), 8, async (c) => {
       for (let attempt = 1; attempt <= 5; attempt++) {
         try {
-          if (await this.end(c, now)) venues.add(c.venueId);
+          if (await this.end(c, now)) {
+            venues.add(c.venueId);
+            onEnded?.({ userId: c.userId, venueId: c.venueId });
+          }
           return;
         } catch (err) {
           // A conflict with a concurrent transaction on the same items: retry, the condition decides.

@@ -6,6 +6,7 @@ import {
   type CheckInResult,
   type CountChange,
   type Drift,
+  type EndedStay,
   type PresencePatch,
   type PresenceRecord,
   type PresenceStore,
@@ -132,7 +133,7 @@ export class MemoryPresenceStore implements PresenceStore {
     return new Map(venueIds.map((id) => [id, { ...(this.counts.get(id) ?? { count: 0, version: 0 }) }]));
   }
 
-  async sweepExpired(now: number, limit = 500): Promise<CountChange[]> {
+  async sweepExpired(now: number, limit = 500, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]> {
     const changed = new Map<string, CountChange>();
     let ended = 0;
     for (const p of this.byUser.values()) {
@@ -140,6 +141,7 @@ export class MemoryPresenceStore implements PresenceStore {
       if (p.expiresAt > now) continue;
       this.byUser.delete(p.userId);
       changed.set(p.venueId, this.bump(p.venueId, -1));
+      onEnded?.({ userId: p.userId, venueId: p.venueId });
       ended++;
     }
     return [...changed.values()];

@@ -62,6 +62,12 @@ export interface CheckInResult {
   previousVenueId: string | null;
 }
 
+/** A stay the sweeper ended: who, and where they no longer are. */
+export interface EndedStay {
+  userId: string;
+  venueId: string;
+}
+
 export interface PresencePatch {
   wantsToBuy?: boolean;
   wantsToReceive?: boolean;
@@ -120,8 +126,10 @@ export interface PresenceStore {
    * Ends presences whose expiry is <= now, each exactly once even when several nodes sweep at the same
    * time, decrementing its venue in the same atomic step. Returns one change per affected venue.
    * At most `limit` presences per call (default 500); call again when it returned changes.
+   * `onEnded` hears each stay this call ended (not ones another node ended), so the durable record,
+   * friends and the venue's people list can follow.
    */
-  sweepExpired(now: number, limit?: number): Promise<CountChange[]>;
+  sweepExpired(now: number, limit?: number, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]>;
 
   /**
    * Recounts the presences of each venue with a counter, repairs counters that disagree and returns the

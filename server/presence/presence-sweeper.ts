@@ -1,4 +1,4 @@
-import type { CountChange, PresenceStore } from './presence-store';
+import type { CountChange, EndedStay, PresenceStore } from './presence-store';
 
 export interface SweeperLog {
   info(obj: object, msg?: string): void;
@@ -11,6 +11,8 @@ export interface PresenceSweeperOptions {
   intervalMs: number;
   /** Count changes to broadcast (the fan-out layer coalesces them). */
   onChanges: (changes: CountChange[]) => void;
+  /** Each stay this sweeper ended. */
+  onEnded?: (ended: EndedStay) => void;
   log?: SweeperLog;
   now?: () => number;
   /** Presences ended per store call (default 500); a full batch is followed at once by another. */
@@ -68,7 +70,7 @@ export class PresenceSweeper {
       // A backlog (after an outage) is drained in batches, but a bounded number per run so the
       // sweeper cannot monopolise the store; the next run continues.
       for (let i = 0; i < 20; i++) {
-        const changes = await this.opts.store.sweepExpired(this.now(), this.batch);
+        const changes = await this.opts.store.sweepExpired(this.now(), this.batch, this.opts.onEnded);
         if (changes.length > 0) {
           try {
             this.opts.onChanges(changes);

@@ -12,7 +12,7 @@ export interface LivenessTrackerOptions {
   intervalMs: number;
   now(): number;
   /** The stay ended for a missed heartbeat: deliver its count change and durable record. */
-  onEnded(userId: string, changes: CountChange[]): void;
+  onEnded(userId: string, venueId: string, changes: CountChange[]): void;
   onError(err: unknown, userId: string): void;
 }
 
@@ -64,7 +64,7 @@ export class LivenessTracker {
         try {
           // Only the stay this node saw: a newer check-in elsewhere is left alone.
           const { changes, venueId } = await this.o.store.leave(userId, now, t.venueId);
-          if (venueId) this.o.onEnded(userId, changes);
+          if (venueId) this.o.onEnded(userId, venueId, changes);
         } catch (err) {
           this.o.onError(err, userId);
         }

@@ -44,9 +44,9 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
     timeoutMs: config.PRESENCE_TIMEOUT_SECONDS * 1000,
     intervalMs: Math.min(config.SWEEP_INTERVAL_MS, 5_000),
     now: ctx.now,
-    onEnded: (userId, changes) => {
+    onEnded: (userId, venueId, changes) => {
       fanout.publish(changes);
-      journal.record(userId, null);
+      journal.record(userId, null, venueId);
     },
     onError: (err, userId) => logger.warn({ err, userId }, 'ending a timed-out presence failed; the lease will end it'),
   });
@@ -55,6 +55,11 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
     store: ctx.presence,
     intervalMs: config.SWEEP_INTERVAL_MS,
     onChanges: (changes) => fanout.publish(changes),
+    // A grace period that ran out or a dead node's lease: follow up like a leave.
+    onEnded: ({ userId, venueId }) => {
+      liveness.forget(userId);
+      journal.record(userId, null, venueId);
+    },
     log: logger,
     now: ctx.now,
   });

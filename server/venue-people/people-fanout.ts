@@ -42,6 +42,8 @@ export class VenuePeopleFanout {
   readonly coalescer: PeopleCoalescer;
   /** Per venue with viewers on this node: who its list shows now, as last offered here. */
   private readonly known = new Map<string, Map<string, Flags>>();
+  /** Per venue, the differences between `known` and the store that the last resync saw. */
+  private readonly differences = new Map<string, Map<string, string>>();
   /** Emits of one venue run in order: each awaits a query, and a later one must not overtake. */
   private readonly chains = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
@@ -184,7 +186,11 @@ export class VenuePeopleFanout {
     const prefix = Rooms.venuePeople('');
     const active = new Set<string>();
     for (const room of this.d.io.of('/').adapter.rooms.keys()) if (room.startsWith(prefix)) active.add(room.slice(prefix.length));
-    for (const venueId of this.known.keys()) if (!active.has(venueId)) this.known.delete(venueId);
+    for (const venueId of this.known.keys()) {
+      if (active.has(venueId)) continue;
+      this.known.delete(venueId);
+      this.differences.delete(venueId);
+    }
     for (const venueId of active) {
       const now = this.d.now();
       const listed = new Map((await this.d.store.listVenue(venueId, now)).filter((p) => p.visible).map((p) => [p.userId, p]));
@@ -194,12 +200,19 @@ export class VenuePeopleFanout {
         this.known.set(venueId, new Map([...listed].map(([id, p]) => [id, { wantsToBuy: p.wantsToBuy, wantsToReceive: p.wantsToReceive }])));
         continue;
       }
-      const suspects = new Set<string>();
+      // A difference is only a suspect when the previous round saw the very same one: during a rush most
+      // differences are changes still on their way through the journal, and checking each would cost a
+      // read per arrival.
+      const seen = new Map<string, string>();
       for (const [id, flags] of known) {
         const p = listed.get(id);
-        if (!p || p.wantsToBuy !== flags.wantsToBuy || p.wantsToReceive !== flags.wantsToReceive) suspects.add(id);
+        if (!p) seen.set(id, 'gone');
+        else if (p.wantsToBuy !== flags.wantsToBuy || p.wantsToReceive !== flags.wantsToReceive) seen.set(id, `${p.wantsToBuy}/${p.wantsToReceive}`);
       }
-      for (const id of listed.keys()) if (!known.has(id)) suspects.add(id);
+      for (const [id, p] of listed) if (!known.has(id)) seen.set(id, `${p.wantsToBuy}/${p.wantsToReceive}`);
+      const before = this.differences.get(venueId);
+      this.differences.set(venueId, seen);
+      const suspects = new Set([...seen].filter(([id, what]) => before?.get(id) === what).map(([id]) => id));
       if (suspects.size === 0) continue;
       // The venue index may trail the table by a moment: the user's own item decides.
       const truth = await Promise.all([...suspects].map((id) => this.d.store.get(id, now)));

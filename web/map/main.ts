@@ -54,17 +54,22 @@ function iconFor(venue: Venue, count: number, changed: boolean): L.DivIcon {
   return L.divIcon({ className: 'venue-icon', html, iconSize: [size, size], iconAnchor: [size / 2, size / 2] });
 }
 
-function tooltipFor(venue: Venue, count: number): string {
-  const people = count === 1 ? '1 person' : `${count} people`;
-  return `<span class="venue-label">${escapeHtml(venue.name)}</span><br>${people} here now`;
+/** The venue's name beside its circle, always shown: on a plain background it is the only landmark. */
+function labelFor(marker: L.Marker, venue: Venue, count: number): void {
+  const people = count === 1 ? '1 person here' : `${count} people here`;
+  marker.unbindTooltip().bindTooltip(`<span class="venue-label" title="${people}">${escapeHtml(venue.name)}</span>`, {
+    permanent: true,
+    direction: 'right',
+    offset: [markerSize(count) / 2 - 4, 0],
+    className: 'venue-tip',
+  });
 }
 
 function addVenue(v: Venue): void {
   if (venues.has(v.id)) return;
   const count = counts.get(v.id)?.count ?? 0;
-  const marker = L.marker([v.latitude, v.longitude], { icon: iconFor(v, count, false), keyboard: true, title: v.name, riseOnHover: true })
-    .bindTooltip(tooltipFor(v, count), { direction: 'top', offset: [0, -14] })
-    .addTo(map);
+  const marker = L.marker([v.latitude, v.longitude], { icon: iconFor(v, count, false), keyboard: true, title: v.name, riseOnHover: true }).addTo(map);
+  labelFor(marker, v, count);
   venues.set(v.id, { venue: v, marker });
 }
 
@@ -74,7 +79,7 @@ function applyCount(c: VenueCount): void {
   if (entry) {
     entry.marker.setIcon(iconFor(entry.venue, c.count, true));
     entry.marker.setZIndexOffset(c.count);
-    entry.marker.setTooltipContent(tooltipFor(entry.venue, c.count));
+    labelFor(entry.marker, entry.venue, c.count);
   }
   scheduleSummary();
 }
