@@ -65,3 +65,14 @@ export async function fetchVenues(url: string, center: { lat: number; lng: numbe
   }
   return [...found.values()].sort((a, b) => a.slug.localeCompare(b.slug)).slice(0, want);
 }
+
+/** The same city read from the system of record, for nodes this tool prepares itself: nearest `want` to the centre. */
+export async function venuesFromDatabase(prisma: PrismaClient, center: { lat: number; lng: number }, want: number): Promise<TraceVenue[]> {
+  const rows = await prisma.venue.findMany({ select: { id: true, slug: true, latitude: true, longitude: true } });
+  const d = (r: { latitude: number; longitude: number }) => (r.latitude - center.lat) ** 2 + ((r.longitude - center.lng) * Math.cos((center.lat * Math.PI) / 180)) ** 2;
+  return rows
+    .sort((x, y) => d(x) - d(y))
+    .slice(0, want)
+    .map((v) => ({ id: v.id, slug: v.slug, lat: v.latitude, lng: v.longitude, staffEmail: `staff+${v.slug}@treatme.dev` }))
+    .sort((a, b) => a.slug.localeCompare(b.slug));
+}

@@ -174,10 +174,11 @@ export function generateTrace(o: GenerateOptions): Trace {
   let o2 = 0;
   for (let attempt = 0; attempt < orders * 20 && o2 < orders && receivers.length > 0; attempt++) {
     const r = rng.pick(receivers);
-    const others = (byVenue.get(r.v) ?? []).filter((s) => s.u !== r.u && Math.min(s.to, r.to) - Math.max(s.from, r.from) > 3 * hb);
+    const others = (byVenue.get(r.v) ?? []).filter((s) => s.u !== r.u && Math.min(s.to, r.to) - Math.max(s.from, r.from) > 5 * hb);
     if (others.length === 0) continue;
     const b = rng.pick(others);
-    const t = Math.max(r.from, b.from) + hb;
+    // Well after both check-ins: under load an ack can trail its send by a second, which is a long time at 60×.
+    const t = Math.max(r.from, b.from) + 3 * hb;
     push({ t, e: 'order', o: o2, u: b.u, to: r.u, v: r.v, cents: 500 * rng.int(2, 5), dup: rng.chance(0.15) });
     push({ t: t + 5_000, e: 'pay', o: o2 });
     if (rng.chance(0.9)) {

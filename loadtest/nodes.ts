@@ -9,6 +9,7 @@ import { seedDemoData } from '../server/storage/demo-seed';
 import { createDynamoClients } from '../server/storage/dynamo-client';
 import { deleteTables, ensureTables } from '../server/storage/dynamo-tables';
 import { freePort, startDynamoLocal, type DynamoLocal } from '../scripts/lib/dynamo-local';
+import type { PrismaClient } from '../server/storage/prisma-types';
 import { seedVenues } from './city';
 
 export interface NodeProcess {
@@ -32,6 +33,8 @@ export interface StartNodesOptions {
   redisUrl?: string;
   dynamoEndpoint?: string;
   log?: (line: string) => void;
+  /** Runs against the prepared database before any node starts (PGlite allows one owner at a time). */
+  prepare?: (prisma: PrismaClient, jwtSecret: string) => Promise<void>;
 }
 
 export interface StartedNodes {
@@ -125,7 +128,11 @@ export async function startNodes(o: StartNodesOptions): Promise<StartedNodes> {
     const prep = await openDatabase(config, undefined, { migrate: true });
     await seedDemoData(prep.prisma, { centerLat: o.center.lat, centerLng: o.center.lng });
     await seedVenues(prep.prisma, o.venues, o.center);
-    await prep.close();
+    try {
+      await o.prepare?.(prep.prisma, jwtSecret);
+    } finally {
+      await prep.close();
+    }
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   } else {
     const dynamoEndpoint = o.dynamoEndpoint ?? (dynamoLocal = await startDynamoLocal()).endpoint;
@@ -147,6 +154,7 @@ export async function startNodes(o: StartNodesOptions): Promise<StartedNodes> {
     db = await openDatabase(config, undefined, { migrate: true });
     await seedDemoData(db.prisma, { centerLat: o.center.lat, centerLng: o.center.lng });
     await seedVenues(db.prisma, o.venues, o.center);
+    await o.prepare?.(db.prisma, jwtSecret);
     const dynamo = createDynamoClients({ endpoint: dynamoEndpoint, region: 'us-east-1' });
     await ensureTables(dynamo.client, tablePrefix);
     const openDb = db;

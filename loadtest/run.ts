@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseTraceLines, traceToLines, type Trace } from '../protocol/trace';
-import { fetchVenues } from './city';
+import { parseTraceLines, traceToLines, type Trace, type TraceVenue } from '../protocol/trace';
+import { fetchVenues, venuesFromDatabase } from './city';
 import { generateTrace } from './generator';
 import { htmlReport } from './html-report';
 import { judgeMoney, judgeQuiescePoint, verdictOf, type OrderRow, type QuiesceVerdict, type Verdict } from './judge';
@@ -10,7 +10,7 @@ import { watchNodes } from './node-metrics';
 import { startNodes, type StartedNodes } from './nodes';
 import type { ServerTimings } from './presence-model';
 import { Progress } from './progress';
-import { provisionDirect, provisionViaHttp } from './provision';
+import { provisionDirect, provisionViaHttp, type Identities } from './provision';
 import { Recorder } from './recorder';
 import { replay, type ReplayResult } from './replayer';
 import { summaryText } from './report';
@@ -84,7 +84,32 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
   const center = o.center ?? { lat: 40.7128, lng: -74.006 };
   const timingEnv = nodeTimingEnv(o.speed, { timeoutMs: TIMEOUT_MS, graceMs: GRACE_MS });
   const env = { ...timingEnv, ...o.nodeEnv };
+  const makeTrace = (venues: TraceVenue[]): Trace => {
+    if (venues.length < o.venues) log(`the server has ${venues.length} venues near the centre; using those (asked for ${o.venues})`);
+    if (o.traceIn) {
+      const trace = parseTraceLines(readFileSync(o.traceIn, 'utf8'));
+      const known = new Set(venues.map((v) => v.id));
+      const bySlug = new Map(venues.map((v) => [v.slug, v]));
+      // A trace recorded against another deployment names venues that exist here under the same slug.
+      trace.header.venues = trace.header.venues.map((v) => (known.has(v.id) ? v : (bySlug.get(v.slug) ?? v)));
+      return trace;
+    }
+    return generateTrace({
+      seed: o.seed,
+      users: o.users,
+      venues,
+      durationMs: o.durationMs,
+      viewers: o.viewers,
+      heartbeatMs: HEARTBEAT_MS,
+      presenceTimeoutMs: TIMEOUT_MS,
+      presenceGraceMs: GRACE_MS,
+      quiescePoints: o.quiescePoints,
+    });
+  };
+  let trace: Trace | undefined;
+  let ids: Identities | undefined;
   let started: StartedNodes | undefined;
+  const provisionStarted = Date.now();
   if (!o.urls || o.urls.length === 0) {
     log(`starting ${o.nodes} node(s) with ${o.stores} stores…`);
     started = await startNodes({
@@ -97,39 +122,23 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
       redisUrl: o.redisUrl,
       dynamoEndpoint: o.dynamoEndpoint,
       log,
+      // The city and the accounts go straight into the database before the nodes start: thousands of
+      // dev-logins would measure the sign-in path, not the night.
+      prepare: async (prisma, jwtSecret) => {
+        trace = makeTrace(await venuesFromDatabase(prisma, center, o.venues));
+        ids = await provisionDirect(prisma, trace.header, jwtSecret);
+      },
     });
   }
   const urls = started?.urls ?? o.urls!;
   try {
-    const venues = await fetchVenues(urls[0]!, center, o.venues);
-    if (venues.length < o.venues) log(`the server lists ${venues.length} venues near the centre; using those (asked for ${o.venues})`);
-    let trace: Trace;
-    if (o.traceIn) {
-      trace = parseTraceLines(readFileSync(o.traceIn, 'utf8'));
-      const known = new Set(venues.map((v) => v.id));
-      const bySlug = new Map(venues.map((v) => [v.slug, v]));
-      // A trace recorded against another deployment names venues that exist here under the same slug.
-      trace.header.venues = trace.header.venues.map((v) => (known.has(v.id) ? v : (bySlug.get(v.slug) ?? v)));
-    } else {
-      trace = generateTrace({
-        seed: o.seed,
-        users: o.users,
-        venues,
-        durationMs: o.durationMs,
-        viewers: o.viewers,
-        heartbeatMs: HEARTBEAT_MS,
-        presenceTimeoutMs: TIMEOUT_MS,
-        presenceGraceMs: GRACE_MS,
-        quiescePoints: o.quiescePoints,
-      });
-    }
+    trace ??= makeTrace(await fetchVenues(urls[0]!, center, o.venues));
+    ids ??= await provisionViaHttp(urls[0]!, trace.header);
     if (o.traceOut) {
       mkdirSync(dirname(o.traceOut), { recursive: true });
       writeFileSync(o.traceOut, traceToLines(trace));
       log(`trace written to ${o.traceOut}`);
     }
-    const provisionStarted = Date.now();
-    const ids = started?.db ? await provisionDirect(started.db.prisma, trace.header, started.jwtSecret) : await provisionViaHttp(urls[0]!, trace.header);
     log(`${ids.users.length} users ready in ${Date.now() - provisionStarted} ms; replaying ${trace.events.length} events at ${o.speed}×`);
 
     const timeoutS = started ? Number(env.PRESENCE_TIMEOUT_SECONDS) : (o.serverTimeoutSeconds ?? 600);

@@ -54,6 +54,11 @@ export const envSchema = z.object({
   DYNAMODB_ENDPOINT: httpUrl.optional(),
   AWS_REGION: z.string().min(1).optional(),
   DYNAMODB_TABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]*$/).default('clubapp-dev-'),
+  /**
+   * Counter items per venue: each caps near 1,000 writes/s in DynamoDB and serialises concurrent
+   * transactions, so a hot venue spreads its count over several. May grow, never shrink.
+   */
+  DYNAMODB_COUNTER_SHARDS: int(1, 64).default(4),
   /** Create missing DynamoDB tables at start (dev and tests); production runs `npm run dynamo:tables`. */
   DYNAMODB_CREATE_TABLES: bool.default(false),
 

@@ -34,7 +34,12 @@ export async function buildPresence(
     const report = await ensureTables(dynamo.client, config.dynamo.tablePrefix);
     deps.logger.info(report, 'dynamodb tables ensured');
   }
-  const store = new DynamoPresenceStore({ doc: dynamo.doc, tablePrefix: config.dynamo.tablePrefix, ...timings });
+  const store = new DynamoPresenceStore({
+    doc: dynamo.doc,
+    tablePrefix: config.dynamo.tablePrefix,
+    counterShards: config.DYNAMODB_COUNTER_SHARDS,
+    ...timings,
+  });
   const presenceTable = tableName(config.dynamo.tablePrefix, 'presence');
   return {
     store,

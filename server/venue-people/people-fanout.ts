@@ -216,11 +216,11 @@ export class VenuePeopleFanout {
       if (suspects.size === 0) continue;
       // The venue index may trail the table by a moment: the user's own item decides.
       const truth = await Promise.all([...suspects].map((id) => this.d.store.get(id, now)));
-      const here = truth.filter((p): p is PresenceRecord => p !== null && p.venueId === venueId && p.visible);
-      const profiles = await profilesOf(this.d.prisma, here.map((p) => p.userId));
+      const here = new Map(truth.filter((p): p is PresenceRecord => p !== null && p.venueId === venueId && p.visible).map((p) => [p.userId, p]));
+      const profiles = await profilesOf(this.d.prisma, [...here.keys()]);
       const relays: VenuePeopleRelay[] = [];
       for (const id of suspects) {
-        const p = here.find((h) => h.userId === id);
+        const p = here.get(id);
         const profile = p && profiles.get(id);
         const was = known.get(id);
         if (p && profile) {

@@ -17,7 +17,7 @@ async function makeUsers(n: number, prefix: string) {
 }
 
 beforeAll(async () => {
-  cluster = await startCluster(3, { PRESENCE_TIMEOUT_SECONDS: '20', PRESENCE_LEASE_EXTRA_SECONDS: '4', PRESENCE_LEASE_REFRESH_SECONDS: '8', SWEEP_INTERVAL_MS: '300', COUNT_COALESCE_MS: '100', PRESENCE_GRACE_SECONDS: '60' });
+  cluster = await startCluster(3, { DYNAMODB_COUNTER_SHARDS: '16', PRESENCE_TIMEOUT_SECONDS: '30', PRESENCE_LEASE_EXTRA_SECONDS: '5', PRESENCE_LEASE_REFRESH_SECONDS: '10', SWEEP_INTERVAL_MS: '300', COUNT_COALESCE_MS: '100', PRESENCE_GRACE_SECONDS: '60' });
   venues = await cluster.db.prisma.venue.findMany({ orderBy: { slug: 'asc' } });
 }, 120_000);
 afterAll(async () => cluster?.close(), 60_000);
@@ -51,7 +51,7 @@ describe('three server processes behind one Redis and one DynamoDB', () => {
       for (const p of phones) if (p.socket.connected) p.socket.emit(ClientEvent.Heartbeat, {}, () => undefined);
     }, 2_000);
     try {
-      await Promise.all(phones.map(({ socket }) => emitOk(socket, ClientEvent.CheckIn, { venueId: venue.id, lat: venue.latitude, lng: venue.longitude }, 60_000)));
+      await Promise.all(phones.map(({ socket }) => emitOk(socket, ClientEvent.CheckIn, { venueId: venue.id, lat: venue.latitude, lng: venue.longitude }, 120_000)));
 
       const last = (i: number): VenueCount | undefined =>
         seen[i]!.reduce<VenueCount | undefined>((m, c) => (c.venueId === venue.id && (!m || c.version > m.version) ? c : m), undefined);
@@ -66,8 +66,8 @@ describe('three server processes behind one Redis and one DynamoDB', () => {
       // Straight after the kill its 100 users are still counted: their presences have not expired.
       await new Promise((r) => setTimeout(r, 1_000));
       expect(last(0)?.count).toBe(300);
-      // Once their leases run out (20 s + 4 s without a renewal), the sweepers on A and C end each exactly once.
-      await waitUntil(() => last(0)?.count === 200 && last(2)?.count === 200, 45_000, 100);
+      // Once their leases run out (30 s + 5 s after their last renewal), the sweepers on A and C end each exactly once.
+      await waitUntil(() => last(0)?.count === 200 && last(2)?.count === 200, 60_000, 100);
       await new Promise((r) => setTimeout(r, 2_000));
       expect(last(0)?.count).toBe(200);
       expect(last(2)?.count).toBe(200);
@@ -75,5 +75,5 @@ describe('three server processes behind one Redis and one DynamoDB', () => {
     } finally {
       clearInterval(beat);
     }
-  }, 180_000);
+  }, 300_000);
 });
