@@ -109,9 +109,10 @@ export function generateTrace(o: GenerateOptions): Trace {
 
     // At most one spell away: the phone backgrounds (or drops off the network) and comes back.
     let away: { from: number; to: number; long: boolean } | undefined;
-    if (rng.chance(0.2) && leaveAt - checkinAt > 10 * hb + 6 * grace) {
-      const long = rng.chance(0.5);
-      const gap = long ? rng.between(3, 5) * grace : rng.between(0.1, 0.3) * grace;
+    const long = rng.chance(0.5);
+    // Short spells end well inside the grace period (the stay resumes), long ones well after it (the stay ended).
+    const gap = long ? rng.between(1.5, 2.5) * grace : rng.between(0.1, 0.3) * grace;
+    if (rng.chance(0.25) && leaveAt - checkinAt > gap + 4 * hb) {
       const from = clearOfQuiesce(rng.between(checkinAt + 2 * hb, leaveAt - gap - 3 * hb) + grace) - grace;
       away = { from, to: from + gap, long };
     }

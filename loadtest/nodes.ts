@@ -47,6 +47,23 @@ export interface StartedNodes {
   close(): Promise<void>;
 }
 
+/** Every key this run's nodes wrote (simulated payments, caches, locks) goes with the run. */
+async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function waitReady(node: NodeProcess, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -158,8 +175,10 @@ export async function startNodes(o: StartNodesOptions): Promise<StartedNodes> {
     const dynamo = createDynamoClients({ endpoint: dynamoEndpoint, region: 'us-east-1' });
     await ensureTables(dynamo.client, tablePrefix);
     const openDb = db;
+    const redisUrl = env.REDIS_URL!;
     cleanup = async () => {
       await openDb.prisma.$executeRawUnsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+      await dropRedisPrefix(redisUrl, redisPrefix).catch(() => undefined);
       await openDb.close();
       await deleteTables(dynamo.client, tablePrefix).catch(() => undefined);
       dynamo.client.destroy();
@@ -168,6 +187,9 @@ export async function startNodes(o: StartNodesOptions): Promise<StartedNodes> {
   }
 
   const nodes: NodeProcess[] = [];
+  // Nodes must not outlive this process when it exits without closing them (an exception, process.exit).
+  const killAll = () => nodes.forEach((n) => n.proc.exitCode === null && n.proc.kill('SIGKILL'));
+  process.once('exit', killAll);
   try {
     for (let i = 0; i < o.nodes; i++) nodes.push(spawnNode(`node${String.fromCharCode(65 + i)}`, await freePort(), env));
     await Promise.all(nodes.map((n) => waitReady(n)));
@@ -184,6 +206,7 @@ export async function startNodes(o: StartNodesOptions): Promise<StartedNodes> {
     db,
     env,
     close: async () => {
+      process.off('exit', killAll);
       await Promise.all(nodes.map(stopNode));
       await cleanup();
     },

@@ -11,6 +11,9 @@
  * the replayer waits those out at quiesce points, and the judge accepts a count between the definite
  * users and the definite plus possible ones.
  */
+/** A request the client gave up on may still run on the server this much later. */
+const LATE_SERVER_MS = 5_000;
+
 export interface ServerTimings {
   timeoutMs: number;
   graceMs: number;
@@ -34,6 +37,8 @@ interface UserPresence {
   closed: Window | null;
   /** A race we cannot call (a reconnect just as the grace ran out, a lost ack): the server's next answer decides. */
   unsure: boolean;
+  /** While unsure after a lost check-in: the venue the user may still be at instead. */
+  alt: number | null;
 }
 
 export interface VenueExpectation {
@@ -53,7 +58,7 @@ export class PresenceModel {
   private state(u: number): UserPresence {
     let s = this.users.get(u);
     if (!s) {
-      s = { venue: null, connected: false, beat: { lo: 0, hi: 0 }, since: { lo: 0, hi: 0 }, closed: null, unsure: false };
+      s = { venue: null, connected: false, beat: { lo: 0, hi: 0 }, since: { lo: 0, hi: 0 }, closed: null, unsure: false, alt: null };
       this.users.set(u, s);
     }
     return s;
@@ -77,10 +82,11 @@ export class PresenceModel {
   private aliveAt(u: number, at: Window): 'yes' | 'no' | 'maybe' {
     const s = this.users.get(u);
     if (!s || s.venue === null) return 'no';
-    if (s.unsure) return 'maybe';
     const end = this.endOf(u)!;
-    if (end.lo > at.hi) return 'yes';
+    // Even an unsure stay surely ended once its latest possible end has passed.
     if (end.hi + this.timings.settleMs < at.lo) return 'no';
+    if (s.unsure) return 'maybe';
+    if (end.lo > at.hi) return 'yes';
     return 'maybe';
   }
 
@@ -93,16 +99,35 @@ export class PresenceModel {
     s.connected = true;
     s.closed = null;
     s.unsure = false;
+    s.alt = null;
   }
 
-  /** A check-in whose ack never came (or failed in a way that may have written): only the server knows. */
+  /**
+   * A check-in whose ack never came (or failed in a way that may have written): only the server knows
+   * whether the user is at the new venue or still at the old one. The server may run it a little after
+   * the client gave up, hence the slack on the heartbeat window.
+   */
   checkInUnknown(u: number, v: number, sentAt: number, ackAt: number): void {
-    this.checkIn(u, v, sentAt, ackAt);
-    this.state(u).unsure = true;
+    const s = this.state(u);
+    const old = s.venue !== null && this.aliveAt(u, { lo: sentAt, hi: ackAt }) !== 'no' ? s.venue : null;
+    const since = s.since;
+    this.checkIn(u, v, sentAt, ackAt + LATE_SERVER_MS);
+    if (old === v) s.since = since;
+    s.unsure = true;
+    s.alt = old !== v ? old : null;
   }
 
-  heartbeat(u: number, sentAt: number, ackAt: number, serverHasStay: boolean): void {
+  /** The server's answer to a heartbeat names the venue it holds (null: none), which settles an unsure user. */
+  heartbeat(u: number, sentAt: number, ackAt: number, serverVenue: number | null | undefined): void {
     const s = this.state(u);
+    if (s.unsure && serverVenue !== undefined) {
+      s.unsure = false;
+      s.alt = null;
+      s.venue = serverVenue;
+      if (serverVenue !== null) s.beat = { lo: sentAt, hi: ackAt };
+      return;
+    }
+    const serverHasStay = serverVenue !== null && serverVenue !== undefined;
     const alive = this.aliveAt(u, { lo: sentAt, hi: ackAt });
     // The model keeps what the rules say even when the server disagrees: that disagreement is what the judge is for.
     if (alive === 'yes') {
@@ -121,11 +146,24 @@ export class PresenceModel {
     const s = this.state(u);
     s.venue = null;
     s.unsure = false;
+    s.alt = null;
   }
 
   leaveUnknown(u: number): void {
     const s = this.state(u);
     if (s.venue !== null) s.unsure = true;
+  }
+
+  /**
+   * A reconnect that timed out on the client may still have reached the server, which then restored the
+   * stay and started a new grace period when the client gave up.
+   */
+  connectUnknown(u: number, sentAt: number, failedAt: number): void {
+    const s = this.state(u);
+    if (s.venue === null || this.aliveAt(u, { lo: sentAt, hi: failedAt }) === 'no') return;
+    s.unsure = true;
+    s.beat = { lo: s.beat.lo, hi: failedAt + this.timings.closeLagMs };
+    s.closed = { lo: s.closed?.lo ?? sentAt, hi: failedAt + this.timings.closeLagMs };
   }
 
   disconnect(u: number, at: number): void {
@@ -149,6 +187,10 @@ export class PresenceModel {
       s.beat = { lo: sentAt, hi: connectedAt + this.timings.closeLagMs };
       s.unsure = true;
     }
+    if (s.venue === null) {
+      s.unsure = false;
+      s.alt = null;
+    }
   }
 
   /** Expected count per venue index for a check made between `at.lo` and `at.hi`. */
@@ -161,6 +203,8 @@ export class PresenceModel {
       if (!e || alive === 'no') continue;
       e.hi++;
       if (alive === 'yes') e.lo++;
+      const alt = s.alt !== null ? out[s.alt] : undefined;
+      if (alt) alt.hi++;
     }
     return out;
   }

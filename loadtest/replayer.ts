@@ -122,7 +122,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const { trace } = o;
   const rec = o.recorder ?? new Recorder();
   const model = new PresenceModel(o.timings);
-  const ackTimeout = o.ackTimeoutMs ?? 15_000;
+  const ackTimeout = o.ackTimeoutMs ?? 30_000;
   const n = o.urls.length;
   const needed = trace.header.users + trace.header.viewers + n;
   if (needed > o.maxClients) {
@@ -130,6 +130,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   }
   if (o.users.length < trace.header.users) throw new Error(`${trace.header.users} users in the trace but ${o.users.length} identities`);
   const venueIds = trace.header.venues.map((v) => v.id);
+  const venueIndex = new Map(venueIds.map((id, i) => [id, i]));
 
   const userSockets = new Map<number, { socket: AnySocket; node: number }>();
   const userMessages = new Map<number, number>();
@@ -142,6 +143,10 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const probes = new Map<string, { version: number; sentAt: number; node: number }[]>();
   let inflight = 0;
   let aborted: string | null = null;
+  // Woken whenever an action finishes: waiting on a counter, not on Promise.race over thousands of
+  // pending promises (each race leaves a reaction on every one of them until it settles).
+  let wake: (() => void) | undefined;
+  const settled = () => new Promise<void>((r) => (wake = r));
   const started = Date.now();
 
   const notePosting = (venueId: string, version: number, sentAt: number, node: number) => {
@@ -230,7 +235,10 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         const node = (u + k) % n;
         const sentAt = Date.now();
         const socket = await connectSocket(o.urls[node]!, o.users[u]!.token, 'user');
-        if (!socket) return;
+        if (!socket) {
+          model.connectUnknown(u, sentAt, Date.now());
+          return;
+        }
         socket.onAny(() => userMessages.set(u, (userMessages.get(u) ?? 0) + 1));
         userSockets.set(u, { socket, node });
         model.connect(u, sentAt, Date.now());
@@ -257,8 +265,11 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         return;
       }
       case 'heartbeat': {
-        const r = await userAck<{ presence: unknown }>(u, 'presence:heartbeat', {});
-        if (r?.ack?.ok) model.heartbeat(u, r.sentAt, r.ackAt, r.ack.data.presence !== null);
+        const r = await userAck<{ presence: { venueId: string } | null }>(u, 'presence:heartbeat', {});
+        if (r?.ack?.ok) {
+          const held = r.ack.data.presence ? (venueIndex.get(r.ack.data.presence.venueId) ?? null) : null;
+          model.heartbeat(u, r.sentAt, r.ackAt, held);
+        }
         return;
       }
       case 'leave': {
@@ -390,15 +401,21 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     const next = (chains.get(key) ?? Promise.resolve())
       .then(() => run(ev))
       .catch(() => rec.error('CLIENT_EXCEPTION', ev.e))
-      .finally(() => inflight--);
+      .finally(() => {
+        inflight--;
+        wake?.();
+      });
     chains.set(key, next);
   };
   const drain = async () => {
-    while (inflight > 0) await Promise.all([...chains.values()]);
-    chains.clear();
+    while (inflight > 0 && !aborted) await settled();
+    if (!aborted) chains.clear();
   };
 
-  const deadline = setTimeout(() => (aborted = `stopped after --max-duration ${Math.round(o.maxDurationMs / 1000)} s`), o.maxDurationMs);
+  const deadline = setTimeout(() => {
+    aborted = `stopped after --max-duration ${Math.round(o.maxDurationMs / 1000)} s`;
+    wake?.();
+  }, o.maxDurationMs);
   deadline.unref();
   const hot = (() => {
     const counts = new Map<number, number>();
@@ -432,15 +449,17 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         const limit = pausedAt + 2 * (o.timings.graceMs + o.timings.closeLagMs + o.timings.settleMs) + 5_000;
         let pending = model.pendingAt(Date.now(), checkMs);
         await sleep(o.timings.settleMs);
-        while (pending.users > 0 && Date.now() < limit) {
+        while (pending.users > 0 && Date.now() < limit && !aborted) {
           await sleep(Math.min(pending.settleBy, limit) - Date.now());
           pending = model.pendingAt(Date.now(), checkMs);
         }
+        if (aborted) break;
         await o.onQuiesce?.({ q: ev.q, traceT: ev.t, urls: o.urls, model, viewers: [...observers, ...viewers.values()], trace, pausedAt, settledMs: Date.now() - pausedAt });
         // The trace clock stood still while the world settled.
         clockStart += Date.now() - pausedAt;
       } else {
-        while (inflight >= MAX_INFLIGHT) await Promise.race([...chains.values()]);
+        while (inflight >= MAX_INFLIGHT && !aborted) await settled();
+        if (aborted) break;
         dispatch(ev);
       }
       done++;

@@ -100,7 +100,7 @@ export function summaryText(rec: Recorder, verdict: Verdict, facts: RunFacts): s
   if (m) {
     lines.push(
       `    money (${m.checkedIn}): ${m.ordersCreated}/${m.ordersPlanned} orders created (${m.ordersRefused} refused), ${m.doubleTaps} double taps answered once, ` +
-        `${m.paid} paid, ${m.accepted} accepted, ${m.redeemed} redeemed, ${m.rescansRefused} second scans refused → ${m.problems.length === 0 ? 'ok' : 'PROBLEMS'}`,
+        `${m.paid} paid, ${m.accepted} accepted, ${m.redeemed} redeemed, ${m.rescansRefused} second scans refused, ${m.unanswered} created but unanswered → ${m.problems.length === 0 ? 'ok' : 'PROBLEMS'}`,
     );
   }
   for (const p of verdict.problems) lines.push(`  ✗ ${p}`);

@@ -327,7 +327,10 @@ export class DynamoPresenceStore implements PresenceStore {
       }),
     );
     const venues = new Set<string>();
-    await mapLimit(candidates.slice(0, limit), 8, async (c) => {
+    // Nodes sweep the same index at the same time: walking it in a random order keeps them from
+    // contending for the same items, and a stay that still conflicts is left for the next sweep
+    // instead of failing the batch (whose other ends must still be broadcast).
+    await mapLimit(shuffle(candidates).slice(0, limit), 8, async (c) => {
       for (let attempt = 1; attempt <= 5; attempt++) {
         try {
           if (await this.end(c, now)) {
@@ -336,8 +339,8 @@ export class DynamoPresenceStore implements PresenceStore {
           }
           return;
         } catch (err) {
-          // A conflict with a concurrent transaction on the same items: retry, the condition decides.
-          if (!isConflict(err) || attempt === 5) throw err;
+          if (!isConflict(err)) throw err;
+          if (attempt === 5) return;
           await sleep(jitter(attempt));
         }
       }
@@ -659,6 +662,14 @@ function isConflict(err: unknown): boolean {
 
 function jitter(attempt: number): number {
   return Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6));
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
 }
 
 function sleep(ms: number): Promise<void> {

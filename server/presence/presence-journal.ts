@@ -4,6 +4,8 @@ import type { PresenceRecord } from './presence-store';
 
 /** The durable record ignores heartbeats; its expiry is the seed's 24 h bound on a stay. */
 const DURABLE_EXPIRY_MS = 24 * 3_600_000;
+const WRITE_CONCURRENCY = 16;
+const RETRY_MS = 2_000;
 
 export interface PresenceEvent {
   userId: string;
@@ -28,6 +30,8 @@ export class PresenceJournal {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private readonly listeners: PresenceListener[] = [];
+  private lastError: unknown;
+  private closed = false;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -64,11 +68,15 @@ export class PresenceJournal {
   private async write(batch: Map<string, { presence: PresenceRecord | null; previousVenueId: string | null }>): Promise<void> {
     if (batch.size === 0) return;
     const events: PresenceEvent[] = [...batch].map(([userId, e]) => ({ userId, ...e }));
-    try {
-      const ended = events.filter((e) => e.presence === null).map((e) => e.userId);
-      const ops = events
-        .filter((e): e is PresenceEvent & { presence: PresenceRecord } => e.presence !== null)
-        .map(({ userId, presence: p }) => {
+    const ended = events.filter((e) => e.presence === null).map((e) => e.userId);
+    const kept = events.filter((e): e is PresenceEvent & { presence: PresenceRecord } => e.presence !== null);
+    const failed: PresenceEvent[] = [];
+    // Rows are independent (one per user), so no transaction: a batch of hundreds inside one would hold
+    // a connection for its whole length and time out under load, losing every row with it.
+    for (let i = 0; i < kept.length; i += WRITE_CONCURRENCY) {
+      await Promise.all(
+        kept.slice(i, i + WRITE_CONCURRENCY).map(async (e) => {
+          const p = e.presence;
           const data = {
             venueId: p.venueId,
             wantsToBuy: p.wantsToBuy,
@@ -79,13 +87,31 @@ export class PresenceJournal {
             expiresAt: new Date(p.checkedInAt + DURABLE_EXPIRY_MS),
             lastSeenAt: new Date(p.lastSeenAt),
           };
-          return this.prisma.presence.upsert({ where: { userId }, create: { userId, ...data }, update: data });
-        });
-      await this.prisma.$transaction([...ops, this.prisma.presence.deleteMany({ where: { userId: { in: ended } } })]);
-    } catch (err) {
-      // The hot copy (presence store) is authoritative for counts; a failed durable write is logged and
-      // the next change for that user rewrites the row.
-      this.logger.error({ err, users: batch.size }, 'durable presence write failed');
+          try {
+            await this.prisma.presence.upsert({ where: { userId: e.userId }, create: { userId: e.userId, ...data }, update: data });
+          } catch (err) {
+            failed.push(e);
+            this.lastError = err;
+          }
+        }),
+      );
+    }
+    if (ended.length > 0) {
+      try {
+        await this.prisma.presence.deleteMany({ where: { userId: { in: ended } } });
+      } catch (err) {
+        failed.push(...events.filter((e) => e.presence === null));
+        this.lastError = err;
+      }
+    }
+    if (failed.length > 0) {
+      // The hot copy (presence store) is authoritative for counts; the durable row catches up on a
+      // retry unless a newer change for that user has been queued meanwhile.
+      this.logger.error({ err: this.lastError, users: failed.length }, 'durable presence write failed; retrying');
+      setTimeout(() => {
+        if (this.closed) return;
+        for (const e of failed) if (!this.pending.has(e.userId)) this.record(e.userId, e.presence, e.previousVenueId);
+      }, RETRY_MS).unref();
     }
     for (const listener of this.listeners) {
       try {
@@ -98,5 +124,6 @@ export class PresenceJournal {
 
   async close(): Promise<void> {
     await this.flush();
+    this.closed = true;
   }
 }

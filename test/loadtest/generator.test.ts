@@ -38,7 +38,12 @@ describe('the Friday-night generator', () => {
     const trace = generateTrace({ seed: 5, users: 2000, venues, durationMs: 6 * 3_600_000, ordersPerUser: 0 });
     const hourOf = (t: number) => Math.floor(t / 3_600_000);
     const arrivals = [0, 0, 0, 0, 0, 0];
-    for (const e of trace.events) if (e.e === 'connect') arrivals[hourOf(e.t)]!++;
+    const seen = new Set<number>();
+    for (const e of trace.events) {
+      if (e.e !== 'connect' || seen.has(e.u)) continue;
+      seen.add(e.u);
+      arrivals[hourOf(e.t)]!++;
+    }
     const peak = arrivals.indexOf(Math.max(...arrivals));
     expect([2, 3]).toContain(peak); // 23:00–01:00
     expect(arrivals[5]).toBe(0);

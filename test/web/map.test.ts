@@ -53,7 +53,6 @@ describe('the web map', () => {
       await emitOk(phone, 'presence:checkin', { venueId: venue.id, lat: venue.latitude, lng: venue.longitude });
       const acked = Date.now();
       await waitForCount(page, venue.id, before + i + 1, 1_000);
-      console.log(`check-in ${i}: ack ${acked - started} ms, on the map ${Date.now() - acked} ms after the ack`);
       expect(Date.now() - acked).toBeLessThan(1_000);
     }
     expect(await page.$eval(`.venue-marker[data-venue-id="${venue.id}"]`, (el) => (el as HTMLElement).dataset.level)).toBe('quiet');
@@ -65,6 +64,16 @@ describe('the web map', () => {
     const venue = (await demoVenues(ts.server.ctx)).find((v) => v.slug === 'neon-tiger')!;
     const guest = await createUser(ts.server.ctx, 'Late Guest');
     const phone = await ts.connect(guest.token);
+    await page.evaluate(() => {
+      const w = window as any;
+      w.dbg = [];
+      const t0 = performance.now();
+      const s = w.treatmeMap.socket;
+      s.onAny((ev: string, p: unknown) => w.dbg.push([Math.round(performance.now() - t0), ev, p]));
+      s.onAnyOutgoing((ev: string, p: unknown) => w.dbg.push([Math.round(performance.now() - t0), 'OUT ' + ev, p]));
+      s.on('connect', () => w.dbg.push([Math.round(performance.now() - t0), 'connect', s.recovered]));
+      s.on('disconnect', (r: string) => w.dbg.push([Math.round(performance.now() - t0), 'disconnect', r]));
+    });
     // Drop the map's transport the way a flaky venue wifi does; socket.io-client retries on its own.
     await page.evaluate(() => {
       const w = window as unknown as { treatmeMap: { socket: { io: { engine: { close(): void } } } } };
@@ -73,7 +82,10 @@ describe('the web map', () => {
     await page.waitForSelector('#conn[data-state="reconnecting"]', { timeout: 2_000 });
     await emitOk(phone, 'presence:checkin', { venueId: venue.id, lat: venue.latitude, lng: venue.longitude });
     await page.waitForSelector('#conn[data-state="back"]', { timeout: 10_000 });
-    await waitForCount(page, venue.id, 1, 5_000);
+    await waitForCount(page, venue.id, 1, 5_000).catch(async (e) => {
+      console.log('DEBUG', venue.id, JSON.stringify(await page.evaluate(() => (window as any).dbg)));
+      throw e;
+    });
     expect(await page.textContent('#conn')).toBe('Back online');
     expect(pageErrors).toEqual([]);
   });

@@ -1,0 +1,44 @@
+import { describe, expect, inject, it } from 'vitest';
+import { runLoadtest } from '../../loadtest/run';
+
+/**
+ * The issue's acceptance run, squeezed for CI: ten minutes of a Friday night for 5,000 people, replayed
+ * against three real server processes (PostgreSQL, Redis, DynamoDB Local), judged at every quiesce
+ * point and for money. Bounded: the replay stops itself after LOADTEST_CI_MAX_SECONDS.
+ */
+const USERS = Number(process.env.LOADTEST_CI_USERS ?? 5_000);
+const SPEED = Number(process.env.LOADTEST_CI_SPEED ?? 10);
+const MAX_SECONDS = Number(process.env.LOADTEST_CI_MAX_SECONDS ?? 150);
+
+describe('a Friday night over three nodes', () => {
+  it(
+    `${USERS} people, 10 minutes of night at ${SPEED}×: every count the judge checks is exact and no money moves twice`,
+    async () => {
+      const outcome = await runLoadtest({
+        users: USERS,
+        venues: 100,
+        speed: SPEED,
+        durationMs: 10 * 60_000,
+        seed: 2024,
+        quiescePoints: 3,
+        nodes: 3,
+        stores: 'real',
+        orders: true,
+        maxClients: USERS + 200,
+        maxDurationMs: MAX_SECONDS * 1000,
+        postgresUrl: inject('postgresUrl'),
+        redisUrl: inject('redisUrl'),
+        dynamoEndpoint: inject('dynamoEndpoint'),
+        progress: false,
+        log: (line) => process.stderr.write(`${line}\n`),
+        htmlOut: process.env.LOADTEST_CI_HTML,
+      });
+      process.stderr.write(`${outcome.summary}\n`);
+      expect(outcome.verdict.problems).toEqual([]);
+      expect(outcome.verdict.quiesce).toHaveLength(3);
+      expect(outcome.verdict.quiesce.at(-1)!.expectedTotal).toBe(0);
+      expect(outcome.verdict.money!.ordersCreated).toBeGreaterThan(0);
+    },
+    (MAX_SECONDS + 150) * 1000,
+  );
+});
