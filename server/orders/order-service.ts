@@ -71,8 +71,12 @@ export class OrderService {
       throw new AppError(ErrorCode.BLOCKED, 'You cannot treat this person');
     }
     if (!(await areFriends(prisma, buyerId, body.recipientId))) {
-      const presence = await this.ctx.presence.get(body.recipientId, now);
-      if (!presence || presence.venueId !== body.venueId || !presence.wantsToReceive) {
+      // A stranger may treat only someone they can see on the venue's list: both checked in there, the
+      // recipient visible and open to a treat. Every refusal reads the same, so trying venues one by one
+      // cannot reveal where a person (or a ghost) is.
+      const [theirs, mine] = await Promise.all([this.ctx.presence.get(body.recipientId, now), this.ctx.presence.get(buyerId, now)]);
+      const visibleHere = theirs && theirs.venueId === body.venueId && theirs.visible && theirs.wantsToReceive;
+      if (!visibleHere || mine?.venueId !== body.venueId) {
         throw new AppError(ErrorCode.FORBIDDEN, 'You can treat a friend, or someone at this venue who is open to a treat');
       }
     }

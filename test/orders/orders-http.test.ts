@@ -114,16 +114,28 @@ describe('buying a treat', () => {
     expect(await ts.server.ctx.db.prisma.order.count()).toBe(before);
   });
 
-  it('may treat a non-friend who is checked in at the venue and open to a treat', async () => {
+  it('may treat a non-friend only when both are checked in at the venue and the recipient is visible and open to a treat', async () => {
     const guest = await createUser(ts.server.ctx, 'Guest');
     const venue = await ts.server.ctx.db.prisma.venue.findUniqueOrThrow({ where: { id: w.venueId } });
-    await ts.server.ctx.presence.checkIn({ userId: guest.id, venueId: w.venueId, lat: venue.latitude, lng: venue.longitude, wantsToReceive: true, now: ts.server.ctx.now() });
-    const res = await api(ts, w.buyer.token).post('/api/orders', orderBody(w, { recipientId: guest.id }), { 'Idempotency-Key': newKey() });
-    expect(res.status).toBe(201);
-    const elsewhere = await api(ts, w.buyer.token).post('/api/orders', orderBody(w, { recipientId: guest.id, venueId: w.otherVenueId, items: undefined, amountCents: 800 }), {
-      'Idempotency-Key': newKey(),
-    });
+    const here = { venueId: w.venueId, lat: venue.latitude, lng: venue.longitude };
+    const { presence, now } = ts.server.ctx;
+    await presence.checkIn({ userId: guest.id, ...here, wantsToReceive: true, now: now() });
+    const buy = (extra: Record<string, unknown> = {}) =>
+      api(ts, w.buyer.token).post('/api/orders', orderBody(w, { recipientId: guest.id, ...extra }), { 'Idempotency-Key': newKey() });
+
+    // The buyer is not at the venue: a stranger elsewhere cannot probe where people are.
+    expect((await buy()).status).toBe(403);
+    await presence.checkIn({ userId: w.buyer.id, ...here, now: now() });
+    // A ghost is on no list, so a stranger cannot treat them either; the refusal reads the same.
+    await presence.update(guest.id, { visible: false }, now());
+    const ghost = await buy();
+    expect(ghost.status).toBe(403);
+    expect(ghost.body.error.code).toBe('FORBIDDEN');
+    await presence.update(guest.id, { visible: true }, now());
+    expect((await buy()).status).toBe(201);
+    const elsewhere = await buy({ venueId: w.otherVenueId, items: undefined, amountCents: 800 });
     expect(elsewhere.status).toBe(403);
+    await presence.leave(w.buyer.id, now());
   });
 
   it('limits how many treats wait for one recipient', async () => {

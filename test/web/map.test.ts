@@ -84,6 +84,7 @@ describe('the web map', () => {
     await page.waitForSelector('#conn[data-state="back"]', { timeout: 10_000 });
     await waitForCount(page, venue.id, 1, 5_000).catch(async (e) => {
       console.log('DEBUG', venue.id, JSON.stringify(await page.evaluate(() => (window as any).dbg)));
+      console.log('DEBUG2', JSON.stringify(await page.evaluate((id) => ({ book: (window as any).treatmeMap.counts.get(id), html: [...document.querySelectorAll(`.venue-marker[data-venue-id="${id}"]`)].map((e) => e.outerHTML), now: performance.now() }), venue.id)));
       throw e;
     });
     expect(await page.textContent('#conn')).toBe('Back online');
