@@ -1,14 +1,18 @@
-import type { PresenceStore, CountChange } from '../presence/presence-store';
+import type { CountChange, PresenceRecord, PresenceStore } from '../presence/presence-store';
 
 interface Tracked {
   venueId: string;
   lastBeatAt: number;
+  /** The stay as last read or written by this node; its expiresAt is the stored lease. */
+  presence: PresenceRecord;
 }
 
 export interface LivenessTrackerOptions {
   store: PresenceStore;
   /** PRESENCE_TIMEOUT_SECONDS in ms: a stay ends this long after its last heartbeat. */
   timeoutMs: number;
+  /** The store renews a lease with less than this left; until then a heartbeat needs no store I/O. */
+  refreshBelowMs: number;
   intervalMs: number;
   now(): number;
   /** The stay ended for a missed heartbeat: deliver its count change and durable record. */
@@ -31,8 +35,20 @@ export class LivenessTracker {
 
   constructor(private readonly o: LivenessTrackerOptions) {}
 
-  beat(userId: string, venueId: string, at = this.o.now()): void {
-    this.users.set(userId, { venueId, lastBeatAt: at });
+  /** Remembers a heartbeat for a stay just read or written by the store. */
+  beat(userId: string, presence: PresenceRecord, at = this.o.now()): void {
+    this.users.set(userId, { venueId: presence.venueId, lastBeatAt: at, presence });
+  }
+
+  /**
+   * A heartbeat for a stay this node knows, whose lease is far from running out: remember it and
+   * answer from memory, with no store read or write. Null when the store must be asked.
+   */
+  beatIfFresh(userId: string, at = this.o.now()): PresenceRecord | null {
+    const t = this.users.get(userId);
+    if (!t || t.presence.expiresAt - at < this.o.refreshBelowMs) return null;
+    t.lastBeatAt = at;
+    return t.presence;
   }
 
   forget(userId: string): void {

@@ -47,16 +47,20 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
     const result = await d.store.checkIn({ ...p, userId, now: d.now() });
     d.fanout.publish(result.changes);
     d.journal.record(userId, result.presence, result.previousVenueId);
-    d.liveness.beat(userId, p.venueId);
+    d.liveness.beat(userId, result.presence);
     moveToVenueRoom(socket, p.venueId);
     const here = result.changes.find((c) => c.venueId === p.venueId) ?? { venueId: p.venueId, ...(await d.store.getCounts([p.venueId])).get(p.venueId)! };
     return { presence: toPresenceView(result.presence), previousVenueId: result.previousVenueId, count: here };
   });
 
   const heartbeat = validated(d.guard, ClientEvent.Heartbeat, HeartbeatPayload, { auth: 'user' }, async (p, { userId }) => {
+    // The hot path of a night: most heartbeats are answered from this node's memory (see
+    // liveness-tracker.ts); the store is asked only when the lease nears its end.
+    const cached = d.liveness.beatIfFresh(userId);
+    if (cached) return { presence: toPresenceView(cached) };
     const pos = p.lat !== undefined && p.lng !== undefined ? { lat: p.lat, lng: p.lng } : undefined;
     const { presence } = await d.store.heartbeat(userId, d.now(), pos);
-    if (presence) d.liveness.beat(userId, presence.venueId);
+    if (presence) d.liveness.beat(userId, presence);
     else d.liveness.forget(userId);
     return { presence: presence ? toPresenceView(presence) : null };
   });
@@ -75,6 +79,7 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
   const update = validated(d.guard, ClientEvent.PresenceUpdate, PresenceUpdatePayload, { auth: 'user' }, async (p, { userId }) => {
     const presence = await d.store.update(userId, p, d.now());
     if (!presence) throw new AppError(ErrorCode.NOT_CHECKED_IN, 'Check in first');
+    d.liveness.beat(userId, presence);
     d.journal.record(userId, presence);
     return { presence: toPresenceView(presence) };
   });
@@ -94,7 +99,7 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
       .heartbeat(userId, d.now())
       .then(({ presence }) => {
         if (!presence || !socket.connected) return;
-        d.liveness.beat(userId, presence.venueId);
+        d.liveness.beat(userId, presence);
         moveToVenueRoom(socket, presence.venueId);
       })
       .catch((err: unknown) => d.logger.warn({ err, userId }, 'presence restore on connect failed'));

@@ -4,6 +4,7 @@ import { createPresenceMetrics } from '../presence/presence-metrics';
 import { PresenceJournal } from '../presence/presence-journal';
 import { PresenceReconciler } from '../presence/presence-reconciler';
 import { PresenceSweeper } from '../presence/presence-sweeper';
+import { leaseTimings } from '../presence/presence-store';
 import { CountFanout } from './count-fanout';
 import { friendPresenceNotifier } from './friend-presence';
 import { LivenessTracker } from './liveness-tracker';
@@ -42,6 +43,7 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
   const liveness = new LivenessTracker({
     store: ctx.presence,
     timeoutMs: config.PRESENCE_TIMEOUT_SECONDS * 1000,
+    refreshBelowMs: leaseTimings(config).refreshBelowMs ?? 0,
     intervalMs: Math.min(config.SWEEP_INTERVAL_MS, 5_000),
     now: ctx.now,
     onEnded: (userId, venueId, changes) => {
