@@ -102,6 +102,12 @@ export const envSchema = z.object({
   COUNT_COALESCE_MS: int(0, 10_000).default(250),
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default(5_000),
   RECONCILE_INTERVAL_MS: int(1_000, 86_400_000).default(60_000),
+  /**
+   * How often each node re-reads the people lists its sockets show, to repair a lost venue:people
+   * message. Live changes (including expiries) are pushed as they happen; this is only the safety net,
+   * and it costs one index query per watched venue per node.
+   */
+  PEOPLE_RESYNC_INTERVAL_MS: int(500, 3_600_000).default(10_000),
   SOCKET_MAX_MESSAGE_BYTES: int(1_024, 10_000_000).default(64 * 1024),
   SOCKET_EVENTS_PER_SECOND: int(1, 10_000).default(20),
   SOCKET_EVENTS_BURST: int(1, 10_000).default(40),

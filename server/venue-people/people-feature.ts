@@ -16,7 +16,7 @@ export function buildVenuePeople(ctx: AppContext, realtime: Pick<Realtime, 'jour
     // Same window as counts: a phone at a busy venue gets both at the same gentle pace.
     windowMs: ctx.config.COUNT_COALESCE_MS,
     // An expiry shows on the list about when the sweeper takes it off the count.
-    resyncMs: ctx.config.SWEEP_INTERVAL_MS,
+    resyncMs: ctx.config.PEOPLE_RESYNC_INTERVAL_MS,
   });
   realtime.journal.onFlush(fanout.onPresence);
   const job: Job = { name: 'venue-people', start: () => fanout.start(), stop: () => fanout.close() };

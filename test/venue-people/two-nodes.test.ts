@@ -9,7 +9,7 @@ import { arrive, peopleAt } from './people-helpers';
 
 let nodeA: TestServer;
 let nodeB: TestServer;
-const settings = { COUNT_COALESCE_MS: '100', SWEEP_INTERVAL_MS: '300' };
+const settings = { COUNT_COALESCE_MS: '100', SWEEP_INTERVAL_MS: '300', PEOPLE_RESYNC_INTERVAL_MS: '600' };
 
 beforeAll(async () => {
   const ids = isolationIds('people-2nodes');

@@ -13,7 +13,7 @@ const names = (list: VenuePeopleResponse) => list.people.map((p) => p.displayNam
 const users = (...n: string[]) => Promise.all(n.map((name) => createUser(ts.server.ctx, name)));
 
 beforeAll(async () => {
-  ts = await startTestServer({ COUNT_COALESCE_MS: '100', SWEEP_INTERVAL_MS: '300', PRESENCE_GRACE_SECONDS: '1' }, { label: 'venue-people' });
+  ts = await startTestServer({ COUNT_COALESCE_MS: '100', SWEEP_INTERVAL_MS: '300', PEOPLE_RESYNC_INTERVAL_MS: '600', PRESENCE_GRACE_SECONDS: '1' }, { label: 'venue-people' });
   venues = await demoVenues(ts.server.ctx);
 });
 afterAll(async () => ts?.close());
