@@ -28,7 +28,7 @@ async function waitForCount(p: Page, venueId: string, count: number, timeout: nu
   await p.waitForFunction(
     ([id, n]) => document.querySelector<HTMLElement>(`.venue-marker[data-venue-id="${id}"]`)?.dataset.count === String(n),
     [venueId, count] as const,
-    { timeout, polling: 'raf' },
+    { timeout, polling: 25 },
   );
 }
 
@@ -64,15 +64,11 @@ describe('the web map', () => {
     const venue = (await demoVenues(ts.server.ctx)).find((v) => v.slug === 'neon-tiger')!;
     const guest = await createUser(ts.server.ctx, 'Late Guest');
     const phone = await ts.connect(guest.token);
+    // What the page heard, so a failure says whether the snapshot came and what it carried.
     await page.evaluate(() => {
-      const w = window as any;
-      w.dbg = [];
-      const t0 = performance.now();
-      const s = w.treatmeMap.socket;
-      s.onAny((ev: string, p: unknown) => w.dbg.push([Math.round(performance.now() - t0), ev, p]));
-      s.onAnyOutgoing((ev: string, p: unknown) => w.dbg.push([Math.round(performance.now() - t0), 'OUT ' + ev, p]));
-      s.on('connect', () => w.dbg.push([Math.round(performance.now() - t0), 'connect', s.recovered]));
-      s.on('disconnect', (r: string) => w.dbg.push([Math.round(performance.now() - t0), 'disconnect', r]));
+      const w = window as unknown as { heard: unknown[]; treatmeMap: { socket: { onAny(f: (ev: string, p: unknown) => void): void } } };
+      w.heard = [];
+      w.treatmeMap.socket.onAny((ev, p) => w.heard.push([Math.round(performance.now()), ev, p]));
     });
     // Drop the map's transport the way a flaky venue wifi does; socket.io-client retries on its own.
     await page.evaluate(() => {
@@ -82,10 +78,12 @@ describe('the web map', () => {
     await page.waitForSelector('#conn[data-state="reconnecting"]', { timeout: 2_000 });
     await emitOk(phone, 'presence:checkin', { venueId: venue.id, lat: venue.latitude, lng: venue.longitude });
     await page.waitForSelector('#conn[data-state="back"]', { timeout: 10_000 });
-    await waitForCount(page, venue.id, 1, 5_000).catch(async (e) => {
-      console.log('DEBUG', venue.id, JSON.stringify(await page.evaluate(() => (window as any).dbg)));
-      console.log('DEBUG2', JSON.stringify(await page.evaluate((id) => ({ book: (window as any).treatmeMap.counts.get(id), html: [...document.querySelectorAll(`.venue-marker[data-venue-id="${id}"]`)].map((e) => e.outerHTML), now: performance.now() }), venue.id)));
-      throw e;
+    await waitForCount(page, venue.id, 1, 5_000).catch(async (err: Error) => {
+      const state = await page.evaluate((id) => {
+        const w = window as unknown as { heard: unknown[]; treatmeMap: { counts: { get(id: string): unknown } } };
+        return { heard: w.heard, book: w.treatmeMap.counts.get(id), marker: document.querySelector(`.venue-marker[data-venue-id="${id}"]`)?.outerHTML };
+      }, venue.id);
+      throw new Error(`${err.message}\npage errors: ${JSON.stringify(pageErrors)}\npage state: ${JSON.stringify(state)}`);
     });
     expect(await page.textContent('#conn')).toBe('Back online');
     expect(pageErrors).toEqual([]);

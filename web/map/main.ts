@@ -43,7 +43,7 @@ if (config.tileUrl) {
 }
 
 const counts = new CountBook();
-const venues = new Map<string, { venue: Venue; marker: L.Marker }>();
+const venues = new Map<string, { venue: Venue; marker: L.Marker; shown: number }>();
 
 function iconFor(venue: Venue, count: number, changed: boolean): L.DivIcon {
   const size = markerSize(count);
@@ -70,18 +70,24 @@ function addVenue(v: Venue): void {
   const count = counts.get(v.id)?.count ?? 0;
   const marker = L.marker([v.latitude, v.longitude], { icon: iconFor(v, count, false), keyboard: true, title: v.name, riseOnHover: true }).addTo(map);
   labelFor(marker, v, count);
-  venues.set(v.id, { venue: v, marker });
+  venues.set(v.id, { venue: v, marker, shown: count });
 }
 
 function applyCount(c: VenueCount): void {
   if (!counts.apply(c)) return;
-  const entry = venues.get(c.venueId);
-  if (entry) {
-    entry.marker.setIcon(iconFor(entry.venue, c.count, true));
-    entry.marker.setZIndexOffset(c.count);
-    labelFor(entry.marker, entry.venue, c.count);
-  }
+  showCount(c.venueId);
   scheduleSummary();
+}
+
+/** Brings a marker in line with the book; compares with what it shows, so a failed redraw heals on the next message. */
+function showCount(venueId: string): void {
+  const entry = venues.get(venueId);
+  const count = counts.get(venueId)?.count ?? 0;
+  if (!entry || entry.shown === count) return;
+  entry.marker.setIcon(iconFor(entry.venue, count, true));
+  entry.marker.setZIndexOffset(count);
+  labelFor(entry.marker, entry.venue, count);
+  entry.shown = count;
 }
 
 let summaryQueued = false;
@@ -130,6 +136,7 @@ async function loadVenuesInView(): Promise<void> {
   for (const v of res.venues) {
     counts.apply({ venueId: v.id, count: v.liveCount, version: v.countVersion });
     addVenue(v);
+    showCount(v.id);
   }
   scheduleSummary();
 }
@@ -138,14 +145,14 @@ const socket: AppSocket = io({ transports: ['websocket', 'polling'] });
 trackConnection(socket, $('conn'));
 
 socket.on(ServerEvent.VenueCount, applyCount);
-socket.on(ServerEvent.VenueSnapshot, ({ counts: list }) => list.forEach(applyCount));
+socket.on(ServerEvent.VenueSnapshot, (msg) => msg.counts.forEach((c) => applyCount(c)));
 
 /** Follow every venue in view; on a reconnect this also brings a fresh snapshot of what we missed. */
 function watchView(): void {
   if (!socket.connected) return;
   socket.timeout(10_000).emit(ClientEvent.MapWatch, { bbox: currentBbox() }, (err, ack) => {
     if (err) return; // lost with the connection; the next 'connect' re-sends it
-    if (ack.ok) ack.data.counts.forEach(applyCount);
+    if (ack.ok) ack.data.counts.forEach((c) => applyCount(c));
     else console.warn('map:watch refused', ack.error);
   });
 }

@@ -100,7 +100,7 @@ export class OrdersBoard {
     items.textContent = describeItems(e.order);
     const who = document.createElement('div');
     who.className = 'order-who';
-    who.textContent = `for ${e.recipientName ?? 'guest'}${e.buyerName ? ` · from ${e.buyerName}` : ''} · paid ${clock(e.order.createdAt)}`;
+    who.textContent = `for ${e.recipientName ?? 'guest'}${e.buyerName ? ` · from ${e.buyerName}` : ''} · ordered ${clock(e.order.createdAt)}`;
     const badge = document.createElement('div');
     badge.className = 'order-stage';
     badge.textContent =
