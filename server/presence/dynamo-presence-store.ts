@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
-  BatchGetCommand,
+  TransactGetCommand,
   BatchWriteCommand,
   QueryCommand,
   ScanCommand,
@@ -383,22 +383,32 @@ export class DynamoPresenceStore implements PresenceStore {
     }));
   }
 
+  /**
+   * Reads each venue's shards in one TransactGetItems, so the shards are seen at one serial point.
+   * That is what makes the summed version a total order: every counter write bumps exactly one
+   * shard's version by one, so a snapshot's version is the number of changes before it, and two reads
+   * with the same version have the same count. Separate reads of the shards (BatchGet) can mix
+   * moments and give an equal version with another count, which clients would drop as not newer.
+   */
   private async readCounters(venueIds: string[]): Promise<Map<string, CounterRow>> {
     const rows = new Map<string, CounterRow>();
-    const all: Item[] = [...new Set(venueIds)].flatMap((venueId) =>
-      Array.from({ length: this.counterShards }, (_, shard) => ({ venueId, shard })),
-    );
-    const chunks: Item[][] = [];
-    for (let i = 0; i < all.length; i += 100) chunks.push(all.slice(i, i + 100));
+    const venues = [...new Set(venueIds)];
+    const perChunk = Math.max(1, Math.floor(MAX_TRANSACT_ITEMS / this.counterShards));
+    const chunks: string[][] = [];
+    for (let i = 0; i < venues.length; i += perChunk) chunks.push(venues.slice(i, i + perChunk));
     await mapLimit(chunks, 4, async (chunk) => {
-      let keys = chunk;
-      for (let attempt = 1; keys.length > 0; attempt++) {
-        const out = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [this.countsTable]: { Keys: keys, ConsistentRead: true } } }),
-        );
-        for (const it of out.Responses?.[this.countsTable] ?? []) addShard(rows, it);
-        keys = out.UnprocessedKeys?.[this.countsTable]?.Keys ?? [];
-        if (keys.length > 0) await sleep(jitter(attempt));
+      const keys = chunk.flatMap((venueId) => Array.from({ length: this.counterShards }, (_, shard) => ({ venueId, shard })));
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const out = await this.doc.send(new TransactGetCommand({ TransactItems: keys.map((Key) => ({ Get: { TableName: this.countsTable, Key } })) }));
+          for (const r of out.Responses ?? []) if (r.Item) addShard(rows, r.Item);
+          return;
+        } catch (err) {
+          // A read that meets a transaction in flight on the same shards is cancelled; read again.
+          if (!isConflict(err) && !(err instanceof Error && err.name === 'TransactionCanceledException')) throw err;
+          if (attempt >= this.maxAttempts) throw new AppError(ErrorCode.CONFLICT, 'venue counters busy; try again', { cause: err });
+          await sleep(jitter(attempt));
+        }
       }
     });
     return rows;
@@ -663,6 +673,9 @@ function isConflict(err: unknown): boolean {
 function jitter(attempt: number): number {
   return Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6));
 }
+
+/** DynamoDB's limit on the items of one TransactGetItems / TransactWriteItems. */
+const MAX_TRANSACT_ITEMS = 100;
 
 function shuffle<T>(items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i--) {
