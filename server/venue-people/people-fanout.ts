@@ -16,6 +16,8 @@ export interface PeopleFanoutDeps {
   logger: Logger;
   now(): number;
   windowMs: number;
+  /** True with the Redis adapter; the in-memory adapter has no other node to tell (and warns if asked). */
+  clustered: boolean;
   /** How often each node re-reads the venues its viewers are at: expiry ends stays without any event. */
   resyncMs: number;
 }
@@ -71,8 +73,7 @@ export class VenuePeopleFanout {
   publish(relays: VenuePeopleRelay[]): void {
     if (relays.length === 0) return;
     this.offerLocal(relays);
-    // Through Redis when clustered; a no-op with the in-memory adapter.
-    this.d.io.serverSideEmit('venue:people-changes', relays);
+    if (this.d.clustered) this.d.io.serverSideEmit('venue:people-changes', relays);
   }
 
   private offerLocal(relays: VenuePeopleRelay[]): void {

@@ -15,7 +15,8 @@ export function buildVenuePeople(ctx: AppContext, realtime: Pick<Realtime, 'jour
     now: ctx.now,
     // Same window as counts: a phone at a busy venue gets both at the same gentle pace.
     windowMs: ctx.config.COUNT_COALESCE_MS,
-    // An expiry shows on the list about when the sweeper takes it off the count.
+    clustered: ctx.redis !== undefined,
+    // Expiries are pushed as they happen; the resync only repairs lost messages.
     resyncMs: ctx.config.PEOPLE_RESYNC_INTERVAL_MS,
   });
   realtime.journal.onFlush(fanout.onPresence);
