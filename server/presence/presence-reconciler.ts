@@ -1,4 +1,5 @@
 import type { Lock } from './locks';
+import { PeriodicTask } from './periodic-task';
 import type { PresenceMetrics } from './presence-metrics';
 import type { Drift, PresenceStore } from './presence-store';
 import type { SweeperLog } from './presence-sweeper';
@@ -22,44 +23,27 @@ export interface PresenceReconcilerOptions {
  * nothing breaks: each repair is conditioned on the counter being unchanged since it was measured.
  */
 export class PresenceReconciler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<Drift[]> | undefined;
-  private stopped = true;
+  private readonly task: PeriodicTask<Drift[]>;
   private readonly now: () => number;
   private readonly lockName: string;
 
   constructor(private readonly opts: PresenceReconcilerOptions) {
     this.now = opts.now ?? Date.now;
     this.lockName = opts.lockName ?? 'presence-reconcile';
+    this.task = new PeriodicTask(opts.intervalMs, () => this.run());
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule();
+    this.task.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   /** Reconciles if this node gets the lease; resolves to the drift repaired (empty when another node has it). */
   runOnce(): Promise<Drift[]> {
-    this.running ??= this.run().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      void this.runOnce().finally(() => this.schedule());
-    }, this.opts.intervalMs);
-    this.timer.unref();
+    return this.task.runOnce();
   }
 
   private async run(): Promise<Drift[]> {

@@ -1,3 +1,4 @@
+import { PeriodicTask } from './periodic-task';
 import type { CountChange, EndedStay, PresenceStore } from './presence-store';
 
 export interface SweeperLog {
@@ -24,45 +25,28 @@ export interface PresenceSweeperOptions {
  * finished. Every node may run one: the store ends each presence exactly once anyway.
  */
 export class PresenceSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
+  private readonly task: PeriodicTask<void>;
   private readonly now: () => number;
   private readonly batch: number;
 
   constructor(private readonly opts: PresenceSweeperOptions) {
     this.now = opts.now ?? Date.now;
     this.batch = opts.batch ?? 500;
+    this.task = new PeriodicTask(opts.intervalMs, () => this.sweep());
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule();
+    this.task.start();
   }
 
   /** Stops the timer and waits for a run in progress. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   /** One sweep (draining a backlog batch by batch); concurrent calls share the run in progress. */
   runOnce(): Promise<void> {
-    this.running ??= this.sweep().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      void this.runOnce().finally(() => this.schedule());
-    }, this.opts.intervalMs);
-    this.timer.unref();
+    return this.task.runOnce();
   }
 
   private async sweep(): Promise<void> {
@@ -78,7 +62,7 @@ export class PresenceSweeper {
             this.opts.log?.warn({ err }, 'presence sweeper: onChanges threw');
           }
         }
-        if (changes.length === 0 || this.stopped) break;
+        if (changes.length === 0 || this.task.isStopped) break;
       }
     } catch (err) {
       this.opts.log?.warn({ err }, 'presence sweep failed; retrying next interval');
