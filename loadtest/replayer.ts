@@ -77,6 +77,8 @@ export interface OrderRecord {
   qrCode?: string;
   redemptionId?: string;
   confirmed?: boolean;
+  /** A confirm was sent but its answer was lost (timeout, network): the drink may or may not be served. */
+  confirmUnsure?: boolean;
   /** HTTP statuses of scans after the confirmed one: each must be a refusal. */
   rescans: number[];
   error?: string;
@@ -330,6 +332,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       r.redemptionId = redemption.id;
       const c = await http('POST', `${staffUrl}/api/redemptions/${redemption.id}/confirm`, '/api/redemptions/:id/confirm', staff.token);
       r.confirmed = c.status === 200;
+      r.confirmUnsure = c.status === 0;
       if (ev.twice) {
         const again = await http('POST', `${o.urls[r.buyer % n]!}/api/redemptions/scan`, '/api/redemptions/scan (again)', staff.token, { code: r.qrCode });
         r.rescans.push(again.status);
