@@ -101,6 +101,8 @@ export const envSchema = z.object({
   CHECKIN_MAX_DISTANCE_METERS: int(1, 100_000).default(300),
   COUNT_COALESCE_MS: int(0, 10_000).default(250),
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default(5_000),
+  /** Safety net: each node re-reads the counts its viewers watch this often and sends any a lost broadcast left stale. */
+  COUNT_RESYNC_INTERVAL_MS: int(500, 3_600_000).default(5_000),
   RECONCILE_INTERVAL_MS: int(1_000, 86_400_000).default(60_000),
   /**
    * How often each node re-reads the people lists its sockets show, to repair a lost venue:people

@@ -41,6 +41,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'venue:count broadcasts sent (after coalescing)',
       registers: [registry],
     }),
+    countResyncRepairs: new Counter({
+      name: 'treatme_venue_count_resync_repairs_total',
+      help: 'Venue counts a resync found newer than what viewers last got (a lost broadcast repaired)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     countChanges: new Counter({
       name: 'treatme_venue_count_changes_total',
       help: 'Count changes fed to the coalescer',

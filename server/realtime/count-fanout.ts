@@ -19,6 +19,7 @@ import type { VenueCatalog } from './venue-catalog';
  */
 export class CountFanout {
   readonly coalescer: CountCoalescer;
+  private resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly io: TypedServer,
@@ -77,10 +78,13 @@ export class CountFanout {
   }
 
   /**
-   * After an outage of the inter-node link, changes made elsewhere were missed: read the current
-   * counts of everything watched here and send whatever is newer than what viewers last got.
+   * Reads the current counts of everything watched here and sends whatever is newer than what viewers
+   * last got. Run after an outage of the inter-node link (changes made elsewhere were missed) and on a
+   * slow timer as a safety net: a change whose broadcast was lost (a node died between its write and
+   * its publish, a counter read that failed after a committed write) still reaches viewers within one
+   * interval.
    */
-  async resync(extraVenueIds: string[] = []): Promise<number> {
+  async resync(reason: 'redis-recovered' | 'periodic', extraVenueIds: string[] = []): Promise<number> {
     const ids = [...new Set([...this.watchedVenueIds(), ...extraVenueIds])];
     if (ids.length === 0) return 0;
     const counts = await this.store.getCounts(ids);
@@ -91,11 +95,20 @@ export class CountFanout {
         sent++;
       }
     }
-    this.logger.info({ venues: ids.length, refreshed: sent }, 'count resync after inter-node outage');
+    if (sent > 0) this.metrics.countResyncRepairs.inc({ reason }, sent);
+    if (reason === 'redis-recovered' || sent > 0) this.logger.info({ reason, venues: ids.length, refreshed: sent }, 'venue counts resynced');
     return sent;
   }
 
+  startPeriodicResync(intervalMs: number): void {
+    this.resyncTimer = setInterval(() => {
+      this.resync('periodic').catch((err: unknown) => this.logger.warn({ err }, 'periodic count resync failed'));
+    }, intervalMs);
+    this.resyncTimer.unref();
+  }
+
   close(): void {
+    clearInterval(this.resyncTimer);
     this.coalescer.close();
   }
 }

@@ -82,14 +82,14 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
     ctx.redis.sub.on('ready', () => {
       if (!wasDown) return;
       wasDown = false;
-      fanout.resync().catch((err: unknown) => logger.warn({ err }, 'count resync failed'));
+      fanout.resync('redis-recovered').catch((err: unknown) => logger.warn({ err }, 'count resync failed'));
     });
   }
 
   // Stopped in reverse: the sweeper first, then pending count broadcasts, then durable presence writes.
   const jobs: Job[] = [
     { name: 'presence-journal', start: () => undefined, stop: () => journal.close() },
-    { name: 'count-fanout', start: () => undefined, stop: () => fanout.close() },
+    { name: 'count-fanout', start: () => fanout.startPeriodicResync(config.COUNT_RESYNC_INTERVAL_MS), stop: () => fanout.close() },
     { name: 'venue-catalog', start: () => undefined, stop: () => catalog.stop() },
     { name: 'presence-reconciler', start: () => reconciler.start(), stop: () => reconciler.stop() },
     { name: 'presence-sweeper', start: () => sweeper.start(), stop: () => sweeper.stop() },

@@ -9,7 +9,7 @@ let ts: TestServer;
 let venues: Awaited<ReturnType<typeof demoVenues>>;
 
 beforeAll(async () => {
-  ts = await startTestServer({ COUNT_COALESCE_MS: '100', PRESENCE_GRACE_SECONDS: '1' }, { label: 'realtime' });
+  ts = await startTestServer({ COUNT_COALESCE_MS: '100', PRESENCE_GRACE_SECONDS: '1', COUNT_RESYNC_INTERVAL_MS: '1000' }, { label: 'realtime' });
   venues = await demoVenues(ts.server.ctx);
 });
 afterAll(async () => ts?.close());
@@ -113,6 +113,18 @@ describe('check-in, counts and fan-out on one node', () => {
     await waitUntil(async () => (await ts.server.ctx.presence.get(user.id, Date.now()))?.expiresAt! > Date.now() + 5_000);
     back.disconnect();
     await waitUntil(async () => (await ts.server.ctx.presence.get(user.id, Date.now())) === null, 5_000);
+  });
+
+  it('repairs a count whose broadcast was lost within one resync interval', async () => {
+    const venue = venues[9]!;
+    const viewer = await ts.connect();
+    await emitOk(viewer, ClientEvent.VenueWatch, { venueIds: [venue.id] });
+    const user = await createUser(ts.server.ctx, 'unannounced');
+    const repaired = nextEvent(viewer, 'venue:count', (c) => c.venueId === venue.id && c.count === 1, 5_000);
+    // A write that no handler published (as when a node dies between its write and its broadcast).
+    await ts.server.ctx.presence.checkIn({ userId: user.id, venueId: venue.id, lat: venue.latitude, lng: venue.longitude, now: Date.now() });
+    await repaired;
+    expect(await (await fetch(`${ts.url}/metrics`)).text()).toMatch(/treatme_venue_count_resync_repairs_total\{reason="periodic"\} [1-9]/);
   });
 
   it('writes the durable check-in to PostgreSQL off the hot path, and removes it on leave', async () => {
