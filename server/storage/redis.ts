@@ -55,7 +55,3 @@ export async function closeRedis(client: Redis): Promise<void> {
     clearTimeout(timer);
   }
 }
-
-export function isReady(client: Redis): boolean {
-  return client.status === 'ready';
-}

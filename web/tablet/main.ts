@@ -264,33 +264,23 @@ async function redeem(text: string): Promise<void> {
   }
 }
 
-result.confirmBtn.addEventListener('click', () => {
+/** Confirm or release the drink this tablet holds; both answer the order and its redemption. */
+function settleHeld(action: 'confirm' | 'release', onDone: (answer: ScanResponse, held: NonNullable<typeof holding>) => void): void {
   const held = holding;
   if (!held) return;
   result.setBusy(true);
   session
-    .call<ScanResponse>('POST', `/api/redemptions/${encodeURIComponent(held.redemption.id)}/confirm`)
-    .then((done) => {
+    .call<ScanResponse>('POST', `/api/redemptions/${encodeURIComponent(held.redemption.id)}/${action}`)
+    .then((answer) => {
       holding = null;
-      board.upsert(done.order, done.redemption);
-      result.redeemed(done, whoFor(held));
+      board.upsert(answer.order, answer.redemption);
+      onDone(answer, held);
     })
     .catch((err: unknown) => refuse(err));
-});
+}
 
-result.releaseBtn.addEventListener('click', () => {
-  const held = holding;
-  if (!held) return;
-  result.setBusy(true);
-  session
-    .call<ScanResponse>('POST', `/api/redemptions/${encodeURIComponent(held.redemption.id)}/release`)
-    .then((released) => {
-      holding = null;
-      board.upsert(released.order, released.redemption);
-      result.hide();
-    })
-    .catch((err: unknown) => refuse(err));
-});
+result.confirmBtn.addEventListener('click', () => settleHeld('confirm', (done, held) => result.redeemed(done, whoFor(held))));
+result.releaseBtn.addEventListener('click', () => settleHeld('release', () => result.hide()));
 
 result.onHide = () => {
   if (venue) $('code').focus();
