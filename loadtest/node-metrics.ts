@@ -1,3 +1,4 @@
+import { DYNAMO_READ_COMMANDS, DYNAMO_WRITE_COMMANDS } from '../server/storage/dynamo-client';
 import type { NodeSample, Recorder } from './recorder';
 
 /** Sums every series of a Prometheus metric (all label sets) in the text exposition format. */
@@ -13,11 +14,27 @@ export function metricValue(text: string, name: string): number {
   return sum;
 }
 
+/** One metric's series by the value of one label, e.g. treatme_dynamodb_requests_total by `command`. */
+export function metricByLabel(text: string, name: string, label: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const pattern = new RegExp(`^${name}\\{[^}]*\\b${label}="([^"]*)"[^}]*\\}\\s+(\\S+)`);
+  for (const line of text.split('\n')) {
+    const m = pattern.exec(line);
+    if (!m) continue;
+    const value = Number(m[2]);
+    if (Number.isFinite(value)) out.set(m[1]!, (out.get(m[1]!) ?? 0) + value);
+  }
+  return out;
+}
+
+const sumOf = (byCommand: Map<string, number>, commands: ReadonlySet<string>) => [...byCommand].reduce((a, [c, v]) => a + (commands.has(c) ? v : 0), 0);
+
 export async function scrapeNode(url: string, node: string, at: number): Promise<NodeSample | null> {
   try {
     const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
     if (!res.ok) return null;
     const text = await res.text();
+    const dynamo = metricByLabel(text, 'treatme_dynamodb_requests_total', 'command');
     return {
       at,
       node,
@@ -27,6 +44,8 @@ export async function scrapeNode(url: string, node: string, at: number): Promise
       broadcasts: metricValue(text, 'treatme_venue_count_broadcasts_total'),
       socketEvents: metricValue(text, 'treatme_socket_events_total'),
       sockets: metricValue(text, 'treatme_sockets_connected'),
+      dynamoWrites: sumOf(dynamo, DYNAMO_WRITE_COMMANDS),
+      dynamoReads: sumOf(dynamo, DYNAMO_READ_COMMANDS),
     };
   } catch {
     return null;

@@ -10,6 +10,10 @@ export interface NodeSample {
   broadcasts: number;
   socketEvents: number;
   sockets: number;
+  /** DynamoDB commands that consume write capacity, since the node started (treatme_dynamodb_requests_total). */
+  dynamoWrites: number;
+  /** DynamoDB commands that consume read capacity, since the node started. */
+  dynamoReads: number;
 }
 
 export interface CountSample {

@@ -98,6 +98,11 @@ export const envSchema = z.object({
   PRESENCE_LEASE_EXTRA_SECONDS: int(0, 86_400).default(300),
   /** A heartbeat renews the stored lease only when less than this is left (must exceed the clients' heartbeat interval). */
   PRESENCE_LEASE_REFRESH_SECONDS: int(1, 86_400).default(90),
+  /**
+   * `lease`: heartbeats live in the node's memory and reach the store only to renew the lease.
+   * `every`: each heartbeat writes the stored expiry — the naive baseline benchmarks compare against.
+   */
+  PRESENCE_HEARTBEAT_WRITES: z.enum(['lease', 'every']).default('lease'),
   CHECKIN_MAX_DISTANCE_METERS: int(1, 100_000).default(300),
   COUNT_COALESCE_MS: int(0, 10_000).default(250),
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default(5_000),

@@ -98,7 +98,7 @@ export class PostgresDeviceDirectory implements DeviceDirectory {
 export const deviceDirectory = perContext<DeviceDirectory>((ctx) => {
   const dynamo = ctx.config.dynamo;
   if (!dynamo) return new PostgresDeviceDirectory(ctx);
-  const clients = createDynamoClients({ endpoint: dynamo.endpoint, region: dynamo.region });
+  const clients = createDynamoClients({ endpoint: dynamo.endpoint, region: dynamo.region, requests: ctx.metrics.dynamoRequests });
   ctx.stoppables.push({ name: 'device directory', stop: () => clients.client.destroy() });
   return new DynamoDeviceDirectory(clients, dynamo.tablePrefix);
 });

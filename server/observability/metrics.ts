@@ -52,6 +52,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Count changes fed to the coalescer',
       registers: [registry],
     }),
+    // Per command, not per HTTP attempt: the figure a DynamoDB bill and a write-capacity plan are made of.
+    dynamoRequests: new Counter({
+      name: 'treatme_dynamodb_requests_total',
+      help: 'DynamoDB commands sent by this node, by command (PutItem, TransactWriteItems, Query, …)',
+      labelNames: ['command'] as const,
+      registers: [registry],
+    }),
   };
 }
 

@@ -50,7 +50,7 @@ export const ordersOf = perContext<Orders>((ctx: AppContext): Orders => {
   const timings = { ttlMs: config.IDEMPOTENCY_TTL_SECONDS * 1000, leaseMs: 60_000 };
   let idempotency: IdempotencyStore;
   if (config.dynamo) {
-    const dynamo = createDynamoClients({ endpoint: config.dynamo.endpoint, region: config.dynamo.region });
+    const dynamo = createDynamoClients({ endpoint: config.dynamo.endpoint, region: config.dynamo.region, requests: ctx.metrics.dynamoRequests });
     idempotency = new DynamoIdempotencyStore(dynamo.doc, config.dynamo.tablePrefix, timings);
     ctx.stoppables.push({ name: 'orders-dynamo', stop: () => dynamo.client.destroy() });
   } else {

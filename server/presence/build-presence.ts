@@ -29,7 +29,7 @@ export async function buildPresence(
   if (!config.dynamo) {
     return { store: new MemoryPresenceStore(timings), locks, dynamo: undefined, readiness: [] };
   }
-  const dynamo = createDynamoClients({ endpoint: config.dynamo.endpoint, region: config.dynamo.region });
+  const dynamo = createDynamoClients({ endpoint: config.dynamo.endpoint, region: config.dynamo.region, requests: deps.metrics.dynamoRequests });
   if (config.DYNAMODB_CREATE_TABLES) {
     const report = await ensureTables(dynamo.client, config.dynamo.tablePrefix);
     deps.logger.info(report, 'dynamodb tables ensured');

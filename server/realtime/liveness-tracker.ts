@@ -11,7 +11,10 @@ export interface LivenessTrackerOptions {
   store: PresenceStore;
   /** PRESENCE_TIMEOUT_SECONDS in ms: a stay ends this long after its last heartbeat. */
   timeoutMs: number;
-  /** The store renews a lease with less than this left; until then a heartbeat needs no store I/O. */
+  /**
+   * The store renews a lease with less than this left; until then a heartbeat needs no store I/O.
+   * Infinity (PRESENCE_HEARTBEAT_WRITES=every) sends every heartbeat to the store.
+   */
   refreshBelowMs: number;
   intervalMs: number;
   now(): number;
