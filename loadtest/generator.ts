@@ -84,7 +84,11 @@ export function generateTrace(o: GenerateOptions): Trace {
   for (let u = 0; u < o.users; u++) {
     const arrive = rng.triangular(0, 0.45 * D, 0.75 * D);
     const stay = rng.between(0.08, 0.4) * D;
-    let leaveAt = Math.min(arrive + Math.max(stay, 6 * hb), drainEnd);
+    let leaveAt = arrive + Math.max(stay, 6 * hb);
+    // Closing time empties the bars over a while, not in one instant: stays that would outlast the
+    // night end spread over its last stretch (a wall of leaves at one moment measures a queue, not a night).
+    if (leaveAt > drainEnd) leaveAt = Math.max(arrive + 4 * hb, drainEnd - rng.between(0, 0.12 * D));
+    leaveAt = Math.min(leaveAt, drainEnd);
     if (leaveAt - arrive < 4 * hb) leaveAt = Math.min(drainEnd, arrive + 4 * hb);
     const buy = rng.chance(0.3);
     const recv = rng.chance(0.4);

@@ -124,7 +124,8 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const { trace } = o;
   const rec = o.recorder ?? new Recorder();
   const model = new PresenceModel(o.timings);
-  const ackTimeout = o.ackTimeoutMs ?? 30_000;
+  // Long: an ack the client gives up on leaves the model guessing, while a late one only slows this user down.
+  const ackTimeout = o.ackTimeoutMs ?? 90_000;
   const n = o.urls.length;
   const needed = trace.header.users + trace.header.viewers + n;
   if (needed > o.maxClients) {

@@ -34,6 +34,23 @@ function moveToVenueRoom(socket: TypedSocket, venueId: string | null): void {
   if (venueId) void socket.join(Rooms.venuePeople(venueId));
 }
 
+const noop = () => {};
+
+/**
+ * Applies one socket's presence operations in the order they arrived. A write still in flight when the
+ * socket closes (a slow check-in, the restore of a reconnect) must not land after the grace cut and
+ * leave a full lease behind: the cut is queued behind it and so is always the socket's last word. And a
+ * heartbeat sent after a check-in answers with that check-in's outcome, however slow the store was.
+ */
+function inOrder<T>(socket: TypedSocket, op: () => Promise<T>): Promise<T> {
+  socket.data.presencePending = (socket.data.presencePending ?? 0) + 1;
+  const run = (socket.data.presenceOps ?? Promise.resolve()).then(op).finally(() => {
+    socket.data.presencePending = (socket.data.presencePending ?? 1) - 1;
+  });
+  socket.data.presenceOps = run.then(noop, noop);
+  return run;
+}
+
 export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
   const checkIn = validated(d.guard, ClientEvent.CheckIn, CheckInPayload, { auth: 'user' }, async (p, { socket, userId }) => {
     const venue = await d.catalog.get(p.venueId);
@@ -44,42 +61,62 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
         details: { distanceMeters: Math.round(meters), maxDistanceMeters: d.maxDistanceMeters },
       });
     }
-    const result = await d.store.checkIn({ ...p, userId, now: d.now() });
+    const result = await inOrder(socket, async () => {
+      const r = await d.store.checkIn({ ...p, userId, now: d.now() });
+      // Closed meanwhile: the queued grace cut owns the stay now, not this node's heartbeat clock.
+      if (socket.connected) {
+        d.liveness.beat(userId, r.presence);
+        moveToVenueRoom(socket, p.venueId);
+      }
+      return r;
+    });
     d.fanout.publish(result.changes);
     d.journal.record(userId, result.presence, result.previousVenueId);
-    d.liveness.beat(userId, result.presence);
-    moveToVenueRoom(socket, p.venueId);
     const here = result.changes.find((c) => c.venueId === p.venueId) ?? { venueId: p.venueId, ...(await d.store.getCounts([p.venueId])).get(p.venueId)! };
     return { presence: toPresenceView(result.presence), previousVenueId: result.previousVenueId, count: here };
   });
 
-  const heartbeat = validated(d.guard, ClientEvent.Heartbeat, HeartbeatPayload, { auth: 'user' }, async (p, { userId }) => {
+  const heartbeat = validated(d.guard, ClientEvent.Heartbeat, HeartbeatPayload, { auth: 'user' }, async (p, { socket, userId }) => {
     // The hot path of a night: most heartbeats are answered from this node's memory (see
     // liveness-tracker.ts); the store is asked only when the lease nears its end.
-    const cached = d.liveness.beatIfFresh(userId);
-    if (cached) return { presence: toPresenceView(cached) };
+    if (!socket.data.presencePending) {
+      const cached = d.liveness.beatIfFresh(userId);
+      if (cached) return { presence: toPresenceView(cached) };
+    }
     const pos = p.lat !== undefined && p.lng !== undefined ? { lat: p.lat, lng: p.lng } : undefined;
-    const { presence } = await d.store.heartbeat(userId, d.now(), pos);
-    if (presence) d.liveness.beat(userId, presence);
-    else d.liveness.forget(userId);
-    return { presence: presence ? toPresenceView(presence) : null };
+    return await inOrder(socket, async () => {
+      const cached = d.liveness.beatIfFresh(userId);
+      if (cached) return { presence: toPresenceView(cached) };
+      const { presence } = await d.store.heartbeat(userId, d.now(), pos);
+      if (socket.connected) {
+        if (presence) d.liveness.beat(userId, presence);
+        else d.liveness.forget(userId);
+      }
+      return { presence: presence ? toPresenceView(presence) : null };
+    });
   });
 
   const leave = validated(d.guard, ClientEvent.Leave, LeavePayload, { auth: 'user' }, async (p, { socket, userId }) => {
-    const { changes, venueId } = await d.store.leave(userId, d.now(), p.venueId);
+    const { changes, venueId } = await inOrder(socket, async () => {
+      const r = await d.store.leave(userId, d.now(), p.venueId);
+      if (r.venueId) {
+        d.liveness.forget(userId);
+        moveToVenueRoom(socket, null);
+      }
+      return r;
+    });
     d.fanout.publish(changes);
-    if (venueId) {
-      d.liveness.forget(userId);
-      d.journal.record(userId, null, venueId);
-      moveToVenueRoom(socket, null);
-    }
+    if (venueId) d.journal.record(userId, null, venueId);
     return { left: venueId !== null };
   });
 
-  const update = validated(d.guard, ClientEvent.PresenceUpdate, PresenceUpdatePayload, { auth: 'user' }, async (p, { userId }) => {
-    const presence = await d.store.update(userId, p, d.now());
+  const update = validated(d.guard, ClientEvent.PresenceUpdate, PresenceUpdatePayload, { auth: 'user' }, async (p, { socket, userId }) => {
+    const presence = await inOrder(socket, async () => {
+      const r = await d.store.update(userId, p, d.now());
+      if (r && socket.connected) d.liveness.beat(userId, r);
+      return r;
+    });
     if (!presence) throw new AppError(ErrorCode.NOT_CHECKED_IN, 'Check in first');
-    d.liveness.beat(userId, presence);
     d.journal.record(userId, presence);
     return { presence: toPresenceView(presence) };
   });
@@ -95,8 +132,7 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
     void socket.join(Rooms.user(userId));
     // A phone that reconnects within the grace period resumes its stay: the heartbeat restores the
     // expiry that the closed socket had cut short, and the socket rejoins its venue's people room.
-    void d.store
-      .heartbeat(userId, d.now())
+    void inOrder(socket, () => d.store.heartbeat(userId, d.now()))
       .then(({ presence }) => {
         if (!presence || !socket.connected) return;
         d.liveness.beat(userId, presence);
@@ -108,13 +144,14 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
       if (d.isDraining()) return;
       // From here the grace period (a shortened lease, visible to every node) decides, not this node.
       if ((socket.nsp.adapter.rooms.get(Rooms.user(userId))?.size ?? 0) === 0) d.liveness.forget(userId);
-      void (async () => {
+      const closedAt = d.now();
+      // Queued behind this socket's writes in flight; the grace still counts from the close.
+      inOrder(socket, async () => {
         // Another socket of the same user on this node (a second device, a reconnect that won the race)
         // keeps the stay alive; on other nodes, that socket's heartbeats extend it again.
         if ((socket.nsp.adapter.rooms.get(Rooms.user(userId))?.size ?? 0) > 0) return;
-        const now = d.now();
-        await d.store.expireAt(userId, now + d.graceMs, now);
-      })().catch((err: unknown) => d.logger.warn({ err, userId }, 'grace period start failed'));
+        await d.store.expireAt(userId, closedAt + d.graceMs, d.now());
+      }).catch((err: unknown) => d.logger.warn({ err, userId }, 'grace period start failed'));
     });
   };
 }

@@ -8,6 +8,9 @@ export interface SocketData {
   tokenExpiresAt: number | null;
   /** Map-cell rooms joined by the last `map:watch`, left when the view moves. */
   mapCells?: string[];
+  /** The tail of this socket's presence operations and how many are queued (presence-handlers.ts `inOrder`). */
+  presenceOps?: Promise<void>;
+  presencePending?: number;
 }
 
 export type TypedServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

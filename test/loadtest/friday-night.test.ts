@@ -2,24 +2,21 @@ import { describe, expect, inject, it } from 'vitest';
 import { runLoadtest } from '../../loadtest/run';
 
 /**
- * The acceptance run, squeezed for CI: ten minutes of a Friday night replayed against three real server
- * processes (PostgreSQL, Redis, DynamoDB Local), judged at every quiesce point and for money. Bounded:
- * the replay stops itself after LOADTEST_CI_MAX_SECONDS.
+ * The acceptance run of issue #8, squeezed for CI: ten minutes of a Friday night for 5,000 people,
+ * replayed at 2× against three real server processes (PostgreSQL, Redis, DynamoDB Local), judged at
+ * every quiesce point and for money. ~5 minutes of replay; bounded: it stops itself after
+ * LOADTEST_CI_MAX_SECONDS and then fails, never hangs.
  *
- * CI runs 1,500 people at 5×: on the 2-core CI machine the replayer, three nodes and DynamoDB Local
- * share two cores, and at 5,000 people DynamoDB Local (~30 check-in transactions/s here) and the
- * replayer's own event loop fall behind by tens of seconds, which the judge rightly fails.
- * `LOADTEST_CI_USERS=5000 LOADTEST_CI_SPEED=3 npx vitest run test/loadtest/friday-night.test.ts`
- * runs the full size on a bigger machine.
+ * 2×, not faster: on the 2-core CI machine the replayer, three nodes, DynamoDB Local, PostgreSQL and
+ * Redis share two cores, and the presence timings are squeezed by the same factor (a 60 s grace is
+ * 30 s here), so a faster replay measures the box's queues rather than the server's rules.
+ * `LOADTEST_CI_USERS`, `LOADTEST_CI_SPEED` and `LOADTEST_CI_MAX_SECONDS` resize it for a bigger machine.
  */
-const USERS = Number(process.env.LOADTEST_CI_USERS ?? 1_500);
-const SPEED = Number(process.env.LOADTEST_CI_SPEED ?? 5);
-const MAX_SECONDS = Number(process.env.LOADTEST_CI_MAX_SECONDS ?? 240);
+const USERS = Number(process.env.LOADTEST_CI_USERS ?? 5_000);
+const SPEED = Number(process.env.LOADTEST_CI_SPEED ?? 2);
+const MAX_SECONDS = Number(process.env.LOADTEST_CI_MAX_SECONDS ?? 480);
 
-// Opt-in (LOADTEST_CI=1): on the 2-core CI machine this run passed 3 of 5 clean-clone CI runs; the failures
-// were one count off at one quiesce point (issue #8 note). It stays runnable until that is understood,
-// rather than making every landing a coin toss.
-describe.skipIf(!process.env.LOADTEST_CI)('a Friday night over three nodes', () => {
+describe('a Friday night over three nodes', () => {
   it(
     `${USERS} people, 10 minutes of night at ${SPEED}×: every count the judge checks is exact and no money moves twice`,
     async () => {

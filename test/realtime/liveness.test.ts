@@ -18,6 +18,25 @@ afterAll(async () => ts?.close());
 
 const count = async (venueId: string) => (await ts.server.ctx.presence.getCounts([venueId])).get(venueId)!.count;
 
+/**
+ * Fault injection on the real store: check-ins wait at a gate until released, as when DynamoDB is
+ * slow. `entered` resolves once one is held.
+ */
+function holdCheckIns() {
+  const store = ts.server.ctx.presence;
+  const realCheckIn = store.checkIn.bind(store);
+  let entered!: () => void;
+  let release!: () => void;
+  const inside = new Promise<void>((r) => (entered = r));
+  const gate = new Promise<void>((r) => (release = r));
+  store.checkIn = async (input) => {
+    entered();
+    await gate;
+    return realCheckIn(input);
+  };
+  return { inside, release, restore: () => (store.checkIn = realCheckIn) };
+}
+
 describe('heartbeats and timeouts', () => {
   it('ends a stay exactly one timeout after the last heartbeat, though its stored lease runs much longer', async () => {
     const venue = venues[6]!;
@@ -66,5 +85,51 @@ describe('heartbeats and timeouts', () => {
     await over;
     expect(await count(venue.id)).toBe(0);
     await waitUntil(async () => (await ts.server.ctx.db.prisma.presence.findUnique({ where: { userId: me.id } })) === null);
+  });
+
+  it('starts the grace period for a check-in still in flight when the socket closed', async () => {
+    const venue = venues[9]!;
+    const user = await createUser(ts.server.ctx, 'dropped');
+    const viewer = await ts.connect();
+    await emitOk(viewer, ClientEvent.VenueWatch, { venueIds: [venue.id] });
+    const phone = await ts.connect(user.token);
+    // The check-in's write is held until the socket has closed, as when the phone dies while DynamoDB is slow.
+    const held = holdCheckIns();
+    try {
+      const counted = nextEvent(viewer, 'venue:count', (c) => c.venueId === venue.id && c.count === 1, 10_000);
+      phone.emit(ClientEvent.CheckIn, { venueId: venue.id, lat: venue.latitude, lng: venue.longitude }, () => {});
+      await held.inside;
+      phone.disconnect();
+      const closedAt = Date.now();
+      await waitUntil(async () => !ts.server.ctx.io.of('/').sockets.has(phone.id ?? ''));
+      held.release();
+      await counted;
+      await nextEvent(viewer, 'venue:count', (c) => c.venueId === venue.id && c.count === 0, 20_000);
+      // The 1 s grace from the close, not the 5 s heartbeat timeout nor the 65 s lease, ended it.
+      expect(Date.now() - closedAt).toBeLessThan(4_000);
+    } finally {
+      held.restore();
+    }
+  });
+
+  it('answers a heartbeat sent after a slow check-in with that check-in, not the stay before it', async () => {
+    const [first, second] = [venues[10]!, venues[11]!];
+    const user = await createUser(ts.server.ctx, 'mover');
+    const phone = await ts.connect(user.token);
+    await emitOk(phone, ClientEvent.CheckIn, { venueId: first.id, lat: first.latitude, lng: first.longitude });
+    const held = holdCheckIns();
+    try {
+      const moved = emitOk(phone, ClientEvent.CheckIn, { venueId: second.id, lat: second.latitude, lng: second.longitude });
+      await held.inside;
+      const beat = emitOk<{ presence: { venueId: string } | null }>(phone, ClientEvent.Heartbeat, {});
+      // The heartbeat waits behind the check-in instead of answering from memory with the old venue.
+      await new Promise((r) => setTimeout(r, 200));
+      held.release();
+      await moved;
+      expect((await beat).presence?.venueId).toBe(second.id);
+    } finally {
+      held.restore();
+    }
+    await emitOk(phone, ClientEvent.Leave, {});
   });
 });
