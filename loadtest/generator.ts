@@ -70,9 +70,12 @@ export function generateTrace(o: GenerateOptions): Trace {
     }
     return byRank[(byRank.indexOf(not ?? 0) + 1) % nVenues]!;
   };
-  /** Moves a presence-ending moment away from every quiesce point (earlier, so it stays in the night). */
+  /**
+   * Moves a presence-ending moment away from every quiesce point (earlier, so it stays in the night),
+   * to a spread-out moment: a wall of ends at one instant would measure the sweeper's queue, not the rules.
+   */
   const clearOfQuiesce = (end: number): number => {
-    for (const q of quiesce) if (Math.abs(end - q) < clearance) return q - clearance - 1;
+    for (const q of quiesce) if (Math.abs(end - q) < clearance) return q - clearance - 1 - rng.between(0, clearance);
     return end;
   };
 

@@ -70,3 +70,23 @@ export function watchNodes(urls: string[], rec: Recorder, everyMs = 2_000): { st
     },
   };
 }
+
+/**
+ * How far the servers' sweepers have caught up (epoch ms): every stay expired before it has been ended.
+ * Nodes sweep one shared index, so the furthest node speaks for all. Null when no node exposes it.
+ */
+export async function sweptThrough(urls: string[]): Promise<number | null> {
+  const values = await Promise.all(
+    urls.map(async (url) => {
+      try {
+        const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+        const text = await res.text();
+        return text.includes('treatme_presence_swept_through_seconds ') ? metricValue(text, 'treatme_presence_swept_through_seconds') * 1000 : null;
+      } catch {
+        return null;
+      }
+    }),
+  );
+  const known = values.filter((v): v is number => v !== null);
+  return known.length > 0 ? Math.max(...known) : null;
+}

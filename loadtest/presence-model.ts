@@ -225,6 +225,22 @@ export class PresenceModel {
     return { users, settleBy };
   }
 
+  /** The model's view of one user, for a mismatch report. */
+  describe(u: number): string {
+    const s = this.users.get(u);
+    if (!s) return 'never seen';
+    const end = this.endOf(u);
+    const w = (x: Window | null) => (x ? `[${x.lo},${x.hi}]` : 'null');
+    return `venue ${s.venue} connected ${s.connected} unsure ${s.unsure} alt ${s.alt} beat ${w(s.beat)} since ${w(s.since)} closed ${w(s.closed)} end ${w(end)}`;
+  }
+
+  /** The venue the model says the user may be counted at, at `at` (null when surely not counted anywhere). */
+  venueAt(u: number, at: number): number | null {
+    const s = this.users.get(u);
+    if (!s || s.venue === null) return null;
+    return this.aliveAt(u, { lo: at, hi: at }) === 'no' ? null : s.venue;
+  }
+
   unsureUsers(): number {
     let n = 0;
     for (const s of this.users.values()) if (s.venue !== null && s.unsure) n++;

@@ -5,6 +5,7 @@ import { MAX_WATCH_VENUES } from '../protocol/schemas';
 import type { BBox } from '../protocol/schemas';
 import type { Trace, TraceEvent } from '../protocol/trace';
 import { assertLoopback } from './loopback';
+import { sweptThrough } from './node-metrics';
 import { PresenceModel, type ServerTimings } from './presence-model';
 import { Progress } from './progress';
 import { Recorder } from './recorder';
@@ -58,6 +59,8 @@ export interface QuiescePoint {
   model: PresenceModel;
   viewers: ViewerState[];
   trace: Trace;
+  /** What each user did and heard (real epoch ms), to explain a difference the judge finds. */
+  trail: Map<number, string[]>;
   /** Real time when the pause began and how long the settle wait lasted. */
   pausedAt: number;
   settledMs: number;
@@ -142,6 +145,13 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const viewers = new Map<number, ViewerState & { socket?: AnySocket; messages: number }>();
   const observers: (ViewerState & { socket: AnySocket })[] = [];
   const orders: OrderRecord[] = [];
+  const trail = new Map<number, string[]>();
+  const note = (u: number, line: string) => {
+    const list = trail.get(u) ?? [];
+    list.push(line);
+    if (list.length > 24) list.shift();
+    trail.set(u, list);
+  };
   // Check-in → viewer latency: a count change made on node A, first seen by a socket on another node.
   const probes = new Map<string, { version: number; sentAt: number; node: number }[]>();
   let inflight = 0;
@@ -239,11 +249,13 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         const sentAt = Date.now();
         const socket = await connectSocket(o.urls[node]!, o.users[u]!.token, 'user');
         if (!socket) {
+          note(u, `connect node${node} ${sentAt}→${Date.now()} FAILED`);
           model.connectUnknown(u, sentAt, Date.now());
           return;
         }
         socket.onAny(() => userMessages.set(u, (userMessages.get(u) ?? 0) + 1));
         userSockets.set(u, { socket, node });
+        note(u, `connect node${node} ${sentAt}→${Date.now()} sid ${socket.id}`);
         model.connect(u, sentAt, Date.now());
         return;
       }
@@ -252,6 +264,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         if (!s) return;
         s.socket.disconnect();
         userSockets.delete(u);
+        note(u, `disconnect (${ev.why}) ${Date.now()}`);
         model.disconnect(u, Date.now());
         return;
       }
@@ -260,6 +273,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         const before = model.endOf(u) ? 'present' : 'absent';
         const r = await userAck<CheckInResult>(u, 'presence:checkin', { venueId, lat: ev.lat, lng: ev.lng, wantsToBuy: ev.buy, wantsToReceive: ev.recv });
         if (!r) return;
+        note(u, `checkin v${ev.v} ${r.sentAt}→${r.ackAt} ${r.ack ? (r.ack.ok ? `ok prev ${r.ack.data.previousVenueId ?? '-'}` : r.ack.error.code) : 'TIMEOUT'}`);
         if (r.ack?.ok) {
           model.checkIn(u, ev.v, r.sentAt, r.ackAt);
           const changed = before === 'absent' || r.ack.data.previousVenueId !== null;
@@ -269,6 +283,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       }
       case 'heartbeat': {
         const r = await userAck<{ presence: { venueId: string } | null }>(u, 'presence:heartbeat', {});
+        if (r) note(u, `heartbeat ${r.sentAt}→${r.ackAt} ${r.ack ? (r.ack.ok ? `venue ${r.ack.data.presence ? venueIndex.get(r.ack.data.presence.venueId) : null}` : r.ack.error.code) : 'TIMEOUT'}`);
         if (r?.ack?.ok) {
           const held = r.ack.data.presence ? (venueIndex.get(r.ack.data.presence.venueId) ?? null) : null;
           model.heartbeat(u, r.sentAt, r.ackAt, held);
@@ -278,6 +293,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       case 'leave': {
         const r = await userAck<{ left: boolean }>(u, 'presence:leave', { venueId: venueIds[ev.v]! });
         if (!r) return;
+        note(u, `leave v${ev.v} ${r.sentAt}→${r.ackAt} ${r.ack ? (r.ack.ok ? `left ${r.ack.data.left}` : r.ack.error.code) : 'TIMEOUT'}`);
         if (r.ack?.ok) model.leave(u);
         else if (!r.ack || !REFUSED.has(r.ack.error.code)) model.leaveUnknown(u);
         return;
@@ -457,8 +473,14 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
           await sleep(Math.min(pending.settleBy, limit) - Date.now());
           pending = model.pendingAt(Date.now(), checkMs);
         }
+        // Stays the model says are over may still wait for a busy sweeper: a still world is one where
+        // the servers have ended everything that expired before now. How long that took is reported.
+        const caughtUpBy = Date.now();
+        for (let through = await sweptThrough(o.urls); through !== null && through < caughtUpBy && Date.now() < limit && !aborted; through = await sweptThrough(o.urls)) {
+          await sleep(250);
+        }
         if (aborted) break;
-        await o.onQuiesce?.({ q: ev.q, traceT: ev.t, urls: o.urls, model, viewers: [...observers, ...viewers.values()], trace, pausedAt, settledMs: Date.now() - pausedAt });
+        await o.onQuiesce?.({ q: ev.q, traceT: ev.t, urls: o.urls, model, viewers: [...observers, ...viewers.values()], trace, trail, pausedAt, settledMs: Date.now() - pausedAt });
         // The trace clock stood still while the world settled.
         clockStart += Date.now() - pausedAt;
       } else {

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseTraceLines, traceToLines, type Trace, type TraceVenue } from '../protocol/trace';
 import { fetchVenues, venuesFromDatabase } from './city';
+import { explainDifferences } from './diagnose';
 import { generateTrace } from './generator';
 import { htmlReport } from './html-report';
 import { judgeMoney, judgeQuiescePoint, verdictOf, type OrderRow, type QuiesceVerdict, type Verdict } from './judge';
@@ -184,6 +185,14 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
           const line = `quiesce ${v.q}: ${v.expectedTotal} people expected, ${v.comparisons} counts compared → ${v.mismatches.length === 0 ? 'ok' : `${v.mismatches.length} differences`}`;
           if (progress) progress.note(line);
           else log(line);
+          const endpoint = started?.env.DYNAMODB_ENDPOINT;
+          const prefix = started?.env.DYNAMODB_TABLE_PREFIX;
+          if (v.mismatches.length > 0 && endpoint && prefix && ids) {
+            const why = await explainDifferences({ endpoint, tablePrefix: prefix, users: ids.users, venueIds: trace!.header.venues.map((x) => x.id), model: q.model, trail: q.trail, at: Date.now() }).catch(
+              (err: unknown) => [`could not read the presence table: ${String(err)}`],
+            );
+            for (const l of why) log(l);
+          }
         },
       });
     } finally {

@@ -59,6 +59,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['command'] as const,
       registers: [registry],
     }),
+    // A sweeper falling behind keeps ended stays counted: now − this is how far behind it is.
+    presenceSweptThrough: new Gauge({
+      name: 'treatme_presence_swept_through_seconds',
+      help: 'Epoch seconds up to which every expired stay has been ended (the last sweep that found nothing left to end)',
+      registers: [registry],
+    }),
   };
 }
 

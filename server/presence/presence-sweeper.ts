@@ -14,6 +14,8 @@ export interface PresenceSweeperOptions {
   onChanges: (changes: CountChange[]) => void;
   /** Each stay this sweeper ended. */
   onEnded?: (ended: EndedStay) => void;
+  /** A sweep found nothing left to end: every stay expired before `through` (epoch ms) is over. */
+  onCaughtUp?: (through: number) => void;
   log?: SweeperLog;
   now?: () => number;
   /** Presences ended per store call (default 500); a full batch is followed at once by another. */
@@ -54,7 +56,9 @@ export class PresenceSweeper {
       // A backlog (after an outage) is drained in batches, but a bounded number per run so the
       // sweeper cannot monopolise the store; the next run continues.
       for (let i = 0; i < 20; i++) {
-        const changes = await this.opts.store.sweepExpired(this.now(), this.batch, this.opts.onEnded);
+        const through = this.now();
+        const changes = await this.opts.store.sweepExpired(through, this.batch, this.opts.onEnded);
+        if (changes.length === 0) this.opts.onCaughtUp?.(through);
         if (changes.length > 0) {
           try {
             this.opts.onChanges(changes);

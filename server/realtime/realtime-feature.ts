@@ -62,6 +62,7 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
       liveness.forget(userId);
       journal.record(userId, null, venueId);
     },
+    onCaughtUp: (through) => metrics.presenceSweptThrough.set(through / 1000),
     log: logger,
     now: ctx.now,
   });

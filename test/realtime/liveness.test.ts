@@ -82,8 +82,15 @@ describe('heartbeats and timeouts', () => {
     await nextEvent(friendPhone, 'friend:presence', (m) => m.userId === me.id && m.venueId === venue.id);
     const over = nextEvent(friendPhone, 'friend:presence', (m) => m.userId === me.id && m.venueId === null, 10_000);
     phone.disconnect();
+    const closedAt = Date.now();
     await over;
     expect(await count(venue.id)).toBe(0);
+    // The sweeper says how far it has caught up: past the end of this grace period, soon after it.
+    const sweptThrough = async () => {
+      const text = await (await fetch(`${ts.url}/metrics`)).text();
+      return Number(/^treatme_presence_swept_through_seconds (\S+)$/m.exec(text)?.[1] ?? 0) * 1000;
+    };
+    await waitUntil(async () => (await sweptThrough()) > closedAt + 1_000);
     await waitUntil(async () => (await ts.server.ctx.db.prisma.presence.findUnique({ where: { userId: me.id } })) === null);
   });
 
