@@ -46,6 +46,9 @@ function inOrder<T>(socket: TypedSocket, op: () => Promise<T>): Promise<T> {
   socket.data.presencePending = (socket.data.presencePending ?? 0) + 1;
   const run = (socket.data.presenceOps ?? Promise.resolve()).then(op).finally(() => {
     socket.data.presencePending = (socket.data.presencePending ?? 1) - 1;
+    // Nothing queued behind: the next operation may start at once, and an idle socket (nearly all of
+    // them) does not hold a settled promise chain for its lifetime.
+    if (socket.data.presencePending === 0) socket.data.presenceOps = undefined;
   });
   socket.data.presenceOps = run.then(noop, noop);
   return run;
@@ -121,27 +124,30 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
     return { presence: toPresenceView(presence) };
   });
 
-  return (socket) => {
-    socket.on(ClientEvent.CheckIn, (...args) => void checkIn(socket, ...args));
-    socket.on(ClientEvent.Heartbeat, (...args) => void heartbeat(socket, ...args));
-    socket.on(ClientEvent.Leave, (...args) => void leave(socket, ...args));
-    socket.on(ClientEvent.PresenceUpdate, (...args) => void update(socket, ...args));
-
-    const userId = socket.data.userId;
-    if (!userId) return;
-    void socket.join(Rooms.user(userId));
-    // A phone that reconnects within the grace period resumes its stay: the heartbeat restores the
-    // expiry that the closed socket had cut short, and the socket rejoins its venue's people room.
-    void inOrder(socket, () => d.store.heartbeat(userId, d.now()))
-      .then(({ presence }) => {
-        if (!presence || !socket.connected) return;
-        d.liveness.beat(userId, presence);
-        moveToVenueRoom(socket, presence.venueId);
-      })
-      .catch((err: unknown) => d.logger.warn({ err, userId }, 'presence restore on connect failed'));
-
-    socket.on('disconnect', () => {
-      if (d.isDraining()) return;
+  return {
+    events: {
+      [ClientEvent.CheckIn]: checkIn,
+      [ClientEvent.Heartbeat]: heartbeat,
+      [ClientEvent.Leave]: leave,
+      [ClientEvent.PresenceUpdate]: update,
+    },
+    connected: (socket) => {
+      const userId = socket.data.userId;
+      if (!userId) return;
+      void socket.join(Rooms.user(userId));
+      // A phone that reconnects within the grace period resumes its stay: the heartbeat restores the
+      // expiry that the closed socket had cut short, and the socket rejoins its venue's people room.
+      void inOrder(socket, () => d.store.heartbeat(userId, d.now()))
+        .then(({ presence }) => {
+          if (!presence || !socket.connected) return;
+          d.liveness.beat(userId, presence);
+          moveToVenueRoom(socket, presence.venueId);
+        })
+        .catch((err: unknown) => d.logger.warn({ err, userId }, 'presence restore on connect failed'));
+    },
+    disconnected: (socket) => {
+      const userId = socket.data.userId;
+      if (!userId || d.isDraining()) return;
       // From here the grace period (a shortened lease, visible to every node) decides, not this node.
       if ((socket.nsp.adapter.rooms.get(Rooms.user(userId))?.size ?? 0) === 0) d.liveness.forget(userId);
       const closedAt = d.now();
@@ -152,6 +158,6 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
         if ((socket.nsp.adapter.rooms.get(Rooms.user(userId))?.size ?? 0) > 0) return;
         await d.store.expireAt(userId, closedAt + d.graceMs, d.now());
       }).catch((err: unknown) => d.logger.warn({ err, userId }, 'grace period start failed'));
-    });
+    },
   };
 }

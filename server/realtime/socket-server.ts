@@ -1,15 +1,28 @@
 import type { Server as HttpServer } from 'node:http';
-import { Server } from 'socket.io';
+import { Server, type ServerOptions } from 'socket.io';
 import type { Config } from '../config/config';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { TypedServer, TypedSocket } from './typed-server';
+import { releaseUpgradeRequest } from './upgrade-request';
 
-/** A feature attaches its event handlers to each new socket. */
-export type SocketFeature = (socket: TypedSocket) => void;
+/** Handles one client event; `args` are what the client sent, its ack callback last. */
+export type SocketEventHandler = (socket: TypedSocket, ...args: unknown[]) => void;
 
-export function createSocketServer(httpServer: HttpServer, config: Config): TypedServer {
-  const io: TypedServer = new Server(httpServer, {
+/**
+ * What a feature does with sockets. Handlers are shared by every socket (they take it as an argument)
+ * rather than closures made per connection: at tens of thousands of sockets, per-socket listeners
+ * are a measurable share of the heap (bench/sockets-bench.ts).
+ */
+export interface SocketFeature {
+  events?: Record<string, SocketEventHandler>;
+  connected?(socket: TypedSocket): void;
+  disconnected?(socket: TypedSocket, reason: string): void;
+}
+
+/** Exported so the sockets benchmark's bare socket.io baseline runs with exactly these options. */
+export function socketIoOptions(config: Config): Partial<ServerOptions> {
+  return {
     // A phone never needs a larger frame; bigger ones are dropped by the engine before parsing.
     maxHttpBufferSize: config.SOCKET_MAX_MESSAGE_BYTES,
     cors: { origin: config.corsOrigins === '*' ? true : config.corsOrigins, credentials: true },
@@ -23,24 +36,45 @@ export function createSocketServer(httpServer: HttpServer, config: Config): Type
     connectionStateRecovery: { maxDisconnectionDuration: config.PRESENCE_GRACE_SECONDS * 1000, skipMiddlewares: false },
     pingInterval: 25_000,
     pingTimeout: 20_000,
-  });
+  };
+}
+
+export function createSocketServer(httpServer: HttpServer, config: Config): TypedServer {
+  const io: TypedServer = new Server(httpServer, socketIoOptions(config));
   // socket.io keeps each session's first HTTP request by default; nothing here reads it after the
   // handshake (socket.handshake holds what we need), and at tens of thousands of sockets it is the
-  // largest share of per-socket memory (socket.io's "Memory usage" guide).
-  io.engine.on('connection', (rawSocket: { request: unknown }) => {
+  // largest share of per-socket memory (socket.io's "Memory usage" guide). engine.io also keeps it
+  // from the upgrade's TCP socket: see upgrade-request.ts.
+  io.engine.on('connection', (rawSocket: { request: unknown; transport: unknown; once(event: 'upgrade', fn: (transport: unknown) => void): void }) => {
     rawSocket.request = null;
+    if (releaseUpgradeRequest(rawSocket.transport) === 0) rawSocket.once('upgrade', releaseUpgradeRequest);
   });
   return io;
 }
 
 export function trackConnections(io: TypedServer, logger: Logger, metrics: Metrics, features: SocketFeature[]): void {
+  const handlers = new Map<unknown, SocketEventHandler>();
+  for (const f of features) {
+    for (const [event, handler] of Object.entries(f.events ?? {})) {
+      if (handlers.has(event)) throw new Error(`two socket features handle ${event}`);
+      handlers.set(event, handler);
+    }
+  }
+  // One listener per socket for every client event (onAny) instead of one per event: a Map looks the
+  // handler up, so a hostile event name such as "constructor" finds nothing.
+  function dispatch(this: TypedSocket, event: unknown, ...args: unknown[]): void {
+    handlers.get(event)?.(this, ...args);
+  }
+  function onDisconnect(this: TypedSocket, reason: string): void {
+    metrics.socketsConnected.dec();
+    logger.info({ socket: this.id, user: this.data.userId, reason }, 'socket disconnected');
+    for (const f of features) f.disconnected?.(this, reason);
+  }
   io.on('connection', (socket) => {
     metrics.socketsConnected.inc();
     logger.info({ socket: socket.id, user: socket.data.userId, recovered: socket.recovered, ip: socket.handshake.address }, 'socket connected');
-    socket.on('disconnect', (reason) => {
-      metrics.socketsConnected.dec();
-      logger.info({ socket: socket.id, user: socket.data.userId, reason }, 'socket disconnected');
-    });
-    for (const feature of features) feature(socket);
+    socket.onAny(dispatch);
+    socket.on('disconnect', onDisconnect);
+    for (const f of features) f.connected?.(socket);
   });
 }

@@ -17,7 +17,5 @@ export function staffRoomFeature(ctx: Pick<AppContext, 'db'>, guard: EventGuardD
     await socket.join(Rooms.staff(venueId));
     return { venueId };
   });
-  return (socket) => {
-    socket.on(ClientEvent.StaffJoin, (...args: unknown[]) => void join(socket, ...args));
-  };
+  return { events: { [ClientEvent.StaffJoin]: join } };
 }

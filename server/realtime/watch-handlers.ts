@@ -73,10 +73,12 @@ export function watchHandlers(d: WatchHandlerDeps): SocketFeature {
     return { watching: 0 };
   });
 
-  return (socket) => {
-    socket.on(ClientEvent.VenueWatch, (...args) => void venueWatch(socket, ...args));
-    socket.on(ClientEvent.VenueUnwatch, (...args) => void venueUnwatch(socket, ...args));
-    socket.on(ClientEvent.MapWatch, (...args) => void mapWatch(socket, ...args));
-    socket.on(ClientEvent.MapUnwatch, (...args) => void mapUnwatch(socket, ...args));
+  return {
+    events: {
+      [ClientEvent.VenueWatch]: venueWatch,
+      [ClientEvent.VenueUnwatch]: venueUnwatch,
+      [ClientEvent.MapWatch]: mapWatch,
+      [ClientEvent.MapUnwatch]: mapUnwatch,
+    },
   };
 }
