@@ -12,6 +12,7 @@ const BENCHES: { name: string; script: string; needs?: string }[] = [
   { name: 'heartbeat-writes', script: 'bench/heartbeat-writes-bench.ts', needs: 'DynamoDB Local (Java 17)' },
   { name: 'venues', script: 'bench/venues-bench.ts', needs: 'PostgreSQL and Redis on localhost' },
   { name: 'loadtest', script: 'bench/loadtest-bench.ts', needs: 'PostgreSQL, Redis, DynamoDB Local' },
+  { name: 'sockets', script: 'bench/sockets-bench.ts' },
 ];
 
 const only = process.argv.slice(2);
