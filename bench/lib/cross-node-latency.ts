@@ -39,6 +39,8 @@ export interface Matched {
   everyOther: Histogram;
   /** Acks no other node's viewer ever saw covered (lost or still in flight when the step ended). */
   unmatched: number;
+  /** Per matched ack, first other viewer's receipt minus the ack's arrival: negative when the viewer heard first. */
+  viewerMinusAck: Histogram;
 }
 
 /**
@@ -57,6 +59,7 @@ export function matchAcks(acks: AckLog[], receipts: Receipt[], nodes: number): M
   for (const list of byVenueNode.values()) list.sort((a, b) => a.receivedAt - b.receivedAt);
   const firstOther = new Histogram();
   const everyOther = new Histogram();
+  const viewerMinusAck = new Histogram();
   let unmatched = 0;
   for (const a of acks) {
     let first = Infinity;
@@ -68,9 +71,12 @@ export function matchAcks(acks: AckLog[], receipts: Receipt[], nodes: number): M
       first = Math.min(first, hit.receivedAt - a.sentAt);
     }
     if (first === Infinity) unmatched++;
-    else firstOther.add(first);
+    else {
+      firstOther.add(first);
+      viewerMinusAck.add(a.sentAt + first - a.ackAt);
+    }
   }
-  return { firstOther, everyOther, unmatched };
+  return { firstOther, everyOther, unmatched, viewerMinusAck };
 }
 
 export interface StepResult {

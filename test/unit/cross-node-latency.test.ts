@@ -13,6 +13,8 @@ describe('matchAcks', () => {
     expect(m.everyOther.count).toBe(2);
     expect(m.everyOther.max).toBe(50);
     expect(m.unmatched).toBe(0);
+    // The viewer on node 1 heard it 50 ms before the sender got its ack.
+    expect(m.viewerMinusAck.percentile(50)).toBe(-50);
   });
 
   it("ignores the sender's own node, older versions and receipts before the send", () => {
