@@ -27,6 +27,7 @@ import {
   type PresenceTimings,
   type VenueCount,
 } from './presence-store';
+import { FreshReads } from './fresh-reads';
 
 export interface DynamoPresenceStoreOptions extends PresenceTimings {
   doc: DynamoDBDocumentClient;
@@ -93,6 +94,7 @@ export class DynamoPresenceStore implements PresenceStore {
   private readonly ttlMarginS: number;
   private readonly settleMs: number;
   private readonly maxAttempts: number;
+  private readonly counterReads = new FreshReads<CounterRow | undefined>(async (venueId) => (await this.readCounters([venueId])).get(venueId));
 
   constructor(opts: DynamoPresenceStoreOptions) {
     this.doc = opts.doc;
@@ -414,10 +416,19 @@ export class DynamoPresenceStore implements PresenceStore {
     return rows;
   }
 
+  /**
+   * The counts after this node's own writes. Each needs a read that starts after its write; at a busy
+   * venue the writers in flight together share one (see fresh-reads.ts), so a closing-time burst does
+   * not turn into as many TransactGetItems, each racing the writes on the same shards.
+   */
   private async changesFor(venueIds: string[]): Promise<CountChange[]> {
-    if (venueIds.length === 0) return [];
-    const counts = await this.getCounts(venueIds);
-    return [...counts].map(([venueId, c]) => ({ venueId, ...c }));
+    const venues = [...new Set(venueIds)];
+    if (venues.length > 2) {
+      const counts = await this.getCounts(venues);
+      return [...counts].map(([venueId, c]) => ({ venueId, ...c }));
+    }
+    const rows = await Promise.all(venues.map((venueId) => this.counterReads.get(venueId)));
+    return venues.map((venueId, i) => ({ venueId, count: rows[i]?.count ?? 0, version: rows[i]?.version ?? 0 }));
   }
 
   // ---- reconcile -------------------------------------------------------------------------------
