@@ -227,12 +227,25 @@ export class DynamoPresenceStore implements PresenceStore {
     }
   }
 
-  async expireAt(userId: string, at: number, now: number): Promise<PresenceRecord | null> {
+  async resume(userId: string, now: number): Promise<PresenceRecord | null> {
+    for (let attempt = 1; ; attempt++) {
+      const { item } = await this.readUser(userId);
+      if (!item || item.expiresAt <= now) return null;
+      const next = heartbeatExpiry(item, now, this.t) ?? item.expiresAt;
+      const updated = await this.updateIfUnchanged(item, now, { lastSeenAt: now, expiresAt: next, ttl: this.ttlOf(next) });
+      if (updated) return updated;
+      await this.backoff(attempt, `resume of ${userId}`);
+    }
+  }
+
+  async expireAt(userId: string, at: number, now: number, opts: { unlessSeenAfter?: number } = {}): Promise<PresenceRecord | null> {
     for (let attempt = 1; ; attempt++) {
       const { item } = await this.readUser(userId);
       if (!item || item.expiresAt <= now) return null;
       if (at >= item.expiresAt) return item;
-      const updated = await this.updateIfUnchanged(item, now, { expiresAt: at, ttl: this.ttlOf(at) });
+      if (opts.unlessSeenAfter !== undefined && item.lastSeenAt > opts.unlessSeenAfter) return item;
+      // Conditioned on lastSeenAt too: a takeover that kept the expiry must still stop this cut.
+      const updated = await this.updateIfUnchanged(item, now, { expiresAt: at, ttl: this.ttlOf(at) }, opts.unlessSeenAfter !== undefined);
       if (updated) return updated;
       await this.backoff(attempt, `expireAt of ${userId}`);
     }
@@ -258,9 +271,9 @@ export class DynamoPresenceStore implements PresenceStore {
    * SET on the stay conditioned on its expiry being what we read and still in the future, so a
    * heartbeat cannot revive a stay the sweeper is ending, nor undo a concurrent grace shortening.
    */
-  private async updateIfUnchanged(item: PresenceRecord, now: number, set: Record<string, unknown>): Promise<PresenceRecord | null> {
-    const names: Record<string, string> = { '#exp': 'expiresAt' };
-    const values: Record<string, unknown> = { ':old': item.expiresAt, ':now': now };
+  private async updateIfUnchanged(item: PresenceRecord, now: number, set: Record<string, unknown>, sameSeen = false): Promise<PresenceRecord | null> {
+    const names: Record<string, string> = { '#exp': 'expiresAt', ...(sameSeen ? { '#seenAt': 'lastSeenAt' } : {}) };
+    const values: Record<string, unknown> = { ':old': item.expiresAt, ':now': now, ...(sameSeen ? { ':seenAt': item.lastSeenAt } : {}) };
     const parts: string[] = [];
     Object.entries(set).forEach(([k, v], i) => {
       names[`#s${i}`] = k;
@@ -273,7 +286,7 @@ export class DynamoPresenceStore implements PresenceStore {
           TableName: this.presenceTable,
           Key: { userId: item.userId, venueId: item.venueId },
           UpdateExpression: `SET ${parts.join(', ')}`,
-          ConditionExpression: '#exp = :old AND #exp > :now',
+          ConditionExpression: `#exp = :old AND #exp > :now${sameSeen ? ' AND #seenAt = :seenAt' : ''}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',

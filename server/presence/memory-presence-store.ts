@@ -99,10 +99,19 @@ export class MemoryPresenceStore implements PresenceStore {
     return { changes: [this.bump(p.venueId, -1)], venueId: p.venueId };
   }
 
-  async expireAt(userId: string, at: number, now: number): Promise<PresenceRecord | null> {
+  async resume(userId: string, now: number): Promise<PresenceRecord | null> {
+    const p = this.live(userId, now);
+    if (!p) return null;
+    const presence = { ...p, lastSeenAt: now, expiresAt: heartbeatExpiry(p, now, this.t) ?? p.expiresAt };
+    this.byUser.set(userId, presence);
+    return presence;
+  }
+
+  async expireAt(userId: string, at: number, now: number, opts: { unlessSeenAfter?: number } = {}): Promise<PresenceRecord | null> {
     const p = this.live(userId, now);
     if (!p) return null;
     if (at >= p.expiresAt) return p;
+    if (opts.unlessSeenAfter !== undefined && p.lastSeenAt > opts.unlessSeenAfter) return p;
     const presence = { ...p, expiresAt: at };
     this.byUser.set(userId, presence);
     return presence;

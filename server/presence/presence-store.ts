@@ -104,11 +104,20 @@ export interface PresenceStore {
   leave(userId: string, now: number, expectedVenueId?: string): Promise<{ changes: CountChange[]; venueId: string | null }>;
 
   /**
+   * A new connection of the user takes the stay over (the app reconnected, perhaps on another node):
+   * like a heartbeat that always writes, so `lastSeenAt` marks the takeover and a grace cut is undone.
+   * Null when there is no unexpired stay.
+   */
+  resume(userId: string, now: number): Promise<PresenceRecord | null>;
+
+  /**
    * Brings the end of an unexpired stay forward to `at` (never later): a closed socket's grace period.
    * A heartbeat or check-in before `at` extends it again; otherwise the sweeper ends it, even if this
-   * node dies. Returns the presence, or null when there is no unexpired one.
+   * node dies. With `unlessSeenAfter`, a stay written since then (by another connection: a phone that
+   * changed networks reconnects before its old socket is noticed dead) is left alone.
+   * Returns the presence, or null when there is no unexpired one.
    */
-  expireAt(userId: string, at: number, now: number): Promise<PresenceRecord | null>;
+  expireAt(userId: string, at: number, now: number, opts?: { unlessSeenAfter?: number }): Promise<PresenceRecord | null>;
 
   /** Changes flags without checking in again; null when not (or no longer) checked in. Unchanged flags write nothing. */
   update(userId: string, patch: PresencePatch, now: number): Promise<PresenceRecord | null>;

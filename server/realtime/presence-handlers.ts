@@ -66,6 +66,7 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
     }
     const result = await inOrder(socket, async () => {
       const r = await d.store.checkIn({ ...p, userId, now: d.now() });
+      socket.data.presenceSeenAt = r.presence.lastSeenAt;
       // Closed meanwhile: the queued grace cut owns the stay now, not this node's heartbeat clock.
       if (socket.connected) {
         d.liveness.beat(userId, r.presence);
@@ -90,7 +91,8 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
     return await inOrder(socket, async () => {
       const cached = d.liveness.beatIfFresh(userId);
       if (cached) return { presence: toPresenceView(cached) };
-      const { presence } = await d.store.heartbeat(userId, d.now(), pos);
+      const { presence, wrote } = await d.store.heartbeat(userId, d.now(), pos);
+      if (presence && wrote) socket.data.presenceSeenAt = presence.lastSeenAt;
       if (socket.connected) {
         if (presence) d.liveness.beat(userId, presence);
         else d.liveness.forget(userId);
@@ -135,11 +137,14 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
       const userId = socket.data.userId;
       if (!userId) return;
       void socket.join(Rooms.user(userId));
-      // A phone that reconnects within the grace period resumes its stay: the heartbeat restores the
-      // expiry that the closed socket had cut short, and the socket rejoins its venue's people room.
-      void inOrder(socket, () => d.store.heartbeat(userId, d.now()))
-        .then(({ presence }) => {
-          if (!presence || !socket.connected) return;
+      // A phone that reconnects within the grace period resumes its stay: the store restores the
+      // expiry that the closed socket had cut short and marks the takeover, so the old socket's close,
+      // however late a node notices it, cannot cut the stay again; the socket rejoins its people room.
+      void inOrder(socket, () => d.store.resume(userId, d.now()))
+        .then((presence) => {
+          if (!presence) return;
+          socket.data.presenceSeenAt = presence.lastSeenAt;
+          if (!socket.connected) return;
           d.liveness.beat(userId, presence);
           moveToVenueRoom(socket, presence.venueId);
         })
@@ -154,9 +159,12 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
       // Queued behind this socket's writes in flight; the grace still counts from the close.
       inOrder(socket, async () => {
         // Another socket of the same user on this node (a second device, a reconnect that won the race)
-        // keeps the stay alive; on other nodes, that socket's heartbeats extend it again.
+        // keeps the stay alive; a newer connection on another node has written the stay since this
+        // socket last did, which the store checks. A socket that never held the stay cuts nothing.
         if ((socket.nsp.adapter.rooms.get(Rooms.user(userId))?.size ?? 0) > 0) return;
-        await d.store.expireAt(userId, closedAt + d.graceMs, d.now());
+        const seenAt = socket.data.presenceSeenAt;
+        if (seenAt === undefined) return;
+        await d.store.expireAt(userId, closedAt + d.graceMs, d.now(), { unlessSeenAfter: seenAt });
       }).catch((err: unknown) => d.logger.warn({ err, userId }, 'grace period start failed'));
     },
   };

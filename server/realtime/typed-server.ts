@@ -11,6 +11,8 @@ export interface SocketData {
   /** The tail of this socket's presence operations and how many are queued (presence-handlers.ts `inOrder`). */
   presenceOps?: Promise<void>;
   presencePending?: number;
+  /** `lastSeenAt` of the stay as this socket last wrote it: its close may cut only a stay nobody wrote since. */
+  presenceSeenAt?: number;
 }
 
 export type TypedServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -162,6 +162,32 @@ export function describePresenceStore(name: string, makeStore: () => Promise<Tes
       expect(await count(store, v)).toBe(1);
     });
 
+    it('a grace cut from a connection another one has taken over changes nothing', async () => {
+      const [v, u] = [uid('venue'), uid('u')];
+      const first = await at(store, u, v);
+      // The phone changed networks: its new connection resumed the stay before the old socket was noticed dead.
+      const resumed = await store.resume(u, T0 + 10_000);
+      expect(resumed?.lastSeenAt).toBe(T0 + 10_000);
+      const late = await store.expireAt(u, T0 + 45_000, T0 + 40_000, { unlessSeenAfter: first.presence.lastSeenAt });
+      expect(late?.expiresAt).toBe(resumed?.expiresAt);
+      await sweepAll(store, T0 + 50_000);
+      expect(await count(store, v)).toBe(1);
+      // The new connection's own close does cut it.
+      await store.expireAt(u, T0 + 55_000, T0 + 50_000, { unlessSeenAfter: resumed!.lastSeenAt });
+      await sweepAll(store, T0 + 55_000);
+      expect(await count(store, v)).toBe(0);
+    });
+
+    it('resume restores a stay a grace period had cut short, and finds none after it ran out', async () => {
+      const [v, u] = [uid('venue'), uid('u')];
+      await at(store, u, v);
+      await store.expireAt(u, T0 + 5_000, T0 + 1_000);
+      const back = await store.resume(u, T0 + 3_000);
+      expect(back!.expiresAt).toBeGreaterThan(T0 + 5_000);
+      await store.expireAt(u, T0 + 8_000, T0 + 4_000);
+      expect(await store.resume(u, T0 + 9_000)).toBeNull();
+    });
+
     it('checking in again after expiry starts a new stay without double counting', async () => {
       const [a, b, u] = [uid('venue'), uid('venue'), uid('u')];
       await at(store, u, a);
