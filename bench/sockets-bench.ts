@@ -192,6 +192,21 @@ ${row('**heap per socket**', `${heapBare.toFixed(2)} KB`, `**${heapOurs.toFixed(
 ${row('resident memory, idle → loaded', `${mb(base.idle.rss)} → ${mb(base.loaded.rss)}`, `${mb(ours.idle.rss)} → ${mb(ours.loaded.rss)}`)}
 ${row('RSS per socket', `${rssBare.toFixed(2)} KB`, `${rssOurs.toFixed(2)} KB`, `${(rssOurs / rssBare).toFixed(2)}×`)}
 
+RSS per socket is rough: the loaded heap partly grows into pages that were already resident (TreatMe's
+idle RSS includes embedded PostgreSQL), so it can come out below heap per socket.
+
+Bare socket.io with these options already holds about 10 KB per socket on the WebSocket transport, so the
+5 KB goal is below what socket.io 4.8 itself costs here. TreatMe comes in under bare because it
+releases the upgrade request (socket.io keeps it in \`conn.request\`; engine.io 6.6 also keeps it from
+the TCP socket's close listener, see server/realtime/upgrade-request.ts), and adds little of its own:
+one shared catch-all event listener and one shared disconnect listener per socket, \`socket.data\`, and
+the user's room. By a heap snapshot at 2,000 sockets (\`--snapshot-dir\`), what remains is socket.io,
+engine.io, ws and Node's own per-connection objects: three socket objects (net, engine.io, socket.io),
+two WebSocket objects, the ws receiver and sender with stream states, the TCP handle, the ping timer,
+about 16 bound listener functions, and the handshake (headers, query, auth) socket.io keeps.
+Before this benchmark's changes to per-socket handlers and the upgrade request (2,000 sockets, same
+method, earlier run): TreatMe 12.37 KB vs bare 10.92 KB per socket.
+
 50,000 sockets on one node cannot be attempted on this machine: a process may hold at most ${fdLimit} file
 descriptors (hard limit, fixed by the container), so one server tops out below 20,000 sockets.
 **Estimate, not a measurement** — idle heap plus 50,000 × the measured per-socket slope: TreatMe ≈ ${at50k(ours).toFixed(0)} MB,
