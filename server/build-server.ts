@@ -102,7 +102,12 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const features = await buildFeatures(ctx, { isDraining: () => draining });
   const routers: Router[] = features.routers;
   const app = createHttpApp(ctx, routers, () => draining);
-  httpServer.on('request', app);
+  // socket.io, attached first, serves its own path (HTTP long-polling, the fallback of browsers that
+  // cannot open a WebSocket); Express sees every request too and must leave those alone.
+  const socketPath = `${io.path()}/`;
+  httpServer.on('request', (req, res) => {
+    if (!req.url?.startsWith(socketPath)) app(req, res);
+  });
   trackConnections(io, logger, metrics, features.socketFeatures);
   for (const job of features.jobs) {
     job.start();
