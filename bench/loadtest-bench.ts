@@ -187,9 +187,10 @@ async function main(): Promise<void> {
       '',
       ...[...a.problems.map((p) => `TreatMe judge: ${p}`), ...b.problems.map((p) => `Naive judge: ${p}`)].map((p) => `- ${p}`),
       '',
-      'Reading the table: at this replay\'s density a venue changes well under once per 250 ms, so count coalescing rarely merges anything and the' +
-        ' count broadcasts are about equal; the naive server\'s extra messages are mostly venue:people lists, which share COUNT_COALESCE_MS.' +
-        ' The DynamoDB writes and the CPU are where the naive heartbeat shows: every heartbeat reaches the store and writes the expiry, where TreatMe answers it from the node\'s memory.',
+      'Reading the table: at this replay\'s density a venue changes on average well under once per 250 ms, so the coalescing window has little to merge,' +
+        ' and count broadcasts and viewer messages do not separate the two servers — the naive server, slowed by its heartbeat writes, even merges changes' +
+        ' itself (check-ins in flight at one venue share the counter read that follows their writes). venue:people lists share COUNT_COALESCE_MS.' +
+        ' What separates them is DynamoDB writes and server CPU: every heartbeat reaches the store and writes the expiry, where TreatMe answers it from the node\'s memory.',
       '',
     );
   }
