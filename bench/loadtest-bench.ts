@@ -28,6 +28,12 @@ const { values: args } = parseArgs({
     'latency-users': { type: 'string', default: '1000' },
     users: { type: 'string', default: '1000' },
     speed: { type: 'string', default: '20' },
+    venues: { type: 'string', default: '50' },
+    minutes: { type: 'string', default: '20' },
+    orders: { type: 'boolean', default: false },
+    summary: { type: 'boolean', default: false },
+    'max-duration': { type: 'string', default: '600' },
+    title: { type: 'string', default: '# Load-tester benchmarks' },
     out: { type: 'string', default: 'bench/results/loadtest.md' },
     skip: { type: 'string', default: '' },
   },
@@ -97,7 +103,7 @@ interface ReplayCounters {
 
 async function main(): Promise<void> {
   const lines: string[] = [
-    '# Load-tester benchmarks',
+    args.title,
     '',
     `Run ${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; the machine was shared with other test runs, so absolute figures are pessimistic — compare each figure with its baseline beside it.`,
     '',
@@ -132,7 +138,23 @@ async function main(): Promise<void> {
   if (!skip.has('replay')) {
     const users = Number(args.users);
     const speed = Number(args.speed);
-    const common = { users, venues: 50, speed, durationMs: 20 * 60_000, seed: 7, quiescePoints: 2, nodes: 3, stores: 'real' as const, orders: false, maxClients: users + 100, maxDurationMs: 600_000, progress: false, log };
+    const venues = Number(args.venues);
+    const minutes = Number(args.minutes);
+    const common = {
+      users,
+      venues,
+      speed,
+      durationMs: minutes * 60_000,
+      seed: 7,
+      quiescePoints: minutes >= 120 ? 4 : 2,
+      nodes: 3,
+      stores: 'real' as const,
+      orders: args.orders,
+      maxClients: users + 500,
+      maxDurationMs: Number(args['max-duration']) * 1000,
+      progress: false,
+      log,
+    };
     const counters = (into: ReplayCounters) => async (nodes: { urls: string[] } | undefined) => {
       const samples = await Promise.all((nodes?.urls ?? []).map((u, i) => scrapeNode(u, `node${i}`, 0)));
       const ok = samples.filter((x): x is NodeSample => x !== null);
@@ -140,7 +162,7 @@ async function main(): Promise<void> {
       into.dynamoWrites = ok.reduce((a, x) => a + x.dynamoWrites, 0);
       into.dynamoReads = ok.reduce((a, x) => a + x.dynamoReads, 0);
     };
-    log(`replay: ${users} users, 20 min of night at ${speed}×, coalescing+lease then naive`);
+    log(`replay: ${users} users, ${venues} venues, ${minutes} min of night at ${speed}×, coalescing+lease then naive`);
     const coCounters: ReplayCounters = { dynamoWrites: 0, dynamoReads: 0 };
     const naCounters: ReplayCounters = { dynamoWrites: 0, dynamoReads: 0 };
     const co = await runLoadtest({ ...common, beforeStop: counters(coCounters) });
@@ -167,7 +189,7 @@ async function main(): Promise<void> {
     const b = fig(na, naCounters);
     const x = (base: number, ours: number) => (ours > 0 ? `${(base / ours).toFixed(1)}×` : '—');
     lines.push(
-      `## The same Friday-night replay, coalescing vs naive (${users} users, 50 venues, 20 min of night at ${speed}×, 3 nodes)`,
+      `## The same Friday-night replay, coalescing vs naive (${users} users, ${venues} venues, ${minutes} min of night at ${speed}×, 3 nodes${args.orders ? ', orders' : ''})`,
       '',
       'TreatMe = COUNT_COALESCE_MS=250, PRESENCE_HEARTBEAT_WRITES=lease. Naive = COUNT_COALESCE_MS=0 (broadcast on every change) and PRESENCE_HEARTBEAT_WRITES=every' +
         ' (each heartbeat writes the stored expiry). DynamoDB requests are counted by each node (treatme_dynamodb_requests_total) and read from its /metrics just before it stops.',
@@ -193,6 +215,7 @@ async function main(): Promise<void> {
         ' What separates them is DynamoDB writes and server CPU: every heartbeat reaches the store and writes the expiry, where TreatMe answers it from the node\'s memory.',
       '',
     );
+    if (args.summary) lines.push('TreatMe run, as `npm run loadtest` prints it:', '', '```', co.summary, '```', '');
   }
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(args.out, `${lines.join('\n')}\n`);

@@ -7,12 +7,21 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
-const BENCHES: { name: string; script: string; needs?: string }[] = [
+const BENCHES: { name: string; script: string; args?: string[]; needs?: string }[] = [
   { name: 'fanout', script: 'bench/fanout-bench.ts' },
   { name: 'heartbeat-writes', script: 'bench/heartbeat-writes-bench.ts', needs: 'DynamoDB Local (Java 17)' },
   { name: 'venues', script: 'bench/venues-bench.ts', needs: 'PostgreSQL and Redis on localhost' },
   { name: 'loadtest', script: 'bench/loadtest-bench.ts', needs: 'PostgreSQL, Redis, DynamoDB Local' },
   { name: 'sockets', script: 'bench/sockets-bench.ts' },
+  // The issue's full-size night (`npm run loadtest -- --users 5000 --venues 200 --speed 60 --nodes 3`),
+  // against the naive server too; each replay is bounded so a box that cannot keep up still reports.
+  {
+    name: 'friday-night',
+    script: 'bench/loadtest-bench.ts',
+    args: ['--skip', 'latency', '--users', '5000', '--venues', '200', '--minutes', '360', '--speed', '60', '--orders', '--summary', '--max-duration', '420',
+      '--title', '# The full-size Friday night', '--out', 'bench/results/friday-night.md'],
+    needs: 'PostgreSQL, Redis, DynamoDB Local',
+  },
 ];
 
 const only = process.argv.slice(2);
@@ -20,7 +29,7 @@ const selected = BENCHES.filter((b) => existsSync(b.script) && (only.length === 
 const failed: string[] = [];
 for (const b of selected) {
   process.stdout.write(`\n=== ${b.name} (${b.script})\n`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', b.script], { stdio: 'inherit', env: process.env });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', b.script, ...(b.args ?? [])], { stdio: 'inherit', env: process.env });
   if (r.status !== 0) failed.push(b.name);
 }
 
