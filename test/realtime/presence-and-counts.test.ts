@@ -102,6 +102,27 @@ describe('check-in, counts and fan-out on one node', () => {
     expect(strangerSaw).toEqual([]);
   });
 
+  it('tells each friend about their own friends only, when many check in at once, and never someone in a block', async () => {
+    const venue = venues[5]!;
+    const people = await Promise.all(Array.from({ length: 6 }, (_, i) => createUser(ts.server.ctx, `crowd-${i}`)));
+    const [a, b, c] = [people[0]!, people[1]!, people[2]!];
+    const pal = await createUser(ts.server.ctx, 'pal');
+    await makeFriends(ts.server.ctx, a.id, pal.id);
+    await makeFriends(ts.server.ctx, pal.id, b.id);
+    // A block that raced an accepted friendship: the friendship row is still there.
+    await makeFriends(ts.server.ctx, c.id, pal.id);
+    await ts.server.ctx.db.prisma.block.create({ data: { blockerId: pal.id, blockedId: c.id } });
+    const palPhone = await ts.connect(pal.token);
+    const heard = collect(palPhone, 'friend:presence');
+    const phones = await Promise.all(people.map((p) => ts.connect(p.token)));
+    await Promise.all(phones.map((ph) => emitOk(ph, ClientEvent.CheckIn, { venueId: venue.id, ...at(venue) })));
+    await waitUntil(() => heard.length >= 2, 5_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(heard.map((m) => m.userId).sort()).toEqual([a.id, b.id].sort());
+    expect(heard.every((m) => m.venueId === venue.id)).toBe(true);
+    for (const ph of phones) ph.disconnect();
+  });
+
   it('keeps a stay through a short disconnect and ends it after the grace period', async () => {
     const venue = venues[4]!;
     const user = await createUser(ts.server.ctx, 'flaky');
