@@ -28,6 +28,7 @@ import {
   type VenueCount,
 } from './presence-store';
 import { FreshReads } from './fresh-reads';
+import { mapLimit } from './map-limit';
 
 export interface DynamoPresenceStoreOptions extends PresenceTimings {
   doc: DynamoDBDocumentClient;
@@ -713,14 +714,3 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T;
-        await fn(item);
-      }
-    }),
-  );
-}

@@ -1,4 +1,8 @@
+import { mapLimit } from '../presence/map-limit';
 import type { CountChange, PresenceRecord, PresenceStore } from '../presence/presence-store';
+
+/** Timed-out stays ended concurrently per check (each is one store transaction). */
+const ENDS_IN_FLIGHT = 16;
 
 interface Tracked {
   venueId: string;
@@ -71,15 +75,20 @@ export class LivenessTracker {
     clearInterval(this.timer);
   }
 
-  /** Ends every tracked stay whose last heartbeat is older than the timeout. */
+  /**
+   * Ends every tracked stay whose last heartbeat is older than the timeout. Several at a time: when a
+   * network drop silences hundreds of phones at once, one store round trip after another would end
+   * the last of them minutes late.
+   */
   async check(): Promise<void> {
     if (this.running) return;
     this.running = true;
     try {
       const now = this.o.now();
-      for (const [userId, t] of [...this.users]) {
-        if (now - t.lastBeatAt < this.o.timeoutMs) continue;
-        this.users.delete(userId);
+      const due: [string, Tracked][] = [];
+      for (const [userId, t] of this.users) if (now - t.lastBeatAt >= this.o.timeoutMs) due.push([userId, t]);
+      for (const [userId] of due) this.users.delete(userId);
+      await mapLimit(due, ENDS_IN_FLIGHT, async ([userId, t]) => {
         try {
           // Only the stay this node saw: a newer check-in elsewhere is left alone.
           const { changes, venueId } = await this.o.store.leave(userId, now, t.venueId);
@@ -87,7 +96,7 @@ export class LivenessTracker {
         } catch (err) {
           this.o.onError(err, userId);
         }
-      }
+      });
     } finally {
       this.running = false;
     }
