@@ -72,21 +72,24 @@ export function watchNodes(urls: string[], rec: Recorder, everyMs = 2_000): { st
 }
 
 /**
- * How far the servers' sweepers have caught up (epoch ms): every stay expired before it has been ended.
- * Nodes sweep one shared index, so the furthest node speaks for all. Null when no node exposes it.
+ * How far the servers have caught up with expiry (epoch ms): every stay that expired before it has
+ * been ended. Nodes sweep one shared index, so the furthest sweeper speaks for all; heartbeat timeouts
+ * are ended by the node holding the socket, so the slowest node's tracker counts. Null when the
+ * servers expose neither.
  */
-export async function sweptThrough(urls: string[]): Promise<number | null> {
-  const values = await Promise.all(
+export async function expiryCaughtUpTo(urls: string[]): Promise<number | null> {
+  const texts = await Promise.all(
     urls.map(async (url) => {
       try {
-        const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
-        const text = await res.text();
-        return text.includes('treatme_presence_swept_through_seconds ') ? metricValue(text, 'treatme_presence_swept_through_seconds') * 1000 : null;
+        return await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
       } catch {
         return null;
       }
     }),
   );
-  const known = values.filter((v): v is number => v !== null);
-  return known.length > 0 ? Math.max(...known) : null;
+  const read = (name: string) => texts.filter((t): t is string => t !== null && t.includes(`${name} `)).map((t) => metricValue(t, name) * 1000);
+  const swept = read('treatme_presence_swept_through_seconds');
+  const timeouts = read('treatme_presence_timeouts_through_seconds');
+  if (swept.length === 0 && timeouts.length === 0) return null;
+  return Math.min(swept.length > 0 ? Math.max(...swept) : Infinity, timeouts.length === texts.length ? Math.min(...timeouts) : Infinity);
 }

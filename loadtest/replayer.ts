@@ -5,7 +5,7 @@ import { MAX_WATCH_VENUES } from '../protocol/schemas';
 import type { BBox } from '../protocol/schemas';
 import type { Trace, TraceEvent } from '../protocol/trace';
 import { assertLoopback } from './loopback';
-import { sweptThrough } from './node-metrics';
+import { expiryCaughtUpTo } from './node-metrics';
 import { PresenceModel, type ServerTimings } from './presence-model';
 import { Progress } from './progress';
 import { Recorder } from './recorder';
@@ -486,10 +486,10 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
           await sleep(Math.min(pending.settleBy, limit) - Date.now());
           pending = model.pendingAt(Date.now(), checkMs);
         }
-        // Stays the model says are over may still wait for a busy sweeper: a still world is one where
-        // the servers have ended everything that expired before now. How long that took is reported.
+        // Stays the model says are over may still wait for a busy sweeper or heartbeat-timeout check: a
+        // still world is one where the servers have ended everything that expired before now.
         const caughtUpBy = Date.now();
-        for (let through = await sweptThrough(o.urls); through !== null && through < caughtUpBy && Date.now() < limit && !aborted; through = await sweptThrough(o.urls)) {
+        for (let through = await expiryCaughtUpTo(o.urls); through !== null && through < caughtUpBy && Date.now() < limit && !aborted; through = await expiryCaughtUpTo(o.urls)) {
           await sleep(250);
         }
         if (aborted) break;

@@ -59,6 +59,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['command'] as const,
       registers: [registry],
     }),
+    // The node holding the sockets ends stays whose heartbeats stopped; like the sweeper, it can fall behind.
+    presenceTimeoutsThrough: new Gauge({
+      name: 'treatme_presence_timeouts_through_seconds',
+      help: 'Epoch seconds: every stay on this node whose heartbeat timeout fell before it has been ended',
+      registers: [registry],
+    }),
     // A sweeper falling behind keeps ended stays counted: now − this is how far behind it is.
     presenceSweptThrough: new Gauge({
       name: 'treatme_presence_swept_through_seconds',

@@ -25,6 +25,8 @@ export interface LivenessTrackerOptions {
   /** The stay ended for a missed heartbeat: deliver its count change and durable record. */
   onEnded(userId: string, venueId: string, changes: CountChange[]): void;
   onError(err: unknown, userId: string): void;
+  /** A check finished: every stay on this node whose heartbeat timeout fell before `through` has been ended. */
+  onCheckedThrough?(through: number): void;
 }
 
 /**
@@ -97,6 +99,7 @@ export class LivenessTracker {
           this.o.onError(err, userId);
         }
       });
+      this.o.onCheckedThrough?.(now);
     } finally {
       this.running = false;
     }

@@ -51,6 +51,7 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
       journal.record(userId, null, venueId);
     },
     onError: (err, userId) => logger.warn({ err, userId }, 'ending a timed-out presence failed; the lease will end it'),
+    onCheckedThrough: (through) => metrics.presenceTimeoutsThrough.set(through / 1000),
   });
 
   const sweeper = new PresenceSweeper({
