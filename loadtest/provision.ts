@@ -2,6 +2,7 @@ import { userEmail, type TraceHeader } from '../protocol/trace';
 import { AccessTokens } from '../server/auth/access-tokens';
 import type { PrismaClient } from '../server/storage/prisma-types';
 import type { Identity } from './replayer';
+import { mapLimit } from '../server/presence/map-limit';
 
 export interface Identities {
   users: Identity[];
@@ -63,15 +64,9 @@ export async function provisionViaHttp(url: string, header: TraceHeader, concurr
   };
   const emails = [...Array.from({ length: header.users }, (_, u) => userEmail(header, u)), ...header.venues.map((v) => v.staffEmail)];
   const out: (Identity | undefined)[] = new Array(emails.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < emails.length) {
-        const i = next++;
-        out[i] = await login(emails[i]!);
-      }
-    }),
-  );
+  await mapLimit([...emails.keys()], concurrency, async (i) => {
+    out[i] = await login(emails[i]!);
+  });
   const users = out.slice(0, header.users).map((id, u) => {
     if (!id) throw new Error(`dev-login failed for user ${u}`);
     return id;

@@ -15,6 +15,7 @@ import type { NodeSample } from '../../loadtest/recorder';
 import type { VenueCount } from '../../protocol/events';
 import type { TraceVenue } from '../../protocol/trace';
 import { cpuByGroup, type CpuGroup } from './proc-cpu';
+import { mapLimit } from '../../server/presence/map-limit';
 
 export interface Receipt {
   venueId: string;
@@ -124,20 +125,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function connectAll(url: string, tokens: (string | undefined)[], concurrency = 50): Promise<Socket[]> {
   const out: Socket[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < tokens.length) {
-        const token = tokens[next++];
-        const s = io(url, { auth: token ? { token } : {}, transports: ['websocket'], forceNew: true, reconnection: false, timeout: 60_000 });
-        await new Promise<void>((res, rej) => {
-          s.once('connect', () => res());
-          s.once('connect_error', rej);
-        });
-        out.push(s);
-      }
-    }),
-  );
+  await mapLimit(tokens, concurrency, async (token) => {
+    const s = io(url, { auth: token ? { token } : {}, transports: ['websocket'], forceNew: true, reconnection: false, timeout: 60_000 });
+    await new Promise<void>((res, rej) => {
+      s.once('connect', () => res());
+      s.once('connect_error', rej);
+    });
+    out.push(s);
+  });
   return out;
 }
 

@@ -7,6 +7,7 @@
  * costs a fraction of the memory, which matters with ~19,000 of them on the same box as the server.
  */
 import WebSocket from 'ws';
+import { mapLimit } from '../../server/presence/map-limit';
 
 export type ToClients = { type: 'connect'; url: string; tokens: string[]; concurrency: number } | { type: 'close' };
 export type FromClients =
@@ -50,23 +51,17 @@ function open(url: string, token: string): Promise<WebSocket> {
 }
 
 async function connectAll(url: string, tokens: string[], concurrency: number): Promise<void> {
-  let next = 0;
   let failed = 0;
   const errors: string[] = [];
   const progress = setInterval(() => send({ type: 'progress', connected: sockets.length, failed }), 1_000);
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < tokens.length) {
-        const token = tokens[next++]!;
-        try {
-          sockets.push(await open(url, token));
-        } catch (err) {
-          failed++;
-          if (errors.length < 5) errors.push(err instanceof Error ? err.message : String(err));
-        }
-      }
-    }),
-  );
+  await mapLimit(tokens, concurrency, async (token) => {
+    try {
+      sockets.push(await open(url, token));
+    } catch (err) {
+      failed++;
+      if (errors.length < 5) errors.push(err instanceof Error ? err.message : String(err));
+    }
+  });
   clearInterval(progress);
   send({ type: 'done', connected: sockets.length, failed, errors });
 }
