@@ -40,7 +40,7 @@ export function tableName(prefix: string, table: TableName): string {
   return `${prefix}${table}`;
 }
 
-interface TableSpec {
+export interface TableSpec {
   input: Omit<CreateTableCommandInput, 'TableName'>;
   ttl: boolean;
 }
@@ -48,7 +48,7 @@ interface TableSpec {
 const S = (name: string): AttributeDefinition => ({ AttributeName: name, AttributeType: 'S' });
 const N = (name: string): AttributeDefinition => ({ AttributeName: name, AttributeType: 'N' });
 
-const SPECS: Record<TableName, TableSpec> = {
+export const SPECS: Record<TableName, TableSpec> = {
   presence: {
     ttl: true,
     input: {
