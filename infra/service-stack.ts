@@ -37,10 +37,9 @@ export interface ServiceStackProps extends StackProps {
 }
 
 /**
- * socket.io's heartbeat (server/realtime/socket-server.ts): a connection is silent for at most
- * pingInterval + pingTimeout before one side gives up. The load balancer must not cut it sooner.
+ * Above socket.io's heartbeat (pingInterval 25 s + pingTimeout 20 s, server/realtime/socket-server.ts):
+ * a quiet socket is never cut by the load balancer before socket.io itself would give up on it.
  */
-export const SOCKET_IO_PING_MS = { interval: 25_000, timeout: 20_000 };
 export const ALB_IDLE_TIMEOUT = Duration.seconds(120);
 
 /** The API: Fargate tasks from the project's Dockerfile behind an Application Load Balancer. */
