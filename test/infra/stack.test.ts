@@ -267,7 +267,8 @@ describe('API service behind the load balancer', () => {
   });
 
   it('scales on CPU and on the sockets gauge the server exports', () => {
-    expect(createMetrics().socketsConnected.name).toBe(SOCKETS_METRIC);
+    const metrics = createMetrics();
+    expect(metrics.registry.getSingleMetric(SOCKETS_METRIC)).toBe(metrics.socketsConnected);
     const policies = resourcesOfType(s.serviceJson, 'AWS::ApplicationAutoScaling::ScalingPolicy').map(([, p]) => obj(p.Properties!.TargetTrackingScalingPolicyConfiguration));
     expect(policies.map((p) => (p.PredefinedMetricSpecification === undefined ? undefined : obj(p.PredefinedMetricSpecification).PredefinedMetricType))).toContain(
       'ECSServiceAverageCPUUtilization',

@@ -56,11 +56,11 @@ export function refOf(v: Json | undefined): string | undefined {
 }
 
 type KeyElement = { AttributeName?: string; KeyType?: string };
-const keyList = (ks: Json | KeyElement[] | undefined) => asArray(ks as Json).map((k) => `${String(obj(k).AttributeName)}:${String(obj(k).KeyType)}`);
+const keyList = (ks: Json | KeyElement[] | undefined) => asArray(ks as unknown as Json).map((k) => `${String(obj(k).AttributeName)}:${String(obj(k).KeyType)}`);
 
 function indexMap(list: Json | undefined | NonNullable<TableSpec['input']['GlobalSecondaryIndexes']>) {
   const out: Record<string, { keys: string[]; projection: string; nonKey: string[] }> = {};
-  for (const g of asArray(list as Json)) {
+  for (const g of asArray(list as unknown as Json)) {
     const gsi = obj(g);
     const projection = gsi.Projection === undefined ? {} : obj(gsi.Projection);
     out[String(gsi.IndexName)] = {
@@ -84,7 +84,7 @@ export function tableDifferences(props: JsonObject, spec: TableSpec): string[] {
   };
   const attrs = (list: Json | undefined) => asArray(list).map((a) => `${String(obj(a).AttributeName)}:${String(obj(a).AttributeType)}`).sort();
   eq('KeySchema', keyList(props.KeySchema), keyList(spec.input.KeySchema));
-  eq('AttributeDefinitions', attrs(props.AttributeDefinitions), attrs(spec.input.AttributeDefinitions as Json));
+  eq('AttributeDefinitions', attrs(props.AttributeDefinitions), attrs(spec.input.AttributeDefinitions as unknown as Json));
   eq('GlobalSecondaryIndexes', indexMap(props.GlobalSecondaryIndexes), indexMap(spec.input.GlobalSecondaryIndexes));
   eq('TimeToLiveSpecification', props.TimeToLiveSpecification ?? null, spec.ttl ? { AttributeName: TTL_ATTRIBUTE, Enabled: true } : null);
   eq('BillingMode', props.BillingMode, spec.input.BillingMode);
