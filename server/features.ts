@@ -4,6 +4,7 @@ import { buildRealtime } from './realtime/realtime-feature';
 import type { SocketFeature } from './realtime/socket-server';
 import { authRoutes } from './http/routes/auth-routes';
 import { deviceRoutes } from './http/routes/device-routes';
+import { providerRoutes } from './http/routes/provider-routes';
 import { openApiRoutes } from './http/routes/openapi-routes';
 import { socialRoutes } from './http/routes/social-routes';
 import { venueRoutes } from './http/routes/venue-routes';
@@ -42,6 +43,7 @@ export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boole
   const features: Features = {
     routers: [
       authRoutes(ctx),
+      providerRoutes(ctx),
       venueRoutes(ctx),
       people.router,
       people.safetyRouter,

@@ -69,5 +69,31 @@ export const IdTokenBody = z.strictObject({
 });
 export type IdTokenBody = z.infer<typeof IdTokenBody>;
 
+/** Facebook and Instagram: the user access token the app got from the provider's SDK. */
+export const AccessTokenBody = z.strictObject({ accessToken: z.string().min(8).max(8_192), displayName: DisplayName.optional() });
+/**
+ * TikTok, Snapchat and X: their mobile login hands the app an authorization code (PKCE); the server
+ * exchanges it with its client credentials, which is what proves the code was issued to this app.
+ */
+export const AuthCodeBody = z.strictObject({
+  code: z.string().min(4).max(2_048),
+  redirectUri: z.url().max(2_048),
+  codeVerifier: z.string().regex(/^[A-Za-z0-9._~-]{43,128}$/, 'must be a PKCE code verifier').optional(),
+  displayName: DisplayName.optional(),
+});
+/** What each provider's sign-in sends: an ID token (Google, Apple), an access token or an authorization code. */
+export const ProviderCredentialBody = z.union([IdTokenBody, AccessTokenBody, AuthCodeBody]);
+export type ProviderCredentialBody = z.infer<typeof ProviderCredentialBody>;
+
+export const ProvidersResponse = z.object({
+  /** Providers linked to this account. */
+  linked: z.array(OAuthProvider),
+  /** Providers this server accepts sign-in with. */
+  enabled: z.array(OAuthProvider),
+  /** Other ways in: codes to the account's e-mail or phone. */
+  codes: z.object({ email: z.boolean(), phone: z.boolean() }),
+});
+export type ProvidersResponse = z.infer<typeof ProvidersResponse>;
+
 export const RefreshBody = z.strictObject({ refreshToken: z.string().min(20).max(200) });
 export type RefreshBody = z.infer<typeof RefreshBody>;

@@ -11,6 +11,8 @@ export const RegisterDeviceBody = z.strictObject({
   appVersion: Version.optional(),
   osVersion: Version.optional(),
   pushEnabled: z.boolean().optional(),
+  /** The phone's language (BCP 47, e.g. `es-MX`): pushes are written in it where the server has it. */
+  locale: z.string().trim().regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/, 'must be a language tag like en or es-MX').max(35).optional(),
 });
 export type RegisterDeviceBody = z.infer<typeof RegisterDeviceBody>;
 
@@ -23,6 +25,7 @@ export const DeviceView = z.object({
   appVersion: z.string().nullable(),
   osVersion: z.string().nullable(),
   pushEnabled: z.boolean(),
+  locale: z.string().nullable(),
   lastSeenAt: z.string(),
   /** When the token is forgotten unless the app opens again. */
   expiresAt: z.string(),

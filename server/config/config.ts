@@ -129,8 +129,24 @@ export const envSchema = z.object({
   CODE_RESEND_SECONDS: int(0, 3_600).default(30),
   /** Codes one destination may receive per hour: resends must not turn into an SMS-pumping channel. */
   CODE_SENDS_PER_HOUR: int(1, 1_000).default(6),
-  /** Which CodeSender delivers codes; only `log` ships, real providers plug in behind the same interface. */
-  CODE_SENDER: z.enum(['log']).default('log'),
+  /** Default delivery of codes: `log` (both channels), `smtp` (e-mail by SMTP) or `twilio` (SMS by Twilio); the per-channel variables override it. */
+  CODE_SENDER: z.enum(['log', 'smtp', 'twilio']).default('log'),
+  /** E-mail codes: `log` or `smtp`; unset → `smtp` when CODE_SENDER=smtp, else `log`. */
+  CODE_SENDER_EMAIL: z.enum(['log', 'smtp']).optional(),
+  /** SMS codes: `log` or `twilio`; unset → `twilio` when CODE_SENDER=twilio, else `log`. */
+  CODE_SENDER_SMS: z.enum(['log', 'twilio']).optional(),
+  /** SMTP server for e-mail codes, e.g. `smtps://user:pass@smtp.example.com:465`. */
+  SMTP_URL: urlWithScheme(['smtp:', 'smtps:'], 'smtp:// or smtps://').optional(),
+  /** The From of code e-mails, e.g. `TreatMe <codes@treatme.app>`. */
+  CODE_FROM_EMAIL: z.string().min(3).optional(),
+  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-zA-Z]{8,}$/, 'must be a Twilio account SID (AC…)').optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(8).optional(),
+  /** Sender of code SMS: an E.164 number or a Messaging Service SID (MG…). */
+  TWILIO_FROM: z.string().regex(/^(\+[1-9]\d{6,14}|MG[0-9a-zA-Z]{8,})$/, 'must be an E.164 number or a Messaging Service SID').optional(),
+  /** Point the Twilio client elsewhere (tests use a local double). */
+  TWILIO_API_BASE: httpUrl.default('https://api.twilio.com'),
+  /** A code provider that has not answered after this long fails the request (retryable). */
+  CODE_SEND_TIMEOUT_MS: int(100, 60_000).default(10_000),
 
   /** Google ID tokens: comma-separated OAuth client ids (the `aud`); unset → Google sign-in off. */
   GOOGLE_CLIENT_IDS: z.string().optional(),
@@ -151,6 +167,55 @@ export const envSchema = z.object({
   VENUES_CACHE_SECONDS: int(0, 86_400).default(300),
   /** A registered push token is dropped after this many days without the app opening. */
   DEVICE_TTL_DAYS: int(1, 3_650).default(60),
+
+  /** APNs signing key (.p8, token-based auth); with APNS_KEY_ID, APNS_TEAM_ID and APNS_TOPIC it switches iOS pushes on. */
+  APNS_KEY_FILE: z.string().min(1).optional(),
+  APNS_KEY_ID: z.string().regex(/^[A-Z0-9]{10}$/, 'must be the 10-character key id').optional(),
+  APNS_TEAM_ID: z.string().regex(/^[A-Z0-9]{10}$/, 'must be the 10-character team id').optional(),
+  /** The app's bundle id (the `apns-topic`). */
+  APNS_TOPIC: z.string().min(1).optional(),
+  /** `production`, `sandbox`, or a URL (tests: an `http://` h2c double). */
+  APNS_HOST: z.union([z.enum(['production', 'sandbox']), httpUrl]).default('production'),
+  /** Google service-account key (JSON) of the Firebase project; switches Android pushes on. */
+  FCM_SERVICE_ACCOUNT_FILE: z.string().min(1).optional(),
+  FCM_API_BASE: httpUrl.default('https://fcm.googleapis.com'),
+  /** OAuth2 token endpoint for the JWT-bearer grant; unset → the key file's `token_uri`, else Google's. */
+  FCM_TOKEN_URL: httpUrl.optional(),
+  /** A provider request that has not answered after this long is retried. */
+  PUSH_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  /** Pushes queued per node (waiting or being retried); beyond this new ones are dropped and counted. */
+  PUSH_QUEUE_MAX: int(1, 1_000_000).default(10_000),
+  PUSH_CONCURRENCY: int(1, 1_000).default(16),
+  /** Tries per push on 429/5xx/timeouts before giving up. */
+  PUSH_MAX_ATTEMPTS: int(1, 20).default(5),
+  /** First retry delay, doubled per attempt (with jitter), capped at 60 s. */
+  PUSH_RETRY_BASE_MS: int(1, 60_000).default(1_000),
+  /** Accepted orders still unredeemed this long before they expire get one "expires soon" push; 0 disables. */
+  PUSH_EXPIRING_SOON_MINUTES: int(0, 1_440).default(60),
+
+  /** Facebook Login: the app id whose user access tokens are accepted, and its secret (for debug_token). */
+  FACEBOOK_APP_ID: z.string().regex(/^\d+$/, 'must be the numeric app id').optional(),
+  FACEBOOK_APP_SECRET: z.string().min(8).optional(),
+  FACEBOOK_GRAPH_URL: httpUrl.default('https://graph.facebook.com/v21.0'),
+  /** Instagram Login: the Instagram app id and secret (calls carry appsecret_proof, so another app's token fails). */
+  INSTAGRAM_APP_ID: z.string().regex(/^\d+$/, 'must be the numeric app id').optional(),
+  INSTAGRAM_APP_SECRET: z.string().min(8).optional(),
+  INSTAGRAM_GRAPH_URL: httpUrl.default('https://graph.instagram.com'),
+  /** TikTok Login Kit: client key and secret (the server exchanges the app's authorization code). */
+  TIKTOK_CLIENT_KEY: z.string().min(4).optional(),
+  TIKTOK_CLIENT_SECRET: z.string().min(8).optional(),
+  TIKTOK_API_BASE: httpUrl.default('https://open.tiktokapis.com'),
+  /** Snapchat Login Kit: OAuth2 client id and secret. */
+  SNAPCHAT_CLIENT_ID: z.string().min(4).optional(),
+  SNAPCHAT_CLIENT_SECRET: z.string().min(8).optional(),
+  SNAPCHAT_AUTH_URL: httpUrl.default('https://accounts.snapchat.com'),
+  SNAPCHAT_API_BASE: httpUrl.default('https://kit.snapchat.com'),
+  /** X (Twitter) OAuth 2.0: client id and secret. */
+  TWITTER_CLIENT_ID: z.string().min(4).optional(),
+  TWITTER_CLIENT_SECRET: z.string().min(8).optional(),
+  TWITTER_API_BASE: httpUrl.default('https://api.x.com'),
+  /** A sign-in provider that has not answered after this long fails the sign-in with 503 (retryable). */
+  OAUTH_TIMEOUT_MS: int(100, 60_000).default(5_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -182,6 +247,35 @@ function clean(env: Record<string, string | undefined>): Record<string, string> 
   return out;
 }
 
+/** A provider is either fully configured or not at all: half a configuration is a typo, not a choice. */
+function providerProblems(e: Env): string[] {
+  const out: string[] = [];
+  const together = (names: (keyof Env)[]) => {
+    const set = names.filter((n) => e[n] !== undefined);
+    if (set.length > 0 && set.length < names.length) out.push(`${names.filter((n) => e[n] === undefined).join(', ')}: required with ${set.join(', ')}`);
+  };
+  together(['APNS_KEY_FILE', 'APNS_KEY_ID', 'APNS_TEAM_ID', 'APNS_TOPIC']);
+  together(['FACEBOOK_APP_ID', 'FACEBOOK_APP_SECRET']);
+  together(['INSTAGRAM_APP_ID', 'INSTAGRAM_APP_SECRET']);
+  together(['TIKTOK_CLIENT_KEY', 'TIKTOK_CLIENT_SECRET']);
+  together(['SNAPCHAT_CLIENT_ID', 'SNAPCHAT_CLIENT_SECRET']);
+  together(['TWITTER_CLIENT_ID', 'TWITTER_CLIENT_SECRET']);
+  const { email, phone } = codeSenders(e);
+  if (email === 'smtp' && (!e.SMTP_URL || !e.CODE_FROM_EMAIL)) out.push('SMTP_URL and CODE_FROM_EMAIL: required when e-mail codes go by SMTP');
+  if (phone === 'twilio' && (!e.TWILIO_ACCOUNT_SID || !e.TWILIO_AUTH_TOKEN || !e.TWILIO_FROM)) {
+    out.push('TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM: required when SMS codes go by Twilio');
+  }
+  return out;
+}
+
+/** Which sender each code channel uses. */
+export function codeSenders(c: Pick<Env, 'CODE_SENDER' | 'CODE_SENDER_EMAIL' | 'CODE_SENDER_SMS'>): { email: 'log' | 'smtp'; phone: 'log' | 'twilio' } {
+  return {
+    email: c.CODE_SENDER_EMAIL ?? (c.CODE_SENDER === 'smtp' ? 'smtp' : 'log'),
+    phone: c.CODE_SENDER_SMS ?? (c.CODE_SENDER === 'twilio' ? 'twilio' : 'log'),
+  };
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(clean(env));
   if (!parsed.success) {
@@ -202,6 +296,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (mode === 'cluster' && !e.JWT_SECRET && e.DEV_MODE !== true) {
     problems.push('JWT_SECRET: required outside embedded/dev mode (all nodes must share it)');
   }
+  problems.push(...providerProblems(e));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const devMode = e.DEV_MODE ?? mode === 'embedded';

@@ -11,6 +11,8 @@ export interface DeviceRecord {
   appVersion: string | null;
   osVersion: string | null;
   pushEnabled: boolean;
+  /** BCP 47 language tag the app reported (pushes are written in it when we have it). */
+  locale?: string | null;
   /** Epoch ms of the last registration (the app registers each time it opens). */
   lastSeenAt: number;
   /** Epoch ms after which the token is treated as gone. */
@@ -64,6 +66,7 @@ export class DynamoDeviceDirectory implements DeviceDirectory {
       appVersion: (i.appVersion as string | null | undefined) ?? null,
       osVersion: (i.osVersion as string | null | undefined) ?? null,
       pushEnabled: i.pushEnabled !== false,
+      locale: (i.locale as string | null | undefined) ?? null,
       lastSeenAt: Number(i.lastSeenAt),
       expiresAt: Number(i.expiresAt),
     }));
@@ -89,6 +92,7 @@ export class PostgresDeviceDirectory implements DeviceDirectory {
       appVersion: r.appVersion,
       osVersion: r.osVersion,
       pushEnabled: r.pushEnabled,
+      locale: r.locale,
       lastSeenAt: r.lastSeenAt.getTime(),
       expiresAt: r.lastSeenAt.getTime() + ttlMs,
     }));

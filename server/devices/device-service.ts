@@ -6,7 +6,7 @@ import { AppError } from '../errors';
 import { deviceDirectory } from './device-directory';
 
 type Source = { ip: string | null; userAgent: string | null };
-type DeviceRow = { id: string; token: string; platform: DeviceView['platform']; appVersion: string | null; osVersion: string | null; pushEnabled: boolean; lastSeenAt: Date };
+type DeviceRow = { id: string; token: string; platform: DeviceView['platform']; appVersion: string | null; osVersion: string | null; pushEnabled: boolean; locale: string | null; lastSeenAt: Date };
 
 function toView(ctx: AppContext, d: DeviceRow): DeviceView {
   return {
@@ -16,6 +16,7 @@ function toView(ctx: AppContext, d: DeviceRow): DeviceView {
     appVersion: d.appVersion,
     osVersion: d.osVersion,
     pushEnabled: d.pushEnabled,
+    locale: d.locale,
     lastSeenAt: d.lastSeenAt.toISOString(),
     expiresAt: new Date(d.lastSeenAt.getTime() + ctx.config.DEVICE_TTL_DAYS * 86_400_000).toISOString(),
   };
@@ -35,6 +36,7 @@ export async function registerDevice(ctx: AppContext, me: string, body: Register
     appVersion: body.appVersion ?? null,
     osVersion: body.osVersion ?? null,
     pushEnabled: body.pushEnabled ?? true,
+    locale: body.locale ?? null,
     lastSeenAt: now,
   };
   const device = await prisma.device.upsert({

@@ -2,6 +2,7 @@ import { audit } from '../audit/audit';
 import type { AppContext } from '../context';
 import type { Job } from '../features';
 import type { OrderMoney } from './order-money';
+import { warnExpiringSoon } from './expiring-soon';
 import type { OrderNotifier } from './order-notifier';
 import { OPEN_STATUSES, OrderEvent, tryTransitionOrder } from './order-state-machine';
 
@@ -12,6 +13,8 @@ const BATCH = 100;
 export interface ExpiryRun {
   expired: string[];
   released: string[];
+  /** Orders whose recipient got the "expires soon" push in this pass. */
+  warned: string[];
 }
 
 type Ctx = Pick<AppContext, 'db' | 'logger' | 'now' | 'locks' | 'config'>;
@@ -68,7 +71,7 @@ export class OrderExpiryJob implements Job {
   /** One pass at time `now` (tests pass a time 24 h ahead instead of waiting). */
   async runOnce(now: number): Promise<ExpiryRun> {
     const prisma = this.ctx.db.prisma;
-    const run: ExpiryRun = { expired: [], released: [] };
+    const run: ExpiryRun = { expired: [], released: [], warned: [] };
     const due = await prisma.order.findMany({
       where: { status: { in: [...OPEN_STATUSES] }, expiresAt: { lte: new Date(now) } },
       orderBy: { expiresAt: 'asc' },
@@ -88,6 +91,7 @@ export class OrderExpiryJob implements Job {
       const outcome = await this.money.release(id);
       if (outcome === 'cancelled' || outcome === 'refunded' || outcome === 'nothing_held') run.released.push(id);
     }
+    run.warned = await warnExpiringSoon(this.ctx, this.notifier, now);
     if (run.expired.length || run.released.length) this.ctx.logger.info({ expired: run.expired.length, released: run.released.length }, 'order expiry pass');
     return run;
   }

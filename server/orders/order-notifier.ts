@@ -1,5 +1,6 @@
 import { Rooms } from '../../protocol/events';
 import type { AppContext } from '../context';
+import { PushKind, pushText } from '../devices/push-messages';
 import type { PushSender } from '../devices/push-sender';
 import type { Order, Redemption } from '../storage/prisma-types';
 import { toOrderView, toRedemptionView } from './order-views';
@@ -25,7 +26,7 @@ export class OrderNotifier {
     this.ctx.io.to(Rooms.user(order.buyerId)).emit('order:updated', { order: view });
     this.ctx.io.to(Rooms.user(order.recipientId)).emit('order:received', { order: view });
     this.ctx.io.to(Rooms.staff(order.venueId)).emit('order:paid', { order: view });
-    void this.pushTo(order.recipientId, order, 'You got a drink!', 'Someone bought you a drink. Open TreatMe to accept it.');
+    void this.pushTo(order.recipientId, order, PushKind.OrderReceived);
   }
 
   accepted(order: Order, redemption: Redemption): void {
@@ -33,7 +34,7 @@ export class OrderNotifier {
     const r = toRedemptionView(redemption);
     this.ctx.io.to([Rooms.user(order.buyerId), Rooms.user(order.recipientId)]).emit('order:updated', { order: view, redemption: r });
     this.ctx.io.to(Rooms.staff(order.venueId)).emit('redemption:new', { order: view, redemption: r });
-    void this.pushTo(order.buyerId, order, 'Treat accepted', 'Your drink was accepted. Cheers!');
+    void this.pushTo(order.buyerId, order, PushKind.OrderAccepted);
   }
 
   /** Any other change (rejected, cancelled, expired, scanned, released, redeemed). */
@@ -43,13 +44,23 @@ export class OrderNotifier {
     // Tablets only ever saw paid orders; they need to drop or update those.
     if (order.paidAt) rooms.push(Rooms.staff(order.venueId));
     this.ctx.io.to(rooms).emit('order:updated', msg);
-    if (order.status === 'REJECTED') void this.pushTo(order.buyerId, order, 'Treat declined', 'Your drink offer was declined; the hold on your card is released.');
+    if (order.status === 'REJECTED') void this.pushTo(order.buyerId, order, PushKind.OrderRejected);
+    if (order.status === 'REDEEMED') {
+      void this.pushTo(order.buyerId, order, PushKind.OrderRedeemed);
+      void this.pushTo(order.recipientId, order, PushKind.OrderRedeemed);
+    }
   }
 
-  private async pushTo(userId: string, order: Order, title: string, body: string): Promise<void> {
+  /** The recipient's accepted treat is about to expire unredeemed (sent once per order by the expiry job). */
+  expiringSoon(order: Order): Promise<void> {
+    return this.pushTo(order.recipientId, order, PushKind.OrderExpiring);
+  }
+
+  private async pushTo(userId: string, order: Order, kind: PushKind): Promise<void> {
     if (!this.push) return;
     try {
-      await this.push.send(userId, { title, body, data: { orderId: order.id, status: order.status } });
+      const { title, body } = pushText(kind, null);
+      await this.push.send(userId, { title, body, kind, collapseId: order.id, data: { orderId: order.id, status: order.status, kind } });
     } catch (err) {
       this.ctx.logger.warn({ err, orderId: order.id, userId }, 'push notification failed');
     }

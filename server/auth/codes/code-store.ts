@@ -10,6 +10,8 @@ export interface CodeStore {
   /** Replaces any pending code for `key`; the attempt budget starts afresh with the new code. */
   put(key: string, codeHash: string, ttlSeconds: number): Promise<void>;
   check(key: string, codeHash: string, maxAttempts: number): Promise<CodeCheck>;
+  /** Forgets the pending code (it was never delivered). */
+  delete(key: string): Promise<void>;
 }
 
 // Compare-and-count in one script: two parallel guesses cannot both spend the same attempt.
@@ -32,6 +34,10 @@ export class RedisCodeStore implements CodeStore {
   async check(key: string, codeHash: string, maxAttempts: number): Promise<CodeCheck> {
     const r = await this.redis.eval(CHECK_SCRIPT, 1, `otp:${key}`, codeHash, String(maxAttempts));
     return r as CodeCheck;
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.redis.del(`otp:${key}`);
   }
 }
 
@@ -61,6 +67,10 @@ export class MemoryCodeStore implements CodeStore {
       return 'exhausted';
     }
     return 'wrong';
+  }
+
+  async delete(key: string): Promise<void> {
+    this.codes.delete(key);
   }
 
   private prune(): void {

@@ -6,21 +6,34 @@ import type { AppContext } from '../../context';
 import { AppError } from '../../errors';
 import { rateLimiters } from '../../rate-limit/rate-limiter';
 import { nameFromEmail } from '../user-view';
-import { createCodeSender } from './code-sender';
+import { CodeDeliveryError, createCodeSender } from './code-sender';
 import { MemoryCodeStore, RedisCodeStore } from './code-store';
 
-const services = perContext((ctx) => ({
+const services = perContext((ctx) => {
+  const sender = createCodeSender(ctx.config, ctx.logger);
+  ctx.stoppables.push({ name: 'code sender', stop: () => sender.close() });
+  return {
   store: ctx.redis ? new RedisCodeStore(ctx.redis.main) : new MemoryCodeStore(ctx.now),
-  sender: createCodeSender(ctx.config.CODE_SENDER, ctx.logger),
+  sender,
   // A 6-digit code has only a million values, so a plain hash would be reversed by enumeration:
   // the HMAC key (derived from the server secret) keeps stored hashes useless to a Redis reader.
   key: ctx.tokens.deriveKey('one-time-code'),
-}));
+  };
+});
 
 const destinationKey = (b: { channel: string; destination: string }) => `${b.channel}:${b.destination}`;
 
 function hashCode(key: Buffer, destination: string, code: string): string {
   return createHmac('sha256', key).update(`${destination}\0${code}`).digest('hex');
+}
+
+function codeNotSent(ctx: AppContext, channel: string, err: unknown): AppError {
+  if (!(err instanceof CodeDeliveryError)) return err instanceof AppError ? err : new AppError(ErrorCode.INTERNAL, 'Could not send the code', { cause: err });
+  ctx.logger.warn({ err, channel, provider: err.provider, providerCode: err.providerCode }, 'one-time code not sent');
+  const details = { reason: 'CODE_NOT_SENT', provider: err.provider, retryable: err.retryable };
+  return err.retryable
+    ? new AppError(ErrorCode.UNAVAILABLE, 'The code could not be sent right now; try again', { details, headers: { 'Retry-After': '5' }, cause: err })
+    : new AppError(ErrorCode.VALIDATION, `The code could not be delivered to this ${channel === 'email' ? 'address' : 'number'}`, { details, cause: err });
 }
 
 export async function requestCode(ctx: AppContext, body: CodeRequestBody): Promise<CodeRequestResponse> {
@@ -32,7 +45,14 @@ export async function requestCode(ctx: AppContext, body: CodeRequestBody): Promi
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   const ttl = ctx.config.CODE_TTL_SECONDS;
   await store.put(dest, hashCode(key, dest, code), ttl);
-  await sender.send({ channel: body.channel, destination: body.destination, code, expiresInSeconds: ttl });
+  try {
+    await sender.send({ channel: body.channel, destination: body.destination, code, expiresInSeconds: ttl });
+  } catch (err) {
+    // Nobody received this code: it must not stay valid, and the resend wait must not hold up a retry.
+    await store.delete(dest);
+    await limits.codeResend.reset(dest);
+    throw codeNotSent(ctx, body.channel, err);
+  }
   return {
     sent: true,
     expiresInSeconds: ttl,

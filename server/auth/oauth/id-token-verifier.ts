@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { ErrorCode } from '../../../protocol/errors';
-import type { OAuthProvider } from '../../../protocol/http/auth';
+import type { OAuthProvider, ProviderCredentialBody } from '../../../protocol/http/auth';
 import { AppError } from '../../errors';
 
 /** What a provider vouches for about the person signing in. */
@@ -15,10 +15,20 @@ export interface VerifiedIdentity {
   picture: string | null;
 }
 
-/** One per provider; Google and Apple use OIDC ID tokens, others plug in with their own verifier. */
+/** One per provider; Google and Apple use OIDC ID tokens, the others their own APIs (access-token-verifiers.ts). */
 export interface IdTokenVerifier {
   readonly provider: OAuthProvider;
-  verify(idToken: string): Promise<VerifiedIdentity>;
+  verify(credential: ProviderCredentialBody): Promise<VerifiedIdentity>;
+}
+
+/** The credential field a provider takes, or a 400 naming it. */
+export function credentialField<K extends 'idToken' | 'accessToken' | 'code'>(
+  provider: OAuthProvider,
+  credential: ProviderCredentialBody,
+  field: K,
+): Extract<ProviderCredentialBody, Record<K, string>> {
+  if (!(field in credential)) throw new AppError(ErrorCode.VALIDATION, `Sign-in with ${provider} takes \`${field}\``, { details: { expected: field } });
+  return credential as Extract<ProviderCredentialBody, Record<K, string>>;
 }
 
 export interface OidcProviderSettings {
@@ -42,7 +52,8 @@ export class OidcIdTokenVerifier implements IdTokenVerifier {
     this.keys = createRemoteJWKSet(new URL(settings.jwksUrl), { timeoutDuration: 5_000, cooldownDuration: 30_000 });
   }
 
-  async verify(idToken: string): Promise<VerifiedIdentity> {
+  async verify(credential: ProviderCredentialBody): Promise<VerifiedIdentity> {
+    const { idToken } = credentialField(this.provider, credential, 'idToken');
     let payload;
     try {
       ({ payload } = await jwtVerify(idToken, this.keys, {

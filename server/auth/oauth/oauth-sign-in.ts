@@ -2,6 +2,7 @@ import { ErrorCode } from '../../../protocol/errors';
 import { AuditAction, audit } from '../../audit/audit';
 import type { AppContext } from '../../context';
 import { AppError } from '../../errors';
+import { Prisma } from '../../storage/prisma-types';
 import { nameFromEmail, providerColumn } from '../user-view';
 import type { VerifiedIdentity } from './id-token-verifier';
 
@@ -48,7 +49,14 @@ export async function linkIdentity(ctx: AppContext, userId: string, id: Verified
   const me = await prisma.user.findUnique({ where: { id: userId } });
   if (!me) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Account no longer exists');
   if (me[column] !== null && me[column] !== id.subject) throw new AppError(ErrorCode.CONFLICT, `Another ${id.provider} account is already linked`);
-  const user = await prisma.user.update({ where: { id: userId }, data: { [column]: id.subject } });
+  let user;
+  try {
+    user = await prisma.user.update({ where: { id: userId }, data: { [column]: id.subject } });
+  } catch (err) {
+    // Someone linked the same provider id between our check and this write: the unique index decides.
+    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') throw new AppError(ErrorCode.CONFLICT, `This ${id.provider} account is linked to another user`, { cause: err });
+    throw err;
+  }
   await audit(ctx, { userId, action: AuditAction.ProviderLinked, resourceType: 'user', resourceId: userId, changes: { provider: id.provider, via: 'signed_in' }, ...source });
   return user;
 }

@@ -4,7 +4,7 @@ import {
   CodeRequestBody,
   CodeVerifyBody,
   DevLoginBody,
-  IdTokenBody,
+  ProviderCredentialBody,
   ProviderParams,
   RefreshBody,
   type SessionResponse,
@@ -54,16 +54,16 @@ export function authRoutes(ctx: AppContext): Router {
 
   router.post('/api/auth/oauth/:provider', perIp, async (req, res) => {
     const { provider } = parseInput(ProviderParams, req.params, 'provider');
-    const body = parseInput(IdTokenBody, req.body, 'body');
-    const identity = await verifierFor(ctx, provider).verify(body.idToken);
+    const body = parseInput(ProviderCredentialBody, req.body, 'body');
+    const identity = await verifierFor(ctx, provider).verify(body);
     const { user, created } = await userForIdentity(ctx, identity, body.displayName, auditSource(req));
     res.status(created ? 201 : 200).json(await startSession(ctx, user, `oauth:${provider}`, auditSource(req), { created }));
   });
 
   router.post('/api/auth/link/:provider', ...signedIn, async (req, res) => {
     const { provider } = parseInput(ProviderParams, req.params, 'provider');
-    const body = parseInput(IdTokenBody, req.body, 'body');
-    const identity = await verifierFor(ctx, provider).verify(body.idToken);
+    const body = parseInput(ProviderCredentialBody, req.body, 'body');
+    const identity = await verifierFor(ctx, provider).verify(body);
     const user = await linkIdentity(ctx, userIdOf(res), identity, auditSource(req));
     res.json({ user: toUserView(user) });
   });
