@@ -21,7 +21,23 @@ export interface PresenceEvent {
   previousVenueId: string | null;
 }
 
-export type PresenceListener = (events: PresenceEvent[]) => Promise<void>;
+/** What the listeners of one flush share: each loader runs once per flush, whichever listener asks first. */
+export interface FlushScope {
+  once<T>(key: string, load: () => Promise<T>): Promise<T>;
+}
+
+export type PresenceListener = (events: PresenceEvent[], scope: FlushScope) => Promise<void>;
+
+function flushScope(): FlushScope {
+  const loaded = new Map<string, Promise<unknown>>();
+  return {
+    once<T>(key: string, load: () => Promise<T>): Promise<T> {
+      let p = loaded.get(key) as Promise<T> | undefined;
+      if (!p) loaded.set(key, (p = load()));
+      return p;
+    },
+  };
+}
 
 export interface PresenceJournalOptions {
   /** How long changes gather before one write: also the most a crash can lose (`PRESENCE_JOURNAL_FLUSH_MS`). */
@@ -206,9 +222,10 @@ export class PresenceJournal {
         for (const e of failed) if (!this.pending.has(e.userId)) this.record(e.userId, e.presence, e.previousVenueId);
       }, RETRY_MS).unref();
     }
+    const scope = flushScope();
     for (const listener of this.listeners) {
       try {
-        await listener(events);
+        await listener(events, scope);
       } catch (err) {
         this.logger.error({ err }, 'presence listener failed');
       }
