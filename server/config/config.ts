@@ -105,6 +105,8 @@ export const envSchema = z.object({
   PRESENCE_HEARTBEAT_WRITES: z.enum(['lease', 'every']).default('lease'),
   CHECKIN_MAX_DISTANCE_METERS: int(1, 100_000).default(300),
   COUNT_COALESCE_MS: int(0, 10_000).default(250),
+  /** A node publishes its count and people changes to the other nodes at most once per this window (one Redis publish). */
+  FANOUT_PUBLISH_WINDOW_MS: int(0, 10_000).default(50),
   /**
    * The durable presence journal gathers changes this long and writes them in one statement: also the
    * most a crash can lose before the rebuild repairs it.

@@ -36,7 +36,7 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
   });
   await catalog.start();
 
-  const fanout = new CountFanout(io, catalog, ctx.presence, logger, metrics, config.COUNT_COALESCE_MS, ctx.redis !== undefined);
+  const fanout = new CountFanout(io, catalog, ctx.presence, logger, metrics, config.COUNT_COALESCE_MS, ctx.redis !== undefined, config.FANOUT_PUBLISH_WINDOW_MS);
   const journal = new PresenceJournal(db.prisma, logger, {
     flushMs: config.PRESENCE_JOURNAL_FLUSH_MS,
     maxPending: config.PRESENCE_JOURNAL_MAX_PENDING,

@@ -2,6 +2,7 @@ import { Rooms, type PersonAtVenue, type VenuePeopleChange, type VenuePeopleRela
 import type { Logger } from '../observability/logger';
 import type { FlushScope, PresenceEvent } from '../presence/presence-journal';
 import type { PresenceRecord, PresenceStore } from '../presence/presence-store';
+import type { NodeOutbox } from '../realtime/node-outbox';
 import type { TypedServer, TypedSocket } from '../realtime/typed-server';
 import type { PrismaClient } from '../storage/prisma-types';
 import { PeopleCoalescer } from './people-coalescer';
@@ -16,8 +17,8 @@ export interface PeopleFanoutDeps {
   logger: Logger;
   now(): number;
   windowMs: number;
-  /** True with the Redis adapter; the in-memory adapter has no other node to tell (and warns if asked). */
-  clustered: boolean;
+  /** This node's one publish per window to the others, shared with counts (count-fanout.ts). */
+  outbox: NodeOutbox;
   /** How often each node re-reads the venues its viewers are at: expiry ends stays without any event. */
   resyncMs: number;
 }
@@ -56,6 +57,8 @@ export class VenuePeopleFanout {
 
   constructor(private readonly d: PeopleFanoutDeps) {
     this.coalescer = new PeopleCoalescer({ windowMs: d.windowMs, emit: (venueId, changes) => this.enqueueEmit(venueId, changes) });
+    d.outbox.onPeople((relays) => this.offerLocal(relays));
+    // From nodes that predate the outbox (a rolling deploy).
     d.io.on('venue:people-changes', (relays: VenuePeopleRelay[]) => this.offerLocal(relays));
   }
 
@@ -75,7 +78,7 @@ export class VenuePeopleFanout {
   publish(relays: VenuePeopleRelay[]): void {
     if (relays.length === 0) return;
     this.offerLocal(relays);
-    if (this.d.clustered) this.d.io.serverSideEmit('venue:people-changes', relays);
+    this.d.outbox.addPeople(relays);
   }
 
   private offerLocal(relays: VenuePeopleRelay[]): void {
