@@ -22,6 +22,10 @@ function rowValues(userId: string, p: PresenceRecord): Prisma.Sql {
 
 const COLUMNS = Prisma.sql`id, "userId", "venueId", "wantsToBuy", "wantsToReceive", visible, latitude, longitude, "expiresAt", "lastSeenAt"`;
 
+const UPDATE_ALL = Prisma.sql`ON CONFLICT ("userId") DO UPDATE SET "venueId" = EXCLUDED."venueId", "wantsToBuy" = EXCLUDED."wantsToBuy",
+      "wantsToReceive" = EXCLUDED."wantsToReceive", visible = EXCLUDED.visible, latitude = EXCLUDED.latitude,
+      longitude = EXCLUDED.longitude, "expiresAt" = EXCLUDED."expiresAt", "lastSeenAt" = EXCLUDED."lastSeenAt", "updatedAt" = EXCLUDED."updatedAt"`;
+
 /**
  * One statement for a whole batch: the users who left are deleted and everyone else's row is inserted or
  * updated, so a flush of 300 changes is one round trip, not 300. A row whose user or venue was deleted
@@ -38,10 +42,6 @@ export function journalStatement(upserts: [string, PresenceRecord][], deletes: s
   // Both halves see one snapshot and touch disjoint users, so one statement is safe.
   return gone ? Prisma.sql`WITH gone AS (${gone}) ${insert}` : insert;
 }
-
-const UPDATE_ALL = Prisma.sql`ON CONFLICT ("userId") DO UPDATE SET "venueId" = EXCLUDED."venueId", "wantsToBuy" = EXCLUDED."wantsToBuy",
-      "wantsToReceive" = EXCLUDED."wantsToReceive", visible = EXCLUDED.visible, latitude = EXCLUDED.latitude,
-      longitude = EXCLUDED.longitude, "expiresAt" = EXCLUDED."expiresAt", "lastSeenAt" = EXCLUDED."lastSeenAt", "updatedAt" = EXCLUDED."updatedAt"`;
 
 /** A durable row as the rebuild compares it; `stamp` is its `updatedAt`, the rebuild's optimistic-concurrency token. */
 export interface JournalRow {
