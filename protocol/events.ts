@@ -151,9 +151,17 @@ export interface ServerToClientEvents {
   'server:shutdown': (msg: ShutdownNotice) => void;
 }
 
+/** One node's count and people-list changes of one fan-out window: a single Redis publish. */
+export interface NodeFanoutFrame {
+  counts: VenueCount[];
+  people: VenuePeopleRelay[];
+}
+
 /** Node-to-node messages through the socket.io adapter (Redis); never seen by clients. */
 export interface InterServerEvents {
-  /** Count changes made on one node, so every node can coalesce and deliver them to its own viewers. */
+  /** Everything one node changed in one window (see server/realtime/node-outbox.ts). */
+  'node:fanout': (frame: NodeFanoutFrame) => void;
+  /** Count changes made on one node, so every node can coalesce and deliver them to its own viewers (sent by nodes before `node:fanout`; still accepted). */
   'venue:counts': (changes: VenueCount[]) => void;
   /** People-list changes made on one node, so every node can coalesce and filter them for its own viewers. */
   'venue:people-changes': (changes: VenuePeopleRelay[]) => void;

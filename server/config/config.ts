@@ -105,6 +105,17 @@ export const envSchema = z.object({
   PRESENCE_HEARTBEAT_WRITES: z.enum(['lease', 'every']).default('lease'),
   CHECKIN_MAX_DISTANCE_METERS: int(1, 100_000).default(300),
   COUNT_COALESCE_MS: int(0, 10_000).default(250),
+  /** A node publishes its count and people changes to the other nodes at most once per this window (one Redis publish). */
+  FANOUT_PUBLISH_WINDOW_MS: int(0, 10_000).default(50),
+  /**
+   * The durable presence journal gathers changes this long and writes them in one statement: also the
+   * most a crash can lose before the rebuild repairs it.
+   */
+  PRESENCE_JOURNAL_FLUSH_MS: int(10, 60_000).default(200),
+  /** Users with a durable change waiting; past it changes are dropped (metric + log) and left to the rebuild. */
+  PRESENCE_JOURNAL_MAX_PENDING: int(100, 10_000_000).default(100_000),
+  /** Rebuild of the durable presence rows from the presence store: at start-up, then this often (0: start-up only). */
+  PRESENCE_JOURNAL_REBUILD_INTERVAL_MS: int(0, 86_400_000).default(600_000),
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default(5_000),
   /** Safety net: each node re-reads the counts its viewers watch this often and sends any a lost broadcast left stale. */
   COUNT_RESYNC_INTERVAL_MS: int(500, 3_600_000).default(5_000),

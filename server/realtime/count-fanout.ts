@@ -4,14 +4,16 @@ import type { Metrics } from '../observability/metrics';
 import type { PresenceStore } from '../presence/presence-store';
 import { CountCoalescer } from './count-coalescer';
 import { cellsOfPoint } from './map-cells';
+import { NodeOutbox } from './node-outbox';
 import type { TypedServer } from './typed-server';
 import type { VenueCatalog } from './venue-catalog';
 
 /**
  * How a count change reaches viewers on every node.
  *
- * The node that made a change tells the other nodes (one small inter-server message through the
- * socket.io Redis adapter), and every node coalesces all changes per venue and emits to its own
+ * The node that made a change tells the other nodes (through its outbox: one inter-server message
+ * through the socket.io Redis adapter per window, whatever the number of changes in it, shared with the
+ * people-list changes), and every node coalesces all changes per venue and emits to its own
  * viewers only (`io.local`). So a viewer gets at most one `venue:count` per venue per window however
  * many nodes change that venue, and each broadcast is encoded once per node, not once per viewer.
  * One emit targets the venue room and the venue's map-cell rooms together, so a socket in several of
@@ -19,6 +21,8 @@ import type { VenueCatalog } from './venue-catalog';
  */
 export class CountFanout {
   readonly coalescer: CountCoalescer;
+  /** This node's one publish per window to the others, for counts and people-list changes alike. */
+  readonly outbox: NodeOutbox;
   private resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -29,22 +33,28 @@ export class CountFanout {
     private readonly metrics: Metrics,
     windowMs: number,
     /** True with the Redis adapter; the in-memory adapter has no other node to tell. */
-    private readonly clustered: boolean,
+    clustered: boolean,
+    /** Window of the inter-node publish (`FANOUT_PUBLISH_WINDOW_MS`). */
+    publishWindowMs = 50,
   ) {
     this.coalescer = new CountCoalescer({ windowMs, emit: (c) => this.emitLocal(c) });
-    io.on('venue:counts', (changes: VenueCount[]) => {
-      for (const c of changes) this.coalescer.offer(c);
-    });
+    this.outbox = new NodeOutbox({ io, windowMs: publishWindowMs, clustered, registry: metrics.registry });
+    this.outbox.onCounts((changes) => this.accept(changes));
+    // From nodes that predate the outbox (a rolling deploy).
+    io.on('venue:counts', (changes: VenueCount[]) => this.accept(changes));
   }
 
   /** Changes made by this node: deliver here and on every other node. */
   publish(changes: VenueCount[]): void {
     if (changes.length === 0) return;
     this.metrics.countChanges.inc(changes.length);
+    this.accept(changes);
+    this.outbox.addCounts(changes);
+  }
+
+  /** Every count this node learns (its own changes, other nodes', resyncs) passes here on its way to viewers. */
+  private accept(changes: VenueCount[]): void {
     for (const c of changes) this.coalescer.offer(c);
-    // Through Redis. Failures (Redis down) are swallowed by the adapter: other nodes catch up with a
-    // resync when Redis returns.
-    if (this.clustered) this.io.serverSideEmit('venue:counts', changes);
   }
 
   private emitLocal(count: VenueCount): void {
@@ -88,13 +98,10 @@ export class CountFanout {
     const ids = [...new Set([...this.watchedVenueIds(), ...extraVenueIds])];
     if (ids.length === 0) return 0;
     const counts = await this.store.getCounts(ids);
-    let sent = 0;
-    for (const [venueId, c] of counts) {
-      if (c.version > this.coalescer.lastSent(venueId)) {
-        this.coalescer.offer({ venueId, count: c.count, version: c.version });
-        sent++;
-      }
-    }
+    const fresh: VenueCount[] = [];
+    for (const [venueId, c] of counts) if (c.version > this.coalescer.lastSent(venueId)) fresh.push({ venueId, count: c.count, version: c.version });
+    this.accept(fresh);
+    const sent = fresh.length;
     if (sent > 0) this.metrics.countResyncRepairs.inc({ reason }, sent);
     if (reason === 'redis-recovered' || sent > 0) this.logger.info({ reason, venues: ids.length, refreshed: sent }, 'venue counts resynced');
     return sent;
@@ -109,6 +116,7 @@ export class CountFanout {
 
   close(): void {
     clearInterval(this.resyncTimer);
+    this.outbox.close();
     this.coalescer.close();
   }
 }

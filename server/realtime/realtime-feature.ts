@@ -1,6 +1,7 @@
 import type { AppContext } from '../context';
 import type { Job } from '../features';
 import { createPresenceMetrics } from '../presence/presence-metrics';
+import { journalRebuildJob } from '../presence/journal-rebuild-job';
 import { PresenceJournal } from '../presence/presence-journal';
 import { PresenceReconciler } from '../presence/presence-reconciler';
 import { PresenceSweeper } from '../presence/presence-sweeper';
@@ -35,8 +36,21 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
   });
   await catalog.start();
 
-  const fanout = new CountFanout(io, catalog, ctx.presence, logger, metrics, config.COUNT_COALESCE_MS, ctx.redis !== undefined);
-  const journal = new PresenceJournal(db.prisma, logger);
+  const fanout = new CountFanout(io, catalog, ctx.presence, logger, metrics, config.COUNT_COALESCE_MS, ctx.redis !== undefined, config.FANOUT_PUBLISH_WINDOW_MS);
+  const journal = new PresenceJournal(db.prisma, logger, {
+    flushMs: config.PRESENCE_JOURNAL_FLUSH_MS,
+    maxPending: config.PRESENCE_JOURNAL_MAX_PENDING,
+    registry: metrics.registry,
+    now: ctx.now,
+  });
+  const rebuild = journalRebuildJob({
+    journal,
+    store: ctx.presence,
+    lock: ctx.locks,
+    logger,
+    venueIds: () => [...catalog.all()].map((v) => v.id),
+    intervalMs: config.PRESENCE_JOURNAL_REBUILD_INTERVAL_MS,
+  });
   journal.onFlush(friendPresenceNotifier(io, db.prisma));
   const guard: EventGuardDeps = { logger, metrics, limiter: createEventLimiter(config.SOCKET_EVENTS_PER_SECOND, config.SOCKET_EVENTS_BURST) };
 
@@ -91,6 +105,7 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
   // Stopped in reverse: the sweeper first, then pending count broadcasts, then durable presence writes.
   const jobs: Job[] = [
     { name: 'presence-journal', start: () => undefined, stop: () => journal.close() },
+    rebuild,
     { name: 'count-fanout', start: () => fanout.startPeriodicResync(config.COUNT_RESYNC_INTERVAL_MS), stop: () => fanout.close() },
     { name: 'venue-catalog', start: () => undefined, stop: () => catalog.stop() },
     { name: 'presence-reconciler', start: () => reconciler.start(), stop: () => reconciler.stop() },

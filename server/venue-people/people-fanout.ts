@@ -1,11 +1,12 @@
 import { Rooms, type PersonAtVenue, type VenuePeopleChange, type VenuePeopleRelay } from '../../protocol/events';
 import type { Logger } from '../observability/logger';
-import type { PresenceEvent } from '../presence/presence-journal';
+import type { FlushScope, PresenceEvent } from '../presence/presence-journal';
 import type { PresenceRecord, PresenceStore } from '../presence/presence-store';
+import type { NodeOutbox } from '../realtime/node-outbox';
 import type { TypedServer, TypedSocket } from '../realtime/typed-server';
 import type { PrismaClient } from '../storage/prisma-types';
 import { PeopleCoalescer } from './people-coalescer';
-import { profilesOf, relationsBetween, type PublicProfile } from './relations';
+import { flushRelations, profilesOf, relationsBetween, type PublicProfile, type Relations } from './relations';
 
 type Flags = Pick<PresenceRecord, 'wantsToBuy' | 'wantsToReceive'>;
 
@@ -16,8 +17,8 @@ export interface PeopleFanoutDeps {
   logger: Logger;
   now(): number;
   windowMs: number;
-  /** True with the Redis adapter; the in-memory adapter has no other node to tell (and warns if asked). */
-  clustered: boolean;
+  /** This node's one publish per window to the others, shared with counts (count-fanout.ts). */
+  outbox: NodeOutbox;
   /** How often each node re-reads the venues its viewers are at: expiry ends stays without any event. */
   resyncMs: number;
 }
@@ -33,8 +34,9 @@ function personOf(p: Flags & { userId: string }, profile: PublicProfile): Omit<P
  * venue's list) and sends them to every node; each node coalesces per venue and emits to its own
  * viewers only, so a phone gets at most one `venue:people` per venue per window however many nodes
  * changed it. Whether a person is a friend, and whether a block hides them, depends on who receives the
- * message: each emit asks PostgreSQL about exactly the pairs (viewer here, person changed), then sends
- * one shared message to the room and tailored ones only to the few sockets that differ.
+ * message: the venues whose windows closed in one tick ask PostgreSQL together, in one statement, about
+ * exactly the pairs (viewer here, person changed), then each sends one shared message to its room and
+ * tailored ones only to the few sockets that differ.
  *
  * Expiry ends a stay with no event (the sweeper knows counts, not users), and a relay can be lost while
  * Redis is down: every `resyncMs` each node re-reads the venues its viewers are at and offers what
@@ -46,20 +48,23 @@ export class VenuePeopleFanout {
   private readonly known = new Map<string, Map<string, Flags>>();
   /** Per venue, the differences between `known` and the store that the last resync saw. */
   private readonly differences = new Map<string, Map<string, string>>();
-  /** Emits of one venue run in order: each awaits a query, and a later one must not overtake. */
-  private readonly chains = new Map<string, Promise<void>>();
+  /** Emits waiting for the next tick's relations read. */
+  private tickBatch: { venueId: string; changes: VenuePeopleRelay[] }[] = [];
+  /** The ticks run one after another: each awaits a query, and a later emit of a venue must not overtake. */
+  private ticks: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private resyncing: Promise<void> | null = null;
 
   constructor(private readonly d: PeopleFanoutDeps) {
     this.coalescer = new PeopleCoalescer({ windowMs: d.windowMs, emit: (venueId, changes) => this.enqueueEmit(venueId, changes) });
+    d.outbox.onPeople((relays) => this.offerLocal(relays));
+    // From nodes that predate the outbox (a rolling deploy).
     d.io.on('venue:people-changes', (relays: VenuePeopleRelay[]) => this.offerLocal(relays));
   }
 
   /** The presence journal's listener: runs on the node where the changes were made, after PostgreSQL has them. */
-  readonly onPresence = async (events: PresenceEvent[]): Promise<void> => {
-    const shown = events.filter((e) => e.presence?.visible).map((e) => e.userId);
-    const profiles = await profilesOf(this.d.prisma, shown);
+  readonly onPresence = async (events: PresenceEvent[], scope: FlushScope): Promise<void> => {
+    const { profiles } = events.some((e) => e.presence?.visible) ? await flushRelations(this.d.prisma, events, scope) : { profiles: new Map<string, PublicProfile>() };
     const relays: VenuePeopleRelay[] = [];
     for (const { userId, presence, previousVenueId } of events) {
       if (previousVenueId) relays.push({ venueId: previousVenueId, userId, person: null });
@@ -73,7 +78,7 @@ export class VenuePeopleFanout {
   publish(relays: VenuePeopleRelay[]): void {
     if (relays.length === 0) return;
     this.offerLocal(relays);
-    if (this.d.clustered) this.d.io.serverSideEmit('venue:people-changes', relays);
+    this.d.outbox.addPeople(relays);
   }
 
   private offerLocal(relays: VenuePeopleRelay[]): void {
@@ -111,21 +116,34 @@ export class VenuePeopleFanout {
   }
 
   private enqueueEmit(venueId: string, changes: VenuePeopleRelay[]): void {
-    const next = (this.chains.get(venueId) ?? Promise.resolve())
-      .then(() => this.emitLocal(venueId, changes))
-      .catch((err: unknown) => this.d.logger.warn({ err, venueId }, 'venue people emit failed; the next resync repairs it'));
-    this.chains.set(venueId, next);
-    void next.then(() => {
-      if (this.chains.get(venueId) === next) this.chains.delete(venueId);
-    });
+    this.tickBatch.push({ venueId, changes });
+    if (this.tickBatch.length > 1) return;
+    // The first emit of a tick schedules the read; every venue whose window closes before it runs joins it.
+    this.ticks = this.ticks
+      .then(() => new Promise<void>((r) => setImmediate(r)))
+      .then(() => {
+        const batch = this.tickBatch;
+        this.tickBatch = [];
+        return this.emitTick(batch);
+      })
+      .catch((err: unknown) => this.d.logger.warn({ err }, 'venue people emit failed; the next resync repairs it'));
   }
 
-  private async emitLocal(venueId: string, changes: VenuePeopleRelay[]): Promise<void> {
-    const viewers = this.localViewers(venueId);
-    if (viewers.length === 0) return;
-    const subjects = changes.map((c) => c.userId);
-    const relations = await relationsBetween(this.d.prisma, [...new Set(viewers.map((v) => v.userId))], subjects);
-    const changed = new Set(subjects);
+  private async emitTick(batch: { venueId: string; changes: VenuePeopleRelay[] }[]): Promise<void> {
+    const work = batch.map((b) => ({ ...b, viewers: this.localViewers(b.venueId) })).filter((b) => b.viewers.length > 0);
+    if (work.length === 0) return;
+    const viewerIds = new Set<string>();
+    const subjectIds = new Set<string>();
+    for (const w of work) {
+      for (const v of w.viewers) viewerIds.add(v.userId);
+      for (const c of w.changes) subjectIds.add(c.userId);
+    }
+    const relations = await relationsBetween(this.d.prisma, [...viewerIds], [...subjectIds]);
+    for (const w of work) this.emitLocal(w.venueId, w.changes, w.viewers, relations);
+  }
+
+  private emitLocal(venueId: string, changes: VenuePeopleRelay[], viewers: { socket: TypedSocket; userId: string }[], relations: Relations): void {
+    const changed = new Set(changes.map((c) => c.userId));
     const wire = (c: VenuePeopleRelay, viewerId: string | null): VenuePeopleChange =>
       c.person ? { type: 'upsert', person: { ...c.person, isFriend: viewerId !== null && relations.isFriend(viewerId, c.userId) } } : { type: 'remove', userId: c.userId };
 
@@ -135,7 +153,7 @@ export class VenuePeopleFanout {
     const tailored: { socket: TypedSocket; userId: string }[] = [];
     for (const v of viewers) {
       if (!v.socket.rooms.has(Rooms.venuePeople(venueId))) continue;
-      if (changed.has(v.userId) || relations.hasAny(v.userId)) tailored.push(v);
+      if (changed.has(v.userId) || relations.hasAnyIn(v.userId, changed)) tailored.push(v);
       else shared.push(v.socket.id);
     }
     // Socket ids are rooms too: one emit encodes the shared message once for all of them.
@@ -239,6 +257,6 @@ export class VenuePeopleFanout {
     clearInterval(this.timer);
     await this.resyncing;
     this.coalescer.close();
-    await Promise.all(this.chains.values());
+    await this.ticks;
   }
 }

@@ -6,7 +6,7 @@ import type { Realtime } from '../realtime/realtime-feature';
 import { VenuePeopleFanout } from './people-fanout';
 
 /** The venue people list: the HTTP read, the live `venue:people` stream and the safety routes around it. */
-export function buildVenuePeople(ctx: AppContext, realtime: Pick<Realtime, 'journal'>) {
+export function buildVenuePeople(ctx: AppContext, realtime: Pick<Realtime, 'journal' | 'fanout'>) {
   const fanout = new VenuePeopleFanout({
     io: ctx.io,
     prisma: ctx.db.prisma,
@@ -15,7 +15,7 @@ export function buildVenuePeople(ctx: AppContext, realtime: Pick<Realtime, 'jour
     now: ctx.now,
     // Same window as counts: a phone at a busy venue gets both at the same gentle pace.
     windowMs: ctx.config.COUNT_COALESCE_MS,
-    clustered: ctx.redis !== undefined,
+    outbox: realtime.fanout.outbox,
     // Expiries are pushed as they happen; the resync only repairs lost messages.
     resyncMs: ctx.config.PEOPLE_RESYNC_INTERVAL_MS,
   });

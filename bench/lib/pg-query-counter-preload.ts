@@ -1,0 +1,24 @@
+/**
+ * `node --import tsx --import ./bench/lib/pg-query-counter-preload.ts server/main.ts`: counts the
+ * server's SQL statements and its inter-node publishes (socket.io `serverSideEmit`, one Redis publish
+ * each) and writes the running totals as JSON to $PG_QUERY_COUNT_FILE every 100 ms, so a benchmark can
+ * read a spawned server's (this code's or a baseline's) cost per check-in.
+ */
+import { writeFileSync } from 'node:fs';
+import { Server } from 'socket.io';
+import { countPgQueries } from './pg-query-counter';
+
+const file = process.env.PG_QUERY_COUNT_FILE;
+const log = countPgQueries();
+let publishes = 0;
+const proto = Server.prototype as unknown as { serverSideEmit: (...args: unknown[]) => boolean };
+const original = proto.serverSideEmit;
+proto.serverSideEmit = function (this: unknown, ...args: unknown[]) {
+  publishes++;
+  return original.apply(this, args);
+};
+if (file) {
+  const write = () => writeFileSync(file, JSON.stringify({ queries: log.count, publishes }));
+  setInterval(write, 100).unref();
+  process.on('exit', write);
+}

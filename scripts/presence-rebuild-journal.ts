@@ -1,0 +1,51 @@
+/**
+ * `npm run presence:rebuild-journal` — makes PostgreSQL's durable presence rows (`presences`) agree with
+ * the presence store in DynamoDB, the hot truth: after a node was killed with a journal flush unwritten,
+ * or when `treatme_presence_journal_rows_total{outcome="dropped"}` rose. Same environment as the server;
+ * safe to run while nodes serve (a row a node rewrote since it was read is left alone). Every node also
+ * does this at start-up and every PRESENCE_JOURNAL_REBUILD_INTERVAL_MS.
+ */
+import pino from 'pino';
+import { ConfigError, loadConfig } from '../server/config/config';
+import { createMetrics } from '../server/observability/metrics';
+import { buildPresence } from '../server/presence/build-presence';
+import { PresenceJournal } from '../server/presence/presence-journal';
+import { openDatabase } from '../server/storage/database';
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = loadConfig({ ...process.env, JWT_SECRET: process.env.JWT_SECRET || 'x'.repeat(32) });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`Invalid configuration: ${err.problems.join('; ')}`);
+      return 1;
+    }
+    throw err;
+  }
+  if (!config.dynamo || !config.DATABASE_URL) {
+    console.error('Needs DATABASE_URL and DynamoDB (DYNAMODB_ENDPOINT or AWS_REGION): an embedded server keeps its presences in memory and rebuilds at its own start-up.');
+    return 1;
+  }
+  const logger = pino({ level: 'warn' });
+  const db = await openDatabase(config, logger);
+  const presence = await buildPresence(config, { logger, metrics: createMetrics(), redis: undefined });
+  try {
+    const venueIds = (await db.prisma.venue.findMany({ select: { id: true } })).map((v) => v.id);
+    const journal = new PresenceJournal(db.prisma, logger);
+    const r = await journal.rebuild(presence.store, venueIds);
+    console.log(`presence journal: ${r.stays} unexpired stays in the store, ${r.rows} rows before; ${r.upserted} rows written or corrected, ${r.deleted} deleted`);
+    return 0;
+  } finally {
+    await presence.store.close();
+    await db.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
