@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { buildServer, type RunningServer } from './build-server';
-import { startupBanner, staffSignIns } from './process/startup-banner';
+import { startupBanner } from './process/startup-banner';
+import { staffAccounts } from './demo/staff-accounts';
 import { DataDirLockedError, lockDataDir } from './process/data-dir-lock';
 import { prettyLogs } from './observability/logger';
 import type { DemoCrowd } from './demo/demo-crowd';
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
       logger,
     });
   }
-  const staff = config.devMode ? await staffSignIns(server.ctx.db.prisma) : [];
+  const staff = config.devMode ? await staffAccounts(server.ctx.db.prisma) : [];
   const banner = startupBanner({ port, mode: config.mode, devMode: config.devMode, demoGuests: crowd?.guests ?? 0, staff });
   if (prettyLogs(config)) process.stdout.write(`${banner.text}\n`);
   logger.info(banner.fields, `TreatMe live server listening on http://localhost:${port}`);

@@ -1,28 +1,11 @@
-import type { PrismaClient } from '../storage/prisma-types';
-
-export interface StaffSignIn {
-  venue: string;
-  slug: string;
-  email: string;
-}
-
-/** Each venue's staff accounts that can sign in by e-mail (the demo seed makes `staff+<slug>@treatme.dev`). */
-export async function staffSignIns(prisma: PrismaClient, limit = 50): Promise<StaffSignIn[]> {
-  const rows = await prisma.venueStaff.findMany({
-    where: { user: { email: { not: null } } },
-    select: { venue: { select: { name: true, slug: true } }, user: { select: { email: true } } },
-    orderBy: [{ venue: { name: 'asc' } }, { createdAt: 'asc' }],
-    take: limit,
-  });
-  return rows.map((r) => ({ venue: r.venue.name, slug: r.venue.slug, email: r.user.email! }));
-}
+import type { StaffAccount } from '../demo/staff-accounts';
 
 export interface BannerInput {
   port: number;
   mode: string;
   devMode: boolean;
   demoGuests: number;
-  staff: StaffSignIn[];
+  staff: StaffAccount[];
 }
 
 /** What a newcomer needs after `npm start`: where the pages and docs are, and how to sign in as staff. */
