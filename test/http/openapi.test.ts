@@ -40,7 +40,7 @@ function servedRoutes(stack: Layer[]): { method: string; path: string }[] {
 function documents(docPath: string, servedPath: string): boolean {
   const d = docPath.split('/');
   const s = servedPath.split('/');
-  return d.length === s.length && s.every((seg, i) => seg.startsWith(':') || seg === d[i] || (/^\{.+\}$/.test(d[i]!) && false));
+  return d.length === s.length && s.every((seg, i) => seg.startsWith(':') || seg === d[i]);
 }
 
 describe('API documentation', () => {
@@ -68,7 +68,7 @@ describe('API documentation', () => {
 
   it('types headers, numeric query values, security, servers and each operation’s own errors', async () => {
     const doc = await openApi();
-    expect(doc.servers[0]!.url).toBe(ts.url.replace('127.0.0.1', '127.0.0.1'));
+    expect(doc.servers[0]!.url).toBe(ts.url);
     const create = doc.paths['/api/orders']!.post;
     const key = create.parameters.find((p: { name: string }) => p.name === 'Idempotency-Key');
     expect(key).toMatchObject({ in: 'header', required: true, schema: { type: 'string', minLength: 8 } });
@@ -109,7 +109,7 @@ describe('API documentation', () => {
       const isJson = res.headers.get('content-type')?.includes('application/json');
       const body = res.status === 204 || !isJson ? null : ((await res.json()) as { error?: { message: string } });
       expect(body?.error?.message ?? '', `${op.method} ${path}`).not.toMatch(/^No route/);
-      expect(res.status, `${op.method} ${path}`).not.toBe(404 === res.status && !isJson ? 404 : -1);
+      if (!isJson) expect(res.status, `${op.method} ${path}`).not.toBe(404);
     }
   });
 
