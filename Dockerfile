@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Multi-stage: build (dev deps, Prisma client, web bundles) → runtime (prod deps only, non-root).
 
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 ENV NODE_ENV=development
 COPY package.json package-lock.json ./
@@ -11,7 +11,7 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN node scripts/build-web.mjs && npx tsc --noEmit -p tsconfig.json
 
-FROM node:20-slim AS runtime
+FROM node:24-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production \
     PORT=3000 \

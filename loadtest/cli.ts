@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { traceToLines } from '../protocol/trace';
 import { generateTrace, syntheticVenues } from './generator';
@@ -28,7 +29,7 @@ const HELP = `Friday-night load tester: generate a night of traffic, replay it, 
   --trace-in FILE      replay this trace (JSON lines, protocol/trace.ts) instead of generating one
   --trace-out FILE     write the trace used
   --generate-only      write the trace (--trace-out, venues synthetic unless --url) and exit
-  --html FILE          HTML report (loadtest-report.html)
+  --html FILE          HTML report (.data/loadtest/report.html)
   --lat / --lng        city centre (40.7128, -74.006)
   --dynamo-endpoint U  an already running DynamoDB Local for --stores real
 `;
@@ -55,7 +56,7 @@ const { values: a } = parseArgs({
     'trace-in': { type: 'string' },
     'trace-out': { type: 'string' },
     'generate-only': { type: 'boolean', default: false },
-    html: { type: 'string', default: 'loadtest-report.html' },
+    html: { type: 'string', default: '.data/loadtest/report.html' },
     lat: { type: 'string', default: '40.7128' },
     lng: { type: 'string', default: '-74.006' },
     'dynamo-endpoint': { type: 'string' },
@@ -90,7 +91,8 @@ async function main(): Promise<void> {
   };
   if (a['generate-only'] && !a.url) {
     const trace = generateTrace({ ...common, venues: syntheticVenues(common.venues) });
-    const out = a['trace-out'] ?? 'trace.jsonl';
+    const out = a['trace-out'] ?? '.data/loadtest/trace.jsonl';
+    mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, traceToLines(trace));
     process.stderr.write(`wrote ${trace.events.length} events to ${out} (synthetic venues: replay with --trace-in against a server seeded with lt-venue-* slugs)\n`);
     return;

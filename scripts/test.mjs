@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: the whole suite from a clean clone. Makes sure the generated Prisma client exists, type-checks
-// the project, then runs vitest (whose global setup starts DynamoDB Local, and PostgreSQL/Redis if down).
+// the project, lints it (`npm run lint`), then runs vitest (whose global setup starts DynamoDB Local, and
+// PostgreSQL/Redis if down).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -11,6 +12,8 @@ function run(cmd, args, opts = {}) {
 
 if (!existsSync('server/generated/prisma')) run(process.execPath, ['scripts/prisma-generate.mjs']);
 run(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', 'tsconfig.json']);
+// `npm run lint` is the one definition of the lint step (ESLint, then `prettier --check`).
+run('npm', ['run', '--silent', 'lint']);
 if (!existsSync('web/dist/map.js') || !existsSync('web/dist/tablet.js')) {
   if (existsSync('scripts/build-web.mjs')) run(process.execPath, ['scripts/build-web.mjs']);
 }

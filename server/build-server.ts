@@ -1,7 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Router } from 'express';
+import type { Express, Router } from 'express';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { AccessTokens, resolveJwtSecret } from './auth/access-tokens';
 import type { Config } from './config/config';
@@ -28,6 +28,8 @@ export interface BuildOptions {
 export interface RunningServer {
   ctx: AppContext;
   httpServer: HttpServer;
+  /** The Express app (tests walk its router to prove every served route is documented). */
+  app: Express;
   listen(port?: number, host?: string): Promise<number>;
   /** Drain and close everything; resolves when done. Safe to call twice. */
   shutdown(reason?: string): Promise<void>;
@@ -149,6 +151,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   return {
     ctx,
     httpServer,
+    app,
     listen: (port = config.PORT, host = config.HOST) =>
       new Promise<number>((res, rej) => {
         httpServer.once('error', rej);

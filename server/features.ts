@@ -14,6 +14,7 @@ import { redemptionRoutes } from './http/routes/redemption-routes';
 import { webhookRoutes } from './http/routes/webhook-routes';
 import { staffOrderRoutes } from './http/routes/staff-order-routes';
 import { webRoutes } from './http/routes/web-routes';
+import { devStaffRoutes } from './http/routes/dev-staff-routes';
 import { ordersOf } from './orders/orders-module';
 import { staffRoomFeature } from './realtime/staff-room';
 import { buildVenuePeople } from './venue-people/people-feature';
@@ -40,6 +41,7 @@ export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boole
   const people = buildVenuePeople(ctx, realtime);
   const orders = ordersOf(ctx);
   const devPayments = devPaymentRoutes(ctx, orders);
+  const devStaff = devStaffRoutes(ctx);
   const features: Features = {
     routers: [
       authRoutes(ctx),
@@ -56,6 +58,7 @@ export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boole
       staffOrderRoutes(ctx),
       webRoutes(ctx),
       ...(devPayments ? [devPayments] : []),
+      ...(devStaff ? [devStaff] : []),
     ],
     socketFeatures: [...realtime.socketFeatures, staffRoomFeature(ctx, realtime.guard)],
     jobs: [people.job, ...realtime.jobs, orders.expiry],

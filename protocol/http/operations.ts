@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ErrorCode } from '../errors';
 import { OkResponse, IdParams, PublicUser, UserIdParams } from './common';
 import {
   CodeRequestBody,
@@ -31,6 +32,8 @@ import {
 import { DeviceTokenParams, DeviceView, DevicesResponse, RegisterDeviceBody } from './devices';
 import { ReportBody, VenuePeopleQuery, VenuePeopleResponse } from './people';
 import { orderOperations } from './orders';
+import { staffOperations } from './staff';
+import { metaOperations } from './meta';
 
 /**
  * Every HTTP operation with the schemas it is validated with: the OpenAPI document is generated from
@@ -47,8 +50,17 @@ export interface HttpOperation {
   params?: z.ZodType;
   query?: z.ZodType;
   body?: z.ZodType;
+  /** Request headers the route validates (e.g. `Idempotency-Key`), one property per header. */
+  headers?: z.ZodType;
   /** Success status → body schema (null: no body). */
   responses: Record<number, z.ZodType | null>;
+  /** Media type of the success body (`application/json` unless set). */
+  produces?: string;
+  /**
+   * Error codes this operation answers beyond the ones every operation can (VALIDATION when it takes
+   * input, UNAUTHENTICATED/FORBIDDEN when signed in, NOT_FOUND with a path id, RATE_LIMITED, INTERNAL, UNAVAILABLE).
+   */
+  errors?: ErrorCode[];
 }
 
 const Empty = null;
@@ -94,6 +106,8 @@ export const httpOperations: HttpOperation[] = [
   { method: 'delete', path: '/api/devices/{token}', summary: 'Unregister a push token', tag: 'devices', auth: 'required', params: DeviceTokenParams, responses: { 204: Empty } },
 
   ...orderOperations,
+  ...staffOperations,
+  ...metaOperations,
 ];
 
 // Re-exported so a client generator finds the building blocks beside the operations.

@@ -142,6 +142,7 @@ export const AcceptOrderResponseSchema = z.object({ order: OrderViewSchema, rede
 export const QrCodeResponseSchema = z.object({ redemption: RedemptionViewSchema, qrCode: z.string() });
 export const ScanResponseSchema = z.object({ order: OrderViewSchema, redemption: RedemptionViewSchema });
 const IdPath = z.strictObject({ id: Id });
+const IdempotencyHeaders = z.object({ [IDEMPOTENCY_HEADER]: IdempotencyKey });
 const DevPaymentParams = z.strictObject({ paymentIntentId: z.string() });
 const DevPaymentResponseSchema = z.object({
   paymentIntentId: z.string(),
@@ -150,17 +151,17 @@ const DevPaymentResponseSchema = z.object({
 });
 
 export const orderOperations: HttpOperation[] = [
-  { method: 'post', path: '/api/orders', summary: 'Buy a drink for someone (requires an Idempotency-Key header); answers the PaymentIntent client secret', tag: 'orders', auth: 'required', body: CreateOrderBody, responses: { 201: CreateOrderResponseSchema } },
+  { method: 'post', path: '/api/orders', summary: 'Buy a drink for someone (requires an Idempotency-Key header); answers the PaymentIntent client secret', tag: 'orders', auth: 'required', headers: IdempotencyHeaders, body: CreateOrderBody, responses: { 201: CreateOrderResponseSchema }, errors: ['BLOCKED', 'LIMIT_REACHED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS', 'PAYMENT_FAILED'] },
   { method: 'get', path: '/api/orders', summary: 'My orders, bought or received', tag: 'orders', auth: 'required', query: ListOrdersQuery, responses: { 200: z.object({ orders: z.array(OrderViewSchema) }) } },
   { method: 'get', path: '/api/orders/{id}', summary: 'One order (buyer, recipient or staff of its venue)', tag: 'orders', auth: 'required', params: IdPath, responses: { 200: OrderResponseSchema } },
-  { method: 'post', path: '/api/orders/{id}/accept', summary: 'Accept a paid treat (recipient); answers the QR code once', tag: 'orders', auth: 'required', params: IdPath, responses: { 200: AcceptOrderResponseSchema } },
-  { method: 'post', path: '/api/orders/{id}/reject', summary: 'Decline a paid treat (recipient); the hold is released', tag: 'orders', auth: 'required', params: IdPath, responses: { 200: z.object({ order: OrderViewSchema }) } },
-  { method: 'post', path: '/api/orders/{id}/cancel', summary: 'Withdraw a treat before it is accepted (buyer); the hold is released', tag: 'orders', auth: 'required', params: IdPath, responses: { 200: z.object({ order: OrderViewSchema }) } },
-  { method: 'post', path: '/api/orders/{id}/qr', summary: 'Issue a fresh QR code for an accepted treat (the old one stops working)', tag: 'orders', auth: 'required', params: IdPath, responses: { 200: QrCodeResponseSchema } },
-  { method: 'post', path: '/api/redemptions/scan', summary: 'Scan a QR code (staff of the venue): the first scan holds it, any other is 409', tag: 'redemptions', auth: 'required', body: ScanBody, responses: { 200: ScanResponseSchema } },
-  { method: 'post', path: '/api/redemptions/{id}/confirm', summary: 'The drink was served (the scanning bartender): the payment is captured', tag: 'redemptions', auth: 'required', params: IdPath, responses: { 200: ScanResponseSchema } },
-  { method: 'post', path: '/api/redemptions/{id}/release', summary: 'Put a scanned code back (the scanning bartender)', tag: 'redemptions', auth: 'required', params: IdPath, responses: { 200: ScanResponseSchema } },
-  { method: 'post', path: '/api/webhooks/stripe', summary: 'Stripe webhook (raw body, Stripe-Signature verified)', tag: 'payments', auth: 'none', responses: { 200: z.object({ received: z.literal(true), duplicate: z.literal(true).optional(), ignored: z.string().optional() }) } },
+  { method: 'post', path: '/api/orders/{id}/accept', summary: 'Accept a paid treat (recipient); answers the QR code once', tag: 'orders', auth: 'required', params: IdPath, responses: { 200: AcceptOrderResponseSchema }, errors: ['INVALID_TRANSITION', 'CONFLICT', 'BLOCKED'] },
+  { method: 'post', path: '/api/orders/{id}/reject', summary: 'Decline a paid treat (recipient); the hold is released', tag: 'orders', auth: 'required', params: IdPath, responses: { 200: z.object({ order: OrderViewSchema }) }, errors: ['INVALID_TRANSITION', 'CONFLICT'] },
+  { method: 'post', path: '/api/orders/{id}/cancel', summary: 'Withdraw a treat before it is accepted (buyer); the hold is released', tag: 'orders', auth: 'required', params: IdPath, responses: { 200: z.object({ order: OrderViewSchema }) }, errors: ['INVALID_TRANSITION', 'CONFLICT'] },
+  { method: 'post', path: '/api/orders/{id}/qr', summary: 'Issue a fresh QR code for an accepted treat (the old one stops working)', tag: 'orders', auth: 'required', params: IdPath, responses: { 200: QrCodeResponseSchema }, errors: ['INVALID_TRANSITION', 'CONFLICT'] },
+  { method: 'post', path: '/api/redemptions/scan', summary: 'Scan a QR code (staff of the venue): the first scan holds it, any other is 409', tag: 'redemptions', auth: 'required', body: ScanBody, responses: { 200: ScanResponseSchema }, errors: ['CONFLICT', 'INVALID_TRANSITION'] },
+  { method: 'post', path: '/api/redemptions/{id}/confirm', summary: 'The drink was served (the scanning bartender): the payment is captured', tag: 'redemptions', auth: 'required', params: IdPath, responses: { 200: ScanResponseSchema }, errors: ['INVALID_TRANSITION', 'CONFLICT'] },
+  { method: 'post', path: '/api/redemptions/{id}/release', summary: 'Put a scanned code back (the scanning bartender)', tag: 'redemptions', auth: 'required', params: IdPath, responses: { 200: ScanResponseSchema }, errors: ['INVALID_TRANSITION', 'CONFLICT'] },
+  { method: 'post', path: '/api/webhooks/stripe', summary: 'Stripe webhook (raw body, Stripe-Signature verified)', tag: 'payments', auth: 'none', headers: z.object({ 'Stripe-Signature': z.string() }), responses: { 200: z.object({ received: z.literal(true), duplicate: z.literal(true).optional(), ignored: z.string().optional() }) } },
   { method: 'post', path: '/api/dev/payments/{paymentIntentId}/succeed', summary: 'Simulated payments only: authorize and deliver the signed webhook', tag: 'payments', auth: 'none', devOnly: true, params: DevPaymentParams, responses: { 200: DevPaymentResponseSchema } },
   { method: 'post', path: '/api/dev/payments/{paymentIntentId}/fail', summary: 'Simulated payments only: decline and deliver the signed webhook', tag: 'payments', auth: 'none', devOnly: true, params: DevPaymentParams, responses: { 200: DevPaymentResponseSchema } },
 ];

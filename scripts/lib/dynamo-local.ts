@@ -108,7 +108,9 @@ export async function startDynamoLocal(opts: { port?: number; inMemory?: boolean
     // Without this flag DynamoDB Local tries to reach the internet at start.
     '-disableTelemetry',
   ];
-  const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // DynamoDB Local writes dynamodb-local-metadata.json into its working directory: keep it in the cache.
+  mkdirSync(cacheDir(), { recursive: true });
+  const child = spawn('java', args, { cwd: cacheDir(), stdio: ['ignore', 'pipe', 'pipe'] });
   const log = opts.log;
   if (log) {
     child.stdout?.on('data', (d: Buffer) => log(d.toString()));

@@ -84,6 +84,8 @@ export const envSchema = z.object({
   /** How long an Idempotency-Key's answer is kept (the seed's idempotency table: 1 hour). */
   IDEMPOTENCY_TTL_SECONDS: int(60, 86_400).default(3_600),
   DEV_MODE: bool.optional(),
+  /** Simulated guests the embedded demo sends through real sockets (`npm run demo` sets 40); needs dev mode. */
+  DEMO_CROWD: int(0, 500).default(0),
   /** Comma-separated browser origins allowed to open sockets and call the API; `*` allows any. */
   CORS_ORIGINS: z.string().default('*'),
 
@@ -308,6 +310,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push('JWT_SECRET: required outside embedded/dev mode (all nodes must share it)');
   }
   problems.push(...providerProblems(e));
+  if (e.DEMO_CROWD > 0 && (e.DEV_MODE ?? mode === 'embedded') === false) {
+    problems.push('DEMO_CROWD: the demo crowd signs in through the dev routes, so it needs DEV_MODE=true');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const devMode = e.DEV_MODE ?? mode === 'embedded';

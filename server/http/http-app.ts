@@ -3,6 +3,7 @@ import { pinoHttp } from 'pino-http';
 import type { AppContext } from '../context';
 import { errorMiddleware, notFound } from './error-middleware';
 import { healthRoutes } from './health-routes';
+import { prettyLogs } from '../observability/logger';
 
 declare module 'http' {
   interface IncomingMessage {
@@ -12,6 +13,14 @@ declare module 'http' {
 }
 
 export const JSON_BODY_LIMIT = '64kb';
+
+const requestLine = (req: { method?: string; originalUrl?: string; url?: string }, res: { statusCode: number }, ms: number) =>
+  `${req.method} ${req.originalUrl ?? req.url} ${res.statusCode} ${Math.round(ms)}ms`;
+const requestLineMessages = {
+  customSuccessMessage: requestLine,
+  customErrorMessage: (req: { method?: string; originalUrl?: string; url?: string }, res: { statusCode: number }, err: Error) =>
+    `${req.method} ${req.originalUrl ?? req.url} ${res.statusCode} ${err.message}`,
+};
 
 export function createHttpApp(ctx: AppContext, routers: Router[], isDraining: () => boolean): Express {
   const app = express();
@@ -23,6 +32,8 @@ export function createHttpApp(ctx: AppContext, routers: Router[], isDraining: ()
       // Probes hit these every few seconds; a log line each would drown the useful ones.
       autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/ready' || req.url === '/metrics' },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      // Pretty mode: the whole request on one line; JSON keeps pino-http's default message and fields.
+      ...(prettyLogs(ctx.config) ? requestLineMessages : {}),
       serializers: {
         req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
         res: (res: { statusCode: number }) => ({ status: res.statusCode }),

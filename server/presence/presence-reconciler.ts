@@ -55,7 +55,7 @@ export class PresenceReconciler {
         metrics.driftRepaired.inc();
         log.warn({ venueId: d.venueId, stored: d.stored, actual: d.actual }, 'presence counter drift repaired');
       }
-      if (drift.length === 0) log.info({}, 'presence counters reconciled: no drift');
+      // Only a repair is logged (above): a clean pass every minute would be noise.
       return drift;
     } catch (err) {
       log.warn({ err }, 'presence reconcile failed; retrying next interval');

@@ -49,7 +49,6 @@ describe('the web map', () => {
     const guests = await Promise.all([createUser(ts.server.ctx, 'Map Guest A'), createUser(ts.server.ctx, 'Map Guest B')]);
     for (const [i, guest] of guests.entries()) {
       const phone = await ts.connect(guest.token);
-      const started = Date.now();
       await emitOk(phone, 'presence:checkin', { venueId: venue.id, lat: venue.latitude, lng: venue.longitude });
       const acked = Date.now();
       await waitForCount(page, venue.id, before + i + 1, 1_000);
@@ -87,6 +86,42 @@ describe('the web map', () => {
     });
     expect(await page.textContent('#conn')).toBe('Back online');
     expect(pageErrors).toEqual([]);
+  });
+
+  it('is usable on a 375 px phone: one-line summary, markers not covered by the panel', async () => {
+    const phone = await newPage(browser, { width: 375, height: 667 });
+    try {
+      await phone.page.goto(`${ts.url}/map`);
+      await phone.page.waitForSelector('#conn[data-state="live"]');
+      await phone.page.waitForFunction(() => document.querySelectorAll('.venue-marker').length === 12);
+      const layout = await phone.page.evaluate(() => {
+        const box = (sel: string) => document.querySelector(sel)!.getBoundingClientRect();
+        const summary = document.getElementById('summary')!;
+        const lineHeight = parseFloat(getComputedStyle(summary).lineHeight) || parseFloat(getComputedStyle(summary).fontSize) * 1.3;
+        const panel = box('.panel');
+        const markers = Array.from(document.querySelectorAll('.venue-marker'), (m) => m.getBoundingClientRect());
+        const visible = markers.filter((m) => m.bottom > 0 && m.top < innerHeight && m.right > 0 && m.left < innerWidth);
+        const covered = visible.filter((m) => m.top < panel.bottom && m.bottom > panel.top && m.left < panel.right && m.right > panel.left);
+        return {
+          summaryLines: Math.round(summary.getBoundingClientRect().height / lineHeight),
+          bar: box('.bar').height,
+          scrollWidth: document.documentElement.scrollWidth,
+          visible: visible.length,
+          covered: covered.length,
+          panelHeight: panel.height,
+        };
+      });
+      expect(layout.summaryLines).toBe(1);
+      expect(layout.bar).toBeLessThan(80);
+      expect(layout.scrollWidth).toBeLessThanOrEqual(375);
+      expect(layout.panelHeight).toBeLessThan(667 * 0.35);
+      expect(layout.visible).toBeGreaterThan(0);
+      expect(layout.covered).toBeLessThan(layout.visible);
+      await screenshot(phone.page, 'web-map-375px');
+      expect(phone.errors).toEqual([]);
+    } finally {
+      await phone.page.context().close();
+    }
   });
 
   it('re-watches the new view once after a burst of pans', async () => {

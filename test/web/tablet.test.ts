@@ -36,10 +36,10 @@ afterAll(async () => {
 });
 
 /** The buyer orders a drink and the simulated card authorizes it (the order becomes PAID). */
-async function paidOrder(): Promise<string> {
+async function paidOrder(message?: string): Promise<string> {
   const created = await api(ts, buyer.token).post(
     '/api/orders',
-    { recipientId: recipient.id, venueId: venue.id, paymentMethod: 'APPLE_PAY', items: [{ menuItemId: venue.menuItems[0]!.id, quantity: 2 }] },
+    { recipientId: recipient.id, venueId: venue.id, paymentMethod: 'APPLE_PAY', items: [{ menuItemId: venue.menuItems[0]!.id, quantity: 2 }], ...(message ? { message } : {}) },
     { 'Idempotency-Key': newKey() },
   );
   expect(created.status).toBe(201);
@@ -66,18 +66,28 @@ async function scan(code: string): Promise<void> {
 describe('the bartender tablet', () => {
   it('signs a venue’s bartender in with the dev sign-in and joins the staff room', async () => {
     await page.goto(`${ts.url}/tablet`);
-    await page.fill('#email', `staff+${venue.slug}@treatme.dev`);
+    // Dev mode lists every venue's staff e-mail; one tap fills the form.
+    const account = `#staff-accounts .staff-account[data-email="staff+${venue.slug}@treatme.dev"]`;
+    await page.waitForSelector(account);
+    expect(await page.$$eval('#staff-accounts .staff-account', (els) => els.length)).toBe(12);
+    expect(await page.textContent(account)).toContain(venue.name);
+    await page.click(account);
+    expect(await page.inputValue('#email')).toBe(`staff+${venue.slug}@treatme.dev`);
     await page.click('#signin-submit');
     await page.waitForSelector('#work:not([hidden])');
     await page.waitForSelector('#conn[data-state="live"]');
     // Joined the staff room and read the open orders (an empty list has no size, hence 'attached').
     await page.waitForSelector('#orders[data-synced-at]', { state: 'attached' });
-    expect(await page.textContent('#venue-name')).toContain(venue.name);
+    // The header names the venue once (the demo staff account is called "<venue> Bar").
+    expect(await page.textContent('#venue-name')).toBe(venue.name);
   });
 
   it('receives a paid order live, redeems it, and refuses a second scan of the same code', async () => {
-    const orderId = await paidOrder();
+    const orderId = await paidOrder('Happy birthday, <b>Rita</b>!');
     await page.waitForSelector(orderRow(orderId, 'PAID'), { timeout: 3_000 });
+    // The buyer's message is on the card, as text (markup in it is not rendered).
+    expect(await page.textContent(`${orderRow(orderId)} .order-message`)).toBe('Happy birthday, <b>Rita</b>!');
+    expect(await page.$(`${orderRow(orderId)} .order-message b`)).toBeNull();
     const code = await accept(orderId);
     await page.waitForSelector(orderRow(orderId, 'ACCEPTED'), { timeout: 3_000 });
     await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.includes('Rita Recipient'), orderRow(orderId));
@@ -88,6 +98,7 @@ describe('the bartender tablet', () => {
     expect(await page.textContent('#result-title')).toBe('Serve');
     expect(await page.textContent('#result-items')).toContain(`2 × ${venue.menuItems[0]!.name}`);
     expect(await page.textContent('#result-who')).toContain('for Rita Recipient');
+    expect(await page.textContent('#result-who')).toContain('“Happy birthday, <b>Rita</b>!”');
     await screenshot(page, 'web-tablet-serve');
 
     await page.click('#result-confirm');

@@ -4,7 +4,8 @@ import { ClientEvent, ServerEvent } from '../../protocol/events';
 import type { RedemptionConflictDetails, ScanResponse } from '../../protocol/http/orders';
 import type { StaffOrdersResponse, StaffVenue, StaffVenuesResponse } from '../../server/http/routes/staff-order-routes';
 import { trackConnection, type AppSocket } from '../shared/connection-status';
-import { ApiError } from '../shared/http';
+import type { DevStaffAccountsResponse } from '../../protocol/http/staff';
+import { ApiError, requestJson } from '../shared/http';
 import { readPageConfig, type TabletPageConfig } from '../shared/page-config';
 import { OrdersBoard, clock } from './orders-board';
 import { QrScanner, cameraScanningSupported, extractCode } from './qr-scanner';
@@ -40,7 +41,35 @@ function showSignIn(message = ''): void {
   $('signin-hint').textContent = config.devMode
     ? 'Dev mode: sign in with just the email. Demo bartenders are staff+<venue-slug>@treatme.dev.'
     : 'We will email you a 6-digit sign-in code.';
+  if (config.devMode) void listStaffAccounts();
   $('email').focus();
+}
+
+/** Dev mode: each venue's staff e-mail as a button that fills the form, so nobody has to guess a slug. */
+async function listStaffAccounts(): Promise<void> {
+  const list = $('staff-accounts');
+  try {
+    const { accounts } = await requestJson<DevStaffAccountsResponse>('GET', '/api/dev/staff-accounts');
+    list.replaceChildren(
+      ...accounts.map((a) => {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'staff-account';
+        b.dataset.email = a.email;
+        b.innerHTML = '<b></b><span></span>';
+        b.querySelector('b')!.textContent = a.venue;
+        b.querySelector('span')!.textContent = a.email;
+        b.addEventListener('click', () => {
+          ($('email') as HTMLInputElement).value = a.email;
+          $('email').focus();
+        });
+        return b;
+      }),
+    );
+    list.hidden = accounts.length === 0;
+  } catch {
+    list.hidden = true;
+  }
 }
 
 $('signin-form').addEventListener('submit', (e) => {
@@ -122,7 +151,9 @@ function startShift(v: StaffVenue): void {
   venue = v;
   session.setVenue(v.id);
   showOnly('work');
-  $('venue-name').textContent = `${v.name} · ${session.value?.user.displayName ?? ''}`;
+  // The venue once; the staff account's name (the demo's is "<venue> Bar") goes on the sign-out button's tooltip.
+  $('venue-name').textContent = v.name;
+  $('sign-out').title = `Signed in as ${session.value?.user.displayName ?? ''}`;
   document.title = `TreatMe bar — ${v.name}`;
   connect();
   $('code').focus();
@@ -246,7 +277,8 @@ function whoFor(scan: ScanResponse): string {
   const known = board.get(scan.order.id);
   const to = known?.recipientName;
   const from = known?.buyerName;
-  return [to ? `for ${to}` : '', from ? `from ${from}` : ''].filter(Boolean).join(' · ');
+  const note = scan.order.message ? `“${scan.order.message}”` : '';
+  return [to ? `for ${to}` : '', from ? `from ${from}` : '', note].filter(Boolean).join(' · ');
 }
 
 async function redeem(text: string): Promise<void> {

@@ -112,6 +112,13 @@ export class OrdersBoard {
           ? 'Ready to redeem'
           : 'Waiting for guest';
     li.append(items, badge, who);
+    if (e.order.message) {
+      // The buyer's note, read out with the drink ("Happy birthday!"): plain text, never HTML.
+      const note = document.createElement('blockquote');
+      note.className = 'order-message';
+      note.textContent = e.order.message;
+      li.append(note);
+    }
     return li;
   }
 }
