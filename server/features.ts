@@ -15,6 +15,8 @@ import { staffOrderRoutes } from './http/routes/staff-order-routes';
 import { webRoutes } from './http/routes/web-routes';
 import { ordersOf } from './orders/orders-module';
 import { staffRoomFeature } from './realtime/staff-room';
+import { TokenExpiry, tokenExpiryFeature } from './realtime/token-expiry';
+import { accountRoutes } from './http/routes/account-routes';
 import { buildVenuePeople } from './venue-people/people-feature';
 
 /** A background job owned by one feature (sweeper, reconciler, order expiry…). */
@@ -39,9 +41,11 @@ export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boole
   const people = buildVenuePeople(ctx, realtime);
   const orders = ordersOf(ctx);
   const devPayments = devPaymentRoutes(ctx, orders);
+  const tokenExpiry = new TokenExpiry();
   const features: Features = {
     routers: [
       authRoutes(ctx),
+      accountRoutes(ctx, { realtime, orders }),
       venueRoutes(ctx),
       people.router,
       people.safetyRouter,
@@ -55,8 +59,8 @@ export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boole
       webRoutes(ctx),
       ...(devPayments ? [devPayments] : []),
     ],
-    socketFeatures: [...realtime.socketFeatures, staffRoomFeature(ctx, realtime.guard)],
-    jobs: [people.job, ...realtime.jobs, orders.expiry],
+    socketFeatures: [...realtime.socketFeatures, staffRoomFeature(ctx, realtime.guard), tokenExpiryFeature(ctx.tokens, realtime.guard, tokenExpiry)],
+    jobs: [people.job, ...realtime.jobs, orders.expiry, tokenExpiry.job()],
   };
   return features;
 }
