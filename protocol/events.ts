@@ -1,5 +1,6 @@
 import type { Ack } from './errors';
 import type {
+  AuthRefreshPayload,
   CheckInPayload,
   EmptyPayload,
   HeartbeatPayload,
@@ -21,6 +22,7 @@ export const ClientEvent = {
   MapWatch: 'map:watch',
   MapUnwatch: 'map:unwatch',
   StaffJoin: 'staff:join',
+  AuthRefresh: 'auth:refresh',
 } as const;
 export type ClientEvent = (typeof ClientEvent)[keyof typeof ClientEvent];
 
@@ -34,6 +36,7 @@ export const ServerEvent = {
   OrderPaid: 'order:paid',
   RedemptionNew: 'redemption:new',
   ServerShutdown: 'server:shutdown',
+  AuthExpired: 'auth:expired',
 } as const;
 export type ServerEvent = (typeof ServerEvent)[keyof typeof ServerEvent];
 
@@ -124,6 +127,12 @@ export interface ShutdownNotice {
   reconnectAfterMs: number;
 }
 
+/** Sent just before the server closes a socket whose credentials ended; reconnect with a fresh token. */
+export interface AuthExpiredNotice {
+  /** `expired`: the access token ran out without an `auth:refresh`; `revoked`: logout-all or account deletion. */
+  reason: 'expired' | 'revoked';
+}
+
 type AckFn<T> = (ack: Ack<T>) => void;
 
 export interface ClientToServerEvents {
@@ -137,6 +146,8 @@ export interface ClientToServerEvents {
   'map:unwatch': (payload: EmptyPayload, ack: AckFn<{ watching: number }>) => void;
   /** Staff tablets join their venue's staff room to receive paid orders and redemptions. */
   'staff:join': (payload: StaffJoinPayload, ack: AckFn<{ venueId: string }>) => void;
+  /** Hands the socket a fresh access token of the same user, moving its expiry; answers the new expiry (ISO). */
+  'auth:refresh': (payload: AuthRefreshPayload, ack: AckFn<{ expiresAt: string }>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -149,6 +160,7 @@ export interface ServerToClientEvents {
   'order:paid': (msg: { order: OrderView }) => void;
   'redemption:new': (msg: { order: OrderView; redemption: RedemptionView }) => void;
   'server:shutdown': (msg: ShutdownNotice) => void;
+  'auth:expired': (msg: AuthExpiredNotice) => void;
 }
 
 /** One node's count and people-list changes of one fan-out window: a single Redis publish. */

@@ -47,3 +47,7 @@ export type MapWatchPayload = z.infer<typeof MapWatchPayload>;
 
 export const StaffJoinPayload = z.strictObject({ venueId: Id });
 export type StaffJoinPayload = z.infer<typeof StaffJoinPayload>;
+
+/** A fresh access token for a socket whose token nears its expiry (from `POST /api/auth/refresh`). */
+export const AuthRefreshPayload = z.strictObject({ token: z.string().min(1).max(4096) });
+export type AuthRefreshPayload = z.infer<typeof AuthRefreshPayload>;

@@ -4,10 +4,13 @@ import { join } from 'node:path';
 import type { Express, Router } from 'express';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { AccessTokens, resolveJwtSecret } from './auth/access-tokens';
+import { CredentialCheck } from './auth/credential-check';
+import { MemorySessionCutoffs, RedisSessionCutoffs } from './auth/session-cutoffs';
 import type { Config } from './config/config';
 import type { AppContext, ReadinessCheck, RedisConnections } from './context';
 import { buildFeatures } from './features';
 import { createHttpApp } from './http/http-app';
+import { startMetricsServer } from './http/metrics-endpoint';
 import { createLogger, type Logger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
 import { buildPresence } from './presence/build-presence';
@@ -30,7 +33,10 @@ export interface RunningServer {
   httpServer: HttpServer;
   /** The Express app (tests walk its router to prove every served route is documented). */
   app: Express;
+  /** Listens (and starts the METRICS_PORT server if configured); resolves with the public port. */
   listen(port?: number, host?: string): Promise<number>;
+  /** The METRICS_PORT server's bound port once listening, if one is configured. */
+  metricsPort(): number | undefined;
   /** Drain and close everything; resolves when done. Safe to call twice. */
   shutdown(reason?: string): Promise<void>;
 }
@@ -73,7 +79,13 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     config.JWT_SECRET,
     config.mode === 'embedded' && !config.PGLITE_IN_MEMORY ? join(config.PGLITE_DATA_DIR, '..', 'jwt-secret') : undefined,
   );
-  const tokens = new AccessTokens(jwtSecret, config.ACCESS_TOKEN_TTL_SECONDS);
+  // A cutoff matters only while tokens issued before it can still be unexpired.
+  const cutoffKeepMs = (config.ACCESS_TOKEN_TTL_SECONDS + 60) * 1000;
+  const credentials = new CredentialCheck(
+    db,
+    redis ? new RedisSessionCutoffs(redis.main, cutoffKeepMs, logger) : new MemorySessionCutoffs(cutoffKeepMs),
+  );
+  const tokens = new AccessTokens(jwtSecret, config.ACCESS_TOKEN_TTL_SECONDS, credentials);
 
   const httpServer = createServer();
   const io = createSocketServer(httpServer, config);
@@ -94,6 +106,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     presence: presence.store,
     locks: presence.locks,
     tokens,
+    credentials,
     io,
     readiness,
     stoppables,
@@ -116,6 +129,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     stoppables.push(job);
   }
 
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (reason = 'shutdown'): Promise<void> => {
     shuttingDown ??= (async () => {
@@ -143,6 +157,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       if (redis) await Promise.all([closeRedis(redis.main), closeRedis(redis.pub), closeRedis(redis.sub)]);
       await db.close();
       httpServer.closeAllConnections();
+      if (metricsServer) await new Promise<void>((res) => metricsServer!.server.close(() => res()));
       logger.info('shutdown complete');
     })();
     return shuttingDown;
@@ -152,14 +167,19 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     ctx,
     httpServer,
     app,
-    listen: (port = config.PORT, host = config.HOST) =>
-      new Promise<number>((res, rej) => {
+    listen: async (port = config.PORT, host = config.HOST) => {
+      if (config.METRICS_PORT !== undefined && !metricsServer) {
+        metricsServer = await startMetricsServer(config.METRICS_PORT, host, metrics, logger);
+      }
+      return await new Promise<number>((res, rej) => {
         httpServer.once('error', rej);
         httpServer.listen(port, host, () => {
           httpServer.off('error', rej);
           res((httpServer.address() as AddressInfo).port);
         });
-      }),
+      });
+    },
+    metricsPort: () => metricsServer?.port,
     shutdown,
   };
 }

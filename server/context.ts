@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { AccessTokens } from './auth/access-tokens';
+import type { CredentialCheck } from './auth/credential-check';
 import type { Config } from './config/config';
 import type { Logger } from './observability/logger';
 import type { Metrics } from './observability/metrics';
@@ -37,6 +38,8 @@ export interface AppContext {
   presence: PresenceStore;
   locks: Lock;
   tokens: AccessTokens;
+  /** Session cutoffs and the user-exists check every access token passes (logout-all, account deletion). */
+  credentials: CredentialCheck;
   io: TypedServer;
   readiness: ReadinessCheck[];
   /** Stopped in reverse order on shutdown, after sockets are told to go and before stores close. */

@@ -17,6 +17,8 @@ import { webRoutes } from './http/routes/web-routes';
 import { devStaffRoutes } from './http/routes/dev-staff-routes';
 import { ordersOf } from './orders/orders-module';
 import { staffRoomFeature } from './realtime/staff-room';
+import { TokenExpiry, tokenExpiryFeature } from './realtime/token-expiry';
+import { accountRoutes } from './http/routes/account-routes';
 import { buildVenuePeople } from './venue-people/people-feature';
 
 /** A background job owned by one feature (sweeper, reconciler, order expiry…). */
@@ -46,6 +48,7 @@ export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boole
     routers: [
       authRoutes(ctx),
       providerRoutes(ctx),
+      accountRoutes(ctx, { realtime, orders }),
       venueRoutes(ctx),
       people.router,
       people.safetyRouter,
@@ -60,8 +63,8 @@ export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boole
       ...(devPayments ? [devPayments] : []),
       ...(devStaff ? [devStaff] : []),
     ],
-    socketFeatures: [...realtime.socketFeatures, staffRoomFeature(ctx, realtime.guard)],
-    jobs: [people.job, ...realtime.jobs, orders.expiry],
+    socketFeatures: [...realtime.socketFeatures, staffRoomFeature(ctx, realtime.guard), tokenExpiryFeature(ctx.tokens, realtime.guard, tokenExpiry)],
+    jobs: [people.job, ...realtime.jobs, orders.expiry, tokenExpiry.job()],
   };
   return features;
 }

@@ -5,3 +5,4 @@ export * from './social';
 export * from './devices';
 export * from './operations';
 export * from './people';
+export * from './account';

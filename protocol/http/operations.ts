@@ -34,6 +34,7 @@ import { ReportBody, VenuePeopleQuery, VenuePeopleResponse } from './people';
 import { orderOperations } from './orders';
 import { staffOperations } from './staff';
 import { metaOperations } from './meta';
+import { DeleteAccountBody, DeleteAccountResponse } from './account';
 
 /**
  * Every HTTP operation with the schemas it is validated with: the OpenAPI document is generated from
@@ -78,6 +79,7 @@ export const httpOperations: HttpOperation[] = [
   { method: 'post', path: '/api/auth/logout', summary: 'Revoke the session a refresh token belongs to', tag: 'auth', auth: 'none', body: RefreshBody, responses: { 204: Empty } },
   { method: 'post', path: '/api/auth/logout-all', summary: 'Revoke every session of the signed-in user', tag: 'auth', auth: 'required', responses: { 200: z.object({ revoked: z.number().int() }) } },
   { method: 'get', path: '/api/me', summary: 'The signed-in user', tag: 'auth', auth: 'required', responses: { 200: z.object({ user: UserView }) } },
+  { method: 'delete', path: '/api/me', summary: 'Delete my account (confirmed with a fresh one-time code): ends my stay, open treats, devices and sessions; money and audit rows stay, anonymized', tag: 'auth', auth: 'required', body: DeleteAccountBody, responses: { 200: DeleteAccountResponse } },
 
   { method: 'get', path: '/api/venues', summary: 'Nearest venues with live counts, friends present and tonight’s specials', tag: 'venues', auth: 'optional', query: NearbyVenuesQuery, responses: { 200: NearbyVenuesResponse } },
   { method: 'get', path: '/api/venues/{id}', summary: 'One venue with live data', tag: 'venues', auth: 'optional', params: IdParams, responses: { 200: z.object({ venue: VenueView }) } },

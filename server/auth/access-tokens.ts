@@ -14,21 +14,31 @@ const ALGORITHM = 'HS256' as const;
 const ISSUER = 'treatme';
 const AUDIENCE = 'treatme-app';
 
-const Claims = z.object({ sub: z.string().min(1), typ: z.literal('access'), exp: z.number() });
+// `ims`: issued-at in ms. `iat` has whole seconds only, too coarse to tell a token issued just before a
+// logout-all from one issued just after it.
+const Claims = z.object({ sub: z.string().min(1), typ: z.literal('access'), exp: z.number(), iat: z.number().optional(), ims: z.number().optional() });
 export interface AccessClaims {
   userId: string;
   /** Epoch ms. */
   expiresAt: number;
+  /** Epoch ms. */
+  issuedAt: number;
+}
+
+/** What a signed token must also satisfy at use (sessions not ended since, user still there). */
+export interface CredentialGuard {
+  check(claims: AccessClaims): Promise<void>;
 }
 
 export class AccessTokens {
   constructor(
     private readonly secret: string,
     private readonly ttlSeconds: number,
+    private readonly guard?: CredentialGuard,
   ) {}
 
   sign(userId: string, ttlSeconds = this.ttlSeconds): string {
-    return jwt.sign({ typ: 'access' }, this.secret, {
+    return jwt.sign({ typ: 'access', ims: Date.now() }, this.secret, {
       algorithm: ALGORITHM,
       subject: userId,
       issuer: ISSUER,
@@ -47,7 +57,15 @@ export class AccessTokens {
     }
     const claims = Claims.safeParse(decoded);
     if (!claims.success) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Invalid access token');
-    return { userId: claims.data.sub, expiresAt: claims.data.exp * 1000 };
+    const d = claims.data;
+    return { userId: d.sub, expiresAt: d.exp * 1000, issuedAt: d.ims ?? (d.iat ?? 0) * 1000 };
+  }
+
+  /** `verify`, then the checks that need the stores: what every route and the socket handshake use. */
+  async authenticate(token: string): Promise<AccessClaims> {
+    const claims = this.verify(token);
+    await this.guard?.check(claims);
+    return claims;
   }
 
   /**

@@ -1,3 +1,4 @@
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 /**
@@ -20,6 +21,17 @@ const urlWithScheme = (schemes: string[], label: string) =>
       return false;
     }
   }, `must be a valid ${label} URL`);
+
+/** A hop count, or a list proxy-addr accepts (it throws on anything else). */
+const trustProxy = z.string().refine((v) => {
+  if (/^\d+$/.test(v)) return true;
+  try {
+    proxyaddr.compile(v.split(',').map((s) => s.trim()).filter(Boolean));
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a hop count or a comma-separated list of proxy addresses/subnets (loopback, linklocal, uniquelocal allowed)');
 
 const postgresUrl = urlWithScheme(['postgres:', 'postgresql:'], 'postgres:// or postgresql://');
 const redisUrl = urlWithScheme(['redis:', 'rediss:'], 'redis:// or rediss://');
@@ -86,8 +98,21 @@ export const envSchema = z.object({
   DEV_MODE: bool.optional(),
   /** Simulated guests the embedded demo sends through real sockets (`npm run demo` sets 40); needs dev mode. */
   DEMO_CROWD: int(0, 500).default(0),
-  /** Comma-separated browser origins allowed to open sockets and call the API; `*` allows any. */
+  /** Comma-separated browser origins allowed to open sockets and call the API; `*` allows any (without credentials). */
   CORS_ORIGINS: z.string().default('*'),
+  /**
+   * Which proxies in front of this server may name the client in `X-Forwarded-For`, as Express's
+   * `trust proxy` understands it: a hop count (`1` = one load balancer) or a comma-separated list of
+   * addresses, subnets or `loopback`/`linklocal`/`uniquelocal`. Unset → none: the TCP peer is the client,
+   * so a forged header changes neither rate limits nor audit rows.
+   */
+  TRUST_PROXY: trustProxy.optional(),
+  /** Socket connections one client address may hold open on a node (0: no limit); loopback peers are not limited. */
+  SOCKET_CONNECTIONS_PER_IP: int(0, 1_000_000).default(200),
+  /** Serve /metrics on this separate port (keep it off the public network) instead of the public one. */
+  METRICS_PORT: int(0, 65535).optional(),
+  /** Bearer token /metrics requires on the public port. Without it or METRICS_PORT, /metrics is public only in dev mode. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 
   PRESENCE_TIMEOUT_SECONDS: int(5, 86_400).default(600),
   PRESENCE_GRACE_SECONDS: int(0, 3_600).default(60),
@@ -241,6 +266,8 @@ export interface Config extends Env {
   dynamo: { endpoint: string | undefined; region: string; tablePrefix: string } | undefined;
   stripe: { secretKey: string; webhookSecret: string; apiBase: string | undefined } | undefined;
   corsOrigins: '*' | string[];
+  /** TRUST_PROXY as Express's `trust proxy` setting takes it. */
+  trustProxy: false | number | string[];
 }
 
 export class ConfigError extends Error {
@@ -330,6 +357,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       e.STRIPE_SECRET_KEY && e.STRIPE_WEBHOOK_SECRET
         ? { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiBase: e.STRIPE_API_BASE }
         : undefined,
+    trustProxy: !e.TRUST_PROXY ? false : /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY.split(',').map((s) => s.trim()).filter(Boolean),
     corsOrigins: e.CORS_ORIGINS === '*' ? '*' : e.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
   };
 }

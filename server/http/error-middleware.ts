@@ -13,6 +13,11 @@ function fromMiddlewareError(err: unknown): AppError | undefined {
   const e = err as { type?: unknown; status?: unknown };
   if (e.type === 'entity.too.large') return new AppError(ErrorCode.PAYLOAD_TOO_LARGE, 'Request body too large', { cause: err });
   if (e.type === 'entity.parse.failed') return new AppError(ErrorCode.VALIDATION, 'Malformed JSON body', { cause: err });
+  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
+    return new AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Unsupported body encoding or charset', { cause: err });
+  }
+  // The router cannot decode a path parameter such as `%ff` or `%E0%A4%A`: the client's URL is broken.
+  if (err instanceof URIError) return new AppError(ErrorCode.VALIDATION, 'Malformed percent-escape in the URL', { cause: err });
   if (typeof e.type === 'string' && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     return new AppError(ErrorCode.VALIDATION, 'Unreadable request body', { cause: err });
   }

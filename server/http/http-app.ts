@@ -1,9 +1,12 @@
 import express, { type Express, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { AppContext } from '../context';
+import { corsPolicy } from './cors-policy';
 import { errorMiddleware, notFound } from './error-middleware';
 import { healthRoutes } from './health-routes';
 import { prettyLogs } from '../observability/logger';
+import { publicMetricsRoute } from './metrics-endpoint';
+import { limitJsonDepth, requireJsonBody } from './request-guards';
 
 declare module 'http' {
   interface IncomingMessage {
@@ -25,7 +28,9 @@ const requestLineMessages = {
 export function createHttpApp(ctx: AppContext, routers: Router[], isDraining: () => boolean): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', true);
+  // Only the proxies TRUST_PROXY names may speak for the client: otherwise any X-Forwarded-For would
+  // pick the address rate limits count and audit rows record.
+  app.set('trust proxy', ctx.config.trustProxy);
   app.use(
     pinoHttp({
       logger: ctx.logger,
@@ -49,6 +54,8 @@ export function createHttpApp(ctx: AppContext, routers: Router[], isDraining: ()
     });
     next();
   });
+  app.use(corsPolicy(ctx.config));
+  app.use(requireJsonBody);
   app.use(
     express.json({
       limit: JSON_BODY_LIMIT,
@@ -57,10 +64,9 @@ export function createHttpApp(ctx: AppContext, routers: Router[], isDraining: ()
       },
     }),
   );
+  app.use(limitJsonDepth);
   app.use(healthRoutes(ctx.readiness, isDraining));
-  app.get('/metrics', async (_req, res) => {
-    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
-  });
+  app.get('/metrics', publicMetricsRoute(ctx.config, ctx.metrics));
   for (const router of routers) app.use(router);
   app.use(notFound);
   app.use(errorMiddleware(ctx.logger));

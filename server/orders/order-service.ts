@@ -24,6 +24,7 @@ export interface Source {
 type Ctx = Pick<AppContext, 'db' | 'logger' | 'now' | 'presence' | 'config'>;
 
 const notFound = () => new AppError(ErrorCode.NOT_FOUND, 'Order not found');
+export const TREAT_REFUSAL = 'You can treat a friend, or someone at this venue who is open to a treat';
 
 /** Serialises creates per user inside one transaction, on any node (PostgreSQL advisory locks). */
 async function lockUsers(tx: PrismaTransaction, ids: string[]): Promise<void> {
@@ -62,23 +63,22 @@ export class OrderService {
     if (body.recipientId === buyerId) throw new AppError(ErrorCode.VALIDATION, 'You cannot buy yourself a treat');
     const now = this.ctx.now();
     const [recipient, venue] = await Promise.all([
-      prisma.user.findUnique({ where: { id: body.recipientId }, select: { id: true, displayName: true } }),
+      prisma.user.findUnique({ where: { id: body.recipientId }, select: { id: true, displayName: true, deletedAt: true } }),
       prisma.venue.findUnique({ where: { id: body.venueId }, select: { id: true, name: true } }),
     ]);
-    if (!recipient) throw new AppError(ErrorCode.NOT_FOUND, 'Recipient not found');
     if (!venue) throw new AppError(ErrorCode.NOT_FOUND, 'Venue not found');
-    if (await isBlockedEitherWay(prisma, buyerId, body.recipientId)) {
-      throw new AppError(ErrorCode.BLOCKED, 'You cannot treat this person');
-    }
+    // Every reason a person may not be treated reads the same (status, code, message): no account, a
+    // block either way, not here, hidden, not open to a treat. Otherwise the refusal itself would tell
+    // a stranger that they are blocked, or where a person (or a ghost) is, venue after venue.
+    const refusal = () => new AppError(ErrorCode.FORBIDDEN, TREAT_REFUSAL);
+    if (!recipient || recipient.deletedAt !== null) throw refusal();
+    if (await isBlockedEitherWay(prisma, buyerId, body.recipientId)) throw refusal();
     if (!(await areFriends(prisma, buyerId, body.recipientId))) {
       // A stranger may treat only someone they can see on the venue's list: both checked in there, the
-      // recipient visible and open to a treat. Every refusal reads the same, so trying venues one by one
-      // cannot reveal where a person (or a ghost) is.
+      // recipient visible and open to a treat.
       const [theirs, mine] = await Promise.all([this.ctx.presence.get(body.recipientId, now), this.ctx.presence.get(buyerId, now)]);
       const visibleHere = theirs && theirs.venueId === body.venueId && theirs.visible && theirs.wantsToReceive;
-      if (!visibleHere || mine?.venueId !== body.venueId) {
-        throw new AppError(ErrorCode.FORBIDDEN, 'You can treat a friend, or someone at this venue who is open to a treat');
-      }
+      if (!visibleHere || mine?.venueId !== body.venueId) throw refusal();
     }
     const { amountCents, items } = await this.price(body);
 

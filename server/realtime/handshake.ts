@@ -9,10 +9,11 @@ const HandshakeAuth = z.object({ token: z.string().min(1).max(4096).optional() }
 /**
  * Runs on every connection, including a recovered one (socket.io re-runs middlewares on recovery),
  * so a token that expired or was forged while the phone was offline is refused there too.
- * No token = anonymous viewer; a bad token is an error, not a silent downgrade to anonymous.
+ * No token = anonymous viewer; a bad token is an error, not a silent downgrade to anonymous. A token
+ * whose sessions were ended or whose user is gone is refused like a forged one.
  */
 export function handshakeAuth(tokens: AccessTokens) {
-  return (socket: TypedSocket, next: (err?: Error) => void) => {
+  return async (socket: TypedSocket, next: (err?: Error) => void) => {
     try {
       const auth = HandshakeAuth.safeParse(socket.handshake.auth ?? {});
       if (!auth.success) throw new AppError(ErrorCode.VALIDATION, 'Malformed handshake auth');
@@ -21,7 +22,7 @@ export function handshakeAuth(tokens: AccessTokens) {
         socket.data.tokenExpiresAt = null;
         return next();
       }
-      const claims = tokens.verify(auth.data.token);
+      const claims = await tokens.authenticate(auth.data.token);
       socket.data.userId = claims.userId;
       socket.data.tokenExpiresAt = claims.expiresAt;
       next();

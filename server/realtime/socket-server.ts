@@ -3,6 +3,7 @@ import { Server, type ServerOptions } from 'socket.io';
 import type { Config } from '../config/config';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
+import { ConnectionsPerAddress } from './connection-limits';
 import type { TypedServer, TypedSocket } from './typed-server';
 import { releaseUpgradeRequest } from './upgrade-request';
 
@@ -21,16 +22,18 @@ export interface SocketFeature {
 }
 
 /** Exported so the sockets benchmark's bare socket.io baseline runs with exactly these options. */
-export function socketIoOptions(config: Config): Partial<ServerOptions> {
+export function socketIoOptions(config: Config, admit: (req: Parameters<NonNullable<ServerOptions['allowRequest']>>[0]) => boolean = () => true): Partial<ServerOptions> {
   return {
     // A phone never needs a larger frame; bigger ones are dropped by the engine before parsing.
     maxHttpBufferSize: config.SOCKET_MAX_MESSAGE_BYTES,
-    cors: { origin: config.corsOrigins === '*' ? true : config.corsOrigins, credentials: true },
+    // As for REST (cors-policy.ts): credentials only for listed origins, never for `*`.
+    cors: config.corsOrigins === '*' ? { origin: '*', credentials: false } : { origin: config.corsOrigins, credentials: true },
     // Browsers send Origin; native apps do not. Refuse a browser origin that is not allowed.
     allowRequest: (req, cb) => {
       const origin = req.headers.origin;
-      if (!origin || config.corsOrigins === '*') return cb(null, true);
-      cb(null, config.corsOrigins.includes(origin));
+      if (origin && config.corsOrigins !== '*' && !config.corsOrigins.includes(origin)) return cb('origin not allowed', false);
+      if (!admit(req)) return cb('too many connections from this address', false);
+      cb(null, true);
     },
     // A phone switching networks resumes its rooms and missed packets without a new check-in.
     connectionStateRecovery: { maxDisconnectionDuration: config.PRESENCE_GRACE_SECONDS * 1000, skipMiddlewares: false },
@@ -40,12 +43,14 @@ export function socketIoOptions(config: Config): Partial<ServerOptions> {
 }
 
 export function createSocketServer(httpServer: HttpServer, config: Config): TypedServer {
-  const io: TypedServer = new Server(httpServer, socketIoOptions(config));
+  const perAddress = new ConnectionsPerAddress(config);
+  const io: TypedServer = new Server(httpServer, socketIoOptions(config, (req) => perAddress.admit(req)));
   // socket.io keeps each session's first HTTP request by default; nothing here reads it after the
   // handshake (socket.handshake holds what we need), and at tens of thousands of sockets it is the
   // largest share of per-socket memory (socket.io's "Memory usage" guide). engine.io also keeps it
   // from the upgrade's TCP socket: see upgrade-request.ts.
-  io.engine.on('connection', (rawSocket: { request: unknown; transport: unknown; once(event: 'upgrade', fn: (transport: unknown) => void): void }) => {
+  io.engine.on('connection', (rawSocket: { request: unknown; transport: unknown; once(event: 'upgrade' | 'close', fn: (transport: unknown) => void): void }) => {
+    perAddress.track(rawSocket.request as Parameters<ConnectionsPerAddress['track']>[0], (fn) => rawSocket.once('close', fn));
     rawSocket.request = null;
     if (releaseUpgradeRequest(rawSocket.transport) === 0) rawSocket.once('upgrade', releaseUpgradeRequest);
   });

@@ -4,8 +4,10 @@ import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents } fr
 export interface SocketData {
   /** Null for an anonymous viewer: it may only watch counts. */
   userId: string | null;
-  /** When the access token presented at the handshake expires (epoch ms); events after it are refused. */
+  /** When the socket's access token expires (epoch ms; moved by `auth:refresh`): the server then closes the socket. */
   tokenExpiresAt: number | null;
+  /** The expiry wheel's bucket this socket sits in (token-expiry.ts). */
+  expiryBucket?: number;
   /** Map-cell rooms joined by the last `map:watch`, left when the view moves. */
   mapCells?: string[];
   /** The tail of this socket's presence operations and how many are queued (presence-handlers.ts `inOrder`). */

@@ -109,8 +109,9 @@ describe('buying a treat', () => {
     await makeFriends(ts.server.ctx, w.buyer.id, blocker.id);
     await ts.server.ctx.db.prisma.block.create({ data: { blockerId: blocker.id, blockedId: w.buyer.id } });
     const blocked = await post(orderBody(w, { recipientId: blocker.id }));
+    // A block reads exactly like any other refusal: the blocked buyer must not learn of it (issue 15).
     expect(blocked.status).toBe(403);
-    expect(blocked.body.error.code).toBe('BLOCKED');
+    expect(blocked.body).toEqual(notFriend.body);
     expect(await ts.server.ctx.db.prisma.order.count()).toBe(before);
   });
 

@@ -14,6 +14,7 @@ import { requestCode, verifyCode } from '../../auth/codes/one-time-codes';
 import { linkIdentity, userForIdentity } from '../../auth/oauth/oauth-sign-in';
 import { verifierFor } from '../../auth/oauth/providers';
 import { revokeAllForUser, revokeByToken, rotateRefreshToken } from '../../auth/refresh-tokens';
+import { endLiveSessions } from '../../auth/session-revocation';
 import { startSession } from '../../auth/sessions';
 import { nameFromEmail, toUserView } from '../../auth/user-view';
 import type { AppContext } from '../../context';
@@ -93,6 +94,8 @@ export function authRoutes(ctx: AppContext): Router {
 
   router.post('/api/auth/logout-all', ...signedIn, async (req, res) => {
     const revoked = await revokeAllForUser(ctx, userIdOf(res), auditSource(req));
+    // Refresh tokens alone would leave every access token and socket working until it expires.
+    await endLiveSessions(ctx, userIdOf(res));
     res.json({ revoked });
   });
 

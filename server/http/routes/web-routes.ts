@@ -66,6 +66,8 @@ export function webRoutes(ctx: Pick<AppContext, 'config'>): Router {
 
   router.get('/map', page('map', mapConfig));
   router.get('/tablet', page('tablet', tabletConfig));
+  // Source maps hand out the bundles' original source: only to developers.
+  if (!config.devMode) router.use(WEB_ASSETS_PATH, (req, _res, next) => next(req.path.endsWith('.map') ? 'router' : undefined));
   router.use(WEB_ASSETS_PATH, express.static(DIST, { index: false, fallthrough: true, maxAge: 0 }));
   return router;
 }

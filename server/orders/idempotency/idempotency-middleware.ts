@@ -3,17 +3,23 @@ import type { RequestHandler, Response } from 'express';
 import { ErrorCode } from '../../../protocol/errors';
 import { IDEMPOTENCY_HEADER, IdempotencyKey } from '../../../protocol/http/orders';
 import { AppError, validationError } from '../../errors';
+import { MAX_JSON_DEPTH } from '../../http/request-guards';
 import type { Logger } from '../../observability/logger';
 import type { IdempotencyStore } from './idempotency-store';
 
-/** JSON with sorted keys: the same body re-sent with its fields in another order is the same request. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+/**
+ * JSON with sorted keys: the same body re-sent with its fields in another order is the same request.
+ * The HTTP app refuses bodies nested deeper than MAX_JSON_DEPTH first; the depth check here keeps this
+ * recursion safe for any other caller too.
+ */
+export function canonicalJson(value: unknown, depth = 0): string {
+  if (depth > MAX_JSON_DEPTH) throw new AppError(ErrorCode.VALIDATION, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`).join(',')}}`;
   }
   return JSON.stringify(value ?? null);
 }

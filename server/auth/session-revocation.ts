@@ -1,0 +1,14 @@
+import { Rooms } from '../../protocol/events';
+import type { AppContext } from '../context';
+
+/**
+ * Ends every credential a user holds right now, on every node: access tokens issued until now are
+ * refused (the shared cutoff), and live sockets hear `auth:expired` and are closed (through the adapter,
+ * so other nodes close theirs). Refresh tokens are revoked by the caller, in its own audit trail.
+ */
+export async function endLiveSessions(ctx: Pick<AppContext, 'credentials' | 'io'>, userId: string): Promise<void> {
+  await ctx.credentials.cutoffs.cut(userId, Date.now());
+  ctx.credentials.forget(userId);
+  ctx.io.to(Rooms.user(userId)).emit('auth:expired', { reason: 'revoked' });
+  ctx.io.in(Rooms.user(userId)).disconnectSockets(true);
+}
