@@ -6,7 +6,6 @@ import { authRoutes } from './http/routes/auth-routes';
 import { deviceRoutes } from './http/routes/device-routes';
 import { openApiRoutes } from './http/routes/openapi-routes';
 import { socialRoutes } from './http/routes/social-routes';
-import { venueRoutes } from './http/routes/venue-routes';
 import { devPaymentRoutes } from './http/routes/dev-payment-routes';
 import { orderRoutes } from './http/routes/order-routes';
 import { redemptionRoutes } from './http/routes/redemption-routes';
@@ -16,6 +15,7 @@ import { webRoutes } from './http/routes/web-routes';
 import { ordersOf } from './orders/orders-module';
 import { staffRoomFeature } from './realtime/staff-room';
 import { buildVenuePeople } from './venue-people/people-feature';
+import { buildVenues } from './venues/venues-feature';
 
 /** A background job owned by one feature (sweeper, reconciler, order expiry…). */
 export interface Job {
@@ -37,12 +37,13 @@ export interface Features {
 export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boolean }): Promise<Features> {
   const realtime = await buildRealtime(ctx, opts.isDraining);
   const people = buildVenuePeople(ctx, realtime);
+  const venues = buildVenues(ctx, realtime);
   const orders = ordersOf(ctx);
   const devPayments = devPaymentRoutes(ctx, orders);
   const features: Features = {
     routers: [
       authRoutes(ctx),
-      venueRoutes(ctx),
+      venues.router,
       people.router,
       people.safetyRouter,
       socialRoutes(ctx),

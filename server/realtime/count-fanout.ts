@@ -2,7 +2,8 @@ import { Rooms, type VenueCount } from '../../protocol/events';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { PresenceStore } from '../presence/presence-store';
-import { CountCoalescer } from './count-coalescer';
+import { CountTable, RecordingCountCoalescer } from '../venues/count-table';
+import type { CountCoalescer } from './count-coalescer';
 import { cellsOfPoint } from './map-cells';
 import type { TypedServer } from './typed-server';
 import type { VenueCatalog } from './venue-catalog';
@@ -19,6 +20,8 @@ import type { VenueCatalog } from './venue-catalog';
  */
 export class CountFanout {
   readonly coalescer: CountCoalescer;
+  /** Every count offered below, kept for REST (see CountTable). */
+  readonly table = new CountTable();
   private resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -31,7 +34,7 @@ export class CountFanout {
     /** True with the Redis adapter; the in-memory adapter has no other node to tell. */
     private readonly clustered: boolean,
   ) {
-    this.coalescer = new CountCoalescer({ windowMs, emit: (c) => this.emitLocal(c) });
+    this.coalescer = new RecordingCountCoalescer(this.table, { windowMs, emit: (c) => this.emitLocal(c) });
     io.on('venue:counts', (changes: VenueCount[]) => {
       for (const c of changes) this.coalescer.offer(c);
     });
@@ -102,7 +105,7 @@ export class CountFanout {
 
   startPeriodicResync(intervalMs: number): void {
     this.resyncTimer = setInterval(() => {
-      this.resync('periodic').catch((err: unknown) => this.logger.warn({ err }, 'periodic count resync failed'));
+      this.resync('periodic', this.table.resyncIds()).catch((err: unknown) => this.logger.warn({ err }, 'periodic count resync failed'));
     }, intervalMs);
     this.resyncTimer.unref();
   }

@@ -1,0 +1,18 @@
+import type { AppContext } from '../context';
+import { venueRoutes } from '../http/routes/venue-routes';
+import type { Realtime } from '../realtime/realtime-feature';
+import { PresenceDirectory } from '../social/presence-directory';
+import { VenueAnswers } from './venue-answers';
+
+/**
+ * The venue read side: GET /api/venues and /api/venues/:id answered from node memory, fed by the
+ * count fan-out's table and by the presence streams every node already receives.
+ */
+export function buildVenues(ctx: AppContext, realtime: Pick<Realtime, 'fanout' | 'journal'>) {
+  const directory = new PresenceDirectory(ctx.presence, ctx.now, ctx.config.PEOPLE_RESYNC_INTERVAL_MS);
+  // This node's own changes arrive through its journal; every other node's through the people relays.
+  realtime.journal.onFlush(directory.onJournal);
+  ctx.io.on('venue:people-changes', (relays) => directory.onRelays(relays));
+  const answers = new VenueAnswers({ ctx, counts: realtime.fanout.table, directory });
+  return { answers, directory, router: venueRoutes(ctx, answers) };
+}
