@@ -177,6 +177,8 @@ export interface InterServerEvents {
   'venue:counts': (changes: VenueCount[]) => void;
   /** People-list changes made on one node, so every node can coalesce and filter them for its own viewers. */
   'venue:people-changes': (changes: VenuePeopleRelay[]) => void;
+  /** A friendship or block between these users changed: every node drops their cached friend lists. */
+  'friends:changed': (userIds: string[]) => void;
 }
 
 /** Room names, built in one place so emitters and joiners never disagree. */

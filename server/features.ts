@@ -7,7 +7,6 @@ import { deviceRoutes } from './http/routes/device-routes';
 import { providerRoutes } from './http/routes/provider-routes';
 import { openApiRoutes } from './http/routes/openapi-routes';
 import { socialRoutes } from './http/routes/social-routes';
-import { venueRoutes } from './http/routes/venue-routes';
 import { devPaymentRoutes } from './http/routes/dev-payment-routes';
 import { orderRoutes } from './http/routes/order-routes';
 import { redemptionRoutes } from './http/routes/redemption-routes';
@@ -20,6 +19,7 @@ import { staffRoomFeature } from './realtime/staff-room';
 import { TokenExpiry, tokenExpiryFeature } from './realtime/token-expiry';
 import { accountRoutes } from './http/routes/account-routes';
 import { buildVenuePeople } from './venue-people/people-feature';
+import { buildVenues } from './venues/venues-feature';
 
 /** A background job owned by one feature (sweeper, reconciler, order expiry…). */
 export interface Job {
@@ -41,6 +41,7 @@ export interface Features {
 export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boolean }): Promise<Features> {
   const realtime = await buildRealtime(ctx, opts.isDraining);
   const people = buildVenuePeople(ctx, realtime);
+  const venues = buildVenues(ctx, realtime);
   const orders = ordersOf(ctx);
   const devPayments = devPaymentRoutes(ctx, orders);
   const devStaff = devStaffRoutes(ctx);
@@ -49,7 +50,7 @@ export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boole
       authRoutes(ctx),
       providerRoutes(ctx),
       accountRoutes(ctx, { realtime, orders }),
-      venueRoutes(ctx),
+      venues.router,
       people.router,
       people.safetyRouter,
       socialRoutes(ctx),

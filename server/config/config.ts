@@ -203,6 +203,15 @@ export const envSchema = z.object({
 
   /** Nearest-venue query results (PostgreSQL part only) are cached this long; 0 disables the cache. */
   VENUES_CACHE_SECONDS: int(0, 86_400).default(300),
+  /**
+   * `memory`: venue answers take counts from the node's count table, friends from the per-node friend
+   * cache and presence directory, and venue details from prebuilt JSON. `per-request`: every answer reads
+   * counts and friends' presence from the store and friends from PostgreSQL and re-serialises the venues
+   * (the previous code, kept as the benchmark's baseline, not for production).
+   */
+  VENUES_READS: z.enum(['memory', 'per-request']).default('memory'),
+  /** A caller's cached friend list is reloaded after this even without an invalidation (a lost one, a renamed friend). */
+  FRIENDS_CACHE_SECONDS: int(1, 86_400).default(60),
   /** A registered push token is dropped after this many days without the app opening. */
   DEVICE_TTL_DAYS: int(1, 3_650).default(60),
 

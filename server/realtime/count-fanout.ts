@@ -2,7 +2,8 @@ import { Rooms, type VenueCount } from '../../protocol/events';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { PresenceStore } from '../presence/presence-store';
-import { CountCoalescer } from './count-coalescer';
+import { CountTable, RecordingCountCoalescer } from '../venues/count-table';
+import type { CountCoalescer } from './count-coalescer';
 import { cellsOfPoint } from './map-cells';
 import { NodeOutbox } from './node-outbox';
 import type { TypedServer } from './typed-server';
@@ -23,6 +24,8 @@ export class CountFanout {
   readonly coalescer: CountCoalescer;
   /** This node's one publish per window to the others, for counts and people-list changes alike. */
   readonly outbox: NodeOutbox;
+  /** Every count offered below, kept for REST (see CountTable). */
+  readonly table = new CountTable();
   private resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -37,7 +40,7 @@ export class CountFanout {
     /** Window of the inter-node publish (`FANOUT_PUBLISH_WINDOW_MS`). */
     publishWindowMs = 50,
   ) {
-    this.coalescer = new CountCoalescer({ windowMs, emit: (c) => this.emitLocal(c) });
+    this.coalescer = new RecordingCountCoalescer(this.table, { windowMs, emit: (c) => this.emitLocal(c) });
     this.outbox = new NodeOutbox({ io, windowMs: publishWindowMs, clustered, registry: metrics.registry });
     this.outbox.onCounts((changes) => this.accept(changes));
     // From nodes that predate the outbox (a rolling deploy).
@@ -109,7 +112,7 @@ export class CountFanout {
 
   startPeriodicResync(intervalMs: number): void {
     this.resyncTimer = setInterval(() => {
-      this.resync('periodic').catch((err: unknown) => this.logger.warn({ err }, 'periodic count resync failed'));
+      this.resync('periodic', this.table.resyncIds()).catch((err: unknown) => this.logger.warn({ err }, 'periodic count resync failed'));
     }, intervalMs);
     this.resyncTimer.unref();
   }

@@ -127,7 +127,7 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
       graceMs: config.PRESENCE_GRACE_SECONDS * 1000,
       isDraining,
     }),
-    watchHandlers({ guard, store: ctx.presence, catalog }),
+    watchHandlers({ guard, store: ctx.presence, catalog, table: fanout.table }),
   ];
   return { catalog, fanout, journal, guard, socketFeatures, jobs };
 }

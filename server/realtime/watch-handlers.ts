@@ -3,6 +3,7 @@ import { EmptyPayload, MapWatchPayload, VenueWatchPayload } from '../../protocol
 import { ErrorCode } from '../../protocol/errors';
 import { AppError } from '../errors';
 import type { PresenceStore } from '../presence/presence-store';
+import type { CountTable } from '../venues/count-table';
 import { cellsForView } from './map-cells';
 import type { SocketFeature } from './socket-server';
 import type { TypedSocket } from './typed-server';
@@ -18,6 +19,8 @@ export interface WatchHandlerDeps {
   guard: EventGuardDeps;
   store: PresenceStore;
   catalog: VenueCatalog;
+  /** Snapshots are sent to viewers too: the REST count table must hold what they were sent. */
+  table?: Pick<CountTable, 'record'>;
 }
 
 function watchedVenueCount(socket: TypedSocket): number {
@@ -26,10 +29,12 @@ function watchedVenueCount(socket: TypedSocket): number {
   return n;
 }
 
-async function countsOf(store: PresenceStore, venueIds: string[]): Promise<VenueCount[]> {
+async function countsOf(store: PresenceStore, venueIds: string[], table?: WatchHandlerDeps['table']): Promise<VenueCount[]> {
   if (venueIds.length === 0) return [];
   const counts = await store.getCounts(venueIds);
-  return venueIds.map((venueId) => ({ venueId, ...(counts.get(venueId) ?? { count: 0, version: 0 }) }));
+  const out = venueIds.map((venueId) => ({ venueId, ...(counts.get(venueId) ?? { count: 0, version: 0 }) }));
+  for (const c of out) table?.record(c);
+  return out;
 }
 
 /** Watching is open to anonymous viewers: the web map shows counts to anyone. */
@@ -45,7 +50,7 @@ export function watchHandlers(d: WatchHandlerDeps): SocketFeature {
     // Join before reading so a change landing between the read and the join is not lost: the
     // client keeps the higher version of the snapshot and the live message.
     await socket.join(known.map(Rooms.venue));
-    const counts = await countsOf(d.store, known);
+    const counts = await countsOf(d.store, known, d.table);
     socket.emit('venue:snapshot', { counts });
     return { counts };
   });
@@ -62,7 +67,7 @@ export function watchHandlers(d: WatchHandlerDeps): SocketFeature {
     await socket.join(cells);
     socket.data.mapCells = cells;
     const venues = d.catalog.inView(p.bbox, MAX_SNAPSHOT_VENUES);
-    const counts = await countsOf(d.store, venues.map((v) => v.id));
+    const counts = await countsOf(d.store, venues.map((v) => v.id), d.table);
     socket.emit('venue:snapshot', { counts });
     return { counts };
   });

@@ -3,6 +3,7 @@ import type { BlocksResponse } from '../../protocol/http/social';
 import { AuditAction, audit } from '../audit/audit';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
+import { friendsChanged } from './friend-cache';
 import { toPublicUser } from './friends';
 
 type Source = { ip: string | null; userAgent: string | null };
@@ -17,6 +18,7 @@ export async function blockUser(ctx: AppContext, me: string, other: string, sour
     await tx.friendship.deleteMany({ where: { OR: [{ requesterId: me, addresseeId: other }, { requesterId: other, addresseeId: me }] } });
     return tx.block.upsert({ where: { blockerId_blockedId: { blockerId: me, blockedId: other } }, update: {}, create: { blockerId: me, blockedId: other } });
   });
+  friendsChanged(ctx, [me, other]);
   await audit(ctx, { userId: me, action: AuditAction.UserBlocked, resourceType: 'block', resourceId: block.id, changes: { blockedId: other }, ...source });
 }
 
@@ -25,6 +27,7 @@ export async function unblockUser(ctx: AppContext, me: string, other: string, so
   const block = await prisma.block.findUnique({ where: { blockerId_blockedId: { blockerId: me, blockedId: other } } });
   if (!block) throw new AppError(ErrorCode.NOT_FOUND, 'You have not blocked this user');
   await prisma.block.deleteMany({ where: { id: block.id } });
+  friendsChanged(ctx, [me, other]);
   await audit(ctx, { userId: me, action: AuditAction.UserUnblocked, resourceType: 'block', resourceId: block.id, changes: { blockedId: other }, ...source });
 }
 

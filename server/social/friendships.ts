@@ -4,6 +4,7 @@ import { AuditAction, audit } from '../audit/audit';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
 import { blockedEitherWay, isBlockedEitherWay } from './blocks';
+import { friendsChanged } from './friend-cache';
 import { friendshipBetween, listFriends, toPublicUser } from './friends';
 
 type Source = { ip: string | null; userAgent: string | null };
@@ -50,6 +51,7 @@ export async function acceptFriendship(ctx: AppContext, me: string, other: strin
     if (existing?.status === 'ACCEPTED') return { userId: other, state: 'friends' };
     throw new AppError(ErrorCode.NOT_FOUND, 'No pending request from this user');
   }
+  friendsChanged(ctx, [me, other]);
   const f = await friendshipBetween(prisma, me, other);
   await audit(ctx, { userId: me, action: AuditAction.FriendAccepted, resourceType: 'friendship', resourceId: f?.id ?? `${other}:${me}`, changes: { requesterId: other }, ...source });
   return { userId: other, state: 'friends' };
@@ -60,6 +62,7 @@ export async function removeFriendship(ctx: AppContext, me: string, other: strin
   const f = await friendshipBetween(ctx.db.prisma, me, other);
   if (!f) throw new AppError(ErrorCode.NOT_FOUND, 'No friendship or request with this user');
   await ctx.db.prisma.friendship.deleteMany({ where: { id: f.id } });
+  if (f.status === 'ACCEPTED') friendsChanged(ctx, [me, other]);
   await audit(ctx, { userId: me, action: AuditAction.FriendRemoved, resourceType: 'friendship', resourceId: f.id, changes: { otherUserId: other, was: f.status }, ...source });
 }
 

@@ -4,6 +4,7 @@ import type { VenuePeopleResponse } from '../../protocol/http/people';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
 import type { PresenceRecord } from '../presence/presence-store';
+import { byListOrder } from './people-pages';
 import { profilesOf, relationsBetween } from './relations';
 
 type Ctx = Pick<AppContext, 'db' | 'presence' | 'now'>;
@@ -57,11 +58,6 @@ export async function listPeopleAt(ctx: Ctx, callerId: string, venueId: string, 
       isFriend: relations.isFriend(callerId, p.userId),
     });
   }
-  people.sort(
-    (a, b) =>
-      Number(b.isFriend) - Number(a.isFriend) ||
-      a.displayName.localeCompare(b.displayName, undefined, { sensitivity: 'base' }) ||
-      (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0),
-  );
+  people.sort(byListOrder);
   return { venueId, people };
 }

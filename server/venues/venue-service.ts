@@ -4,64 +4,19 @@ import { cacheLookups, queryCache } from '../cache/query-cache';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
 import { friendsPresentAt } from '../social/friends-present';
-import { findNearestVenues, rankByDistance, type VenuePoint } from './nearest-venues';
+import { findNearestVenues, rankByDistance } from './nearest-venues';
 import { isSpecialTonight } from './tonight';
+import { CANDIDATE_CAP, CELL_HALF_DIAGONAL_M, roundToCell } from './venue-answers';
+import { loadVenueDetailsPerRelation as loadDetails, type VenueDetails } from './venue-details';
+
+/*
+ * The previous code, served with VENUES_READS=per-request as the benchmark's baseline: every answer
+ * reads the counts from the presence store, the caller's friends from PostgreSQL and their presence
+ * from the store, and serialises every venue again; a cache miss loads details one query per relation.
+ * Production answers come from VenueAnswers (venue-answers.ts).
+ */
 
 type Ctx = AppContext;
-
-/** The slow-changing part of a venue: what the cache holds (JSON, so dates are strings). */
-interface VenueDetails extends VenuePoint {
-  slug: string;
-  name: string;
-  description: string | null;
-  address: string | null;
-  coverImageUrl: string | null;
-  menu: VenueView['menu'];
-  specials: { id: string; title: string; description: string | null; priceCents: number | null; daysOfWeek: number[]; validFrom: string | null; validUntil: string | null }[];
-}
-
-/**
- * Positions are cached per cell of 0.001° (≤ 111 m); a cell's candidates are fetched for the cell
- * centre with the radius widened by the cell's half-diagonal, so they include every venue in range of
- * any point of the cell, and the exact distances are then taken from the caller's own position.
- */
-const CELL_DEGREES = 0.001;
-const CELL_HALF_DIAGONAL_M = 80;
-/** More candidates than any page, so re-ranking from the caller's position still fills a page. */
-const CANDIDATE_CAP = 200;
-
-const roundToCell = (v: number) => Math.round(v / CELL_DEGREES) * CELL_DEGREES;
-
-async function loadDetails(ctx: Ctx, ids: string[]): Promise<VenueDetails[]> {
-  if (ids.length === 0) return [];
-  const rows = await ctx.db.prisma.venue.findMany({
-    where: { id: { in: ids } },
-    include: {
-      menuItems: { where: { available: true }, orderBy: [{ category: 'asc' }, { name: 'asc' }] },
-      specials: { orderBy: { title: 'asc' } },
-    },
-  });
-  return rows.map((v) => ({
-    id: v.id,
-    slug: v.slug,
-    name: v.name,
-    description: v.description,
-    latitude: v.latitude,
-    longitude: v.longitude,
-    address: v.address,
-    coverImageUrl: v.coverImageUrl,
-    menu: v.menuItems.map((m) => ({ id: m.id, name: m.name, description: m.description, priceCents: m.priceCents, category: m.category })),
-    specials: v.specials.map((s) => ({
-      id: s.id,
-      title: s.title,
-      description: s.description,
-      priceCents: s.priceCents,
-      daysOfWeek: s.daysOfWeek,
-      validFrom: s.validFrom?.toISOString() ?? null,
-      validUntil: s.validUntil?.toISOString() ?? null,
-    })),
-  }));
-}
 
 /** Live data (count, friends) joined onto cached details; nothing here is ever cached. */
 async function enrich(ctx: Ctx, venues: (VenueDetails & { distanceMeters?: number })[], userId: string | null): Promise<VenueView[]> {
@@ -94,7 +49,7 @@ async function enrich(ctx: Ctx, venues: (VenueDetails & { distanceMeters?: numbe
   });
 }
 
-export async function nearbyVenues(
+export async function nearbyVenuesPerRequest(
   ctx: Ctx,
   q: { lat: number; lng: number; radiusMeters: number; limit: number },
   userId: string | null,
@@ -109,7 +64,7 @@ export async function nearbyVenues(
       radiusMeters: q.radiusMeters + CELL_HALF_DIAGONAL_M,
       limit: CANDIDATE_CAP,
     });
-    const details = new Map((await loadDetails(ctx, near.map((n) => n.id))).map((d) => [d.id, d]));
+    const details = new Map((await loadDetails(ctx.db.prisma, near.map((n) => n.id))).map((d) => [d.id, d]));
     return near.map((n) => details.get(n.id)).filter((d): d is VenueDetails => d !== undefined);
   });
   cacheLookups(ctx).inc({ cache: 'venues-near', result: hit ? 'hit' : 'miss' });
@@ -119,9 +74,9 @@ export async function nearbyVenues(
   return { venues: await enrich(ctx, venues, userId), radiusMeters: q.radiusMeters };
 }
 
-export async function venueById(ctx: Ctx, venueId: string, userId: string | null): Promise<VenueView> {
+export async function venueByIdPerRequest(ctx: Ctx, venueId: string, userId: string | null): Promise<VenueView> {
   const { value } = await queryCache(ctx).getOrLoad(`venues:one:v1:${venueId}`, ctx.config.VENUES_CACHE_SECONDS, async () => {
-    const [d] = await loadDetails(ctx, [venueId]);
+    const [d] = await loadDetails(ctx.db.prisma, [venueId]);
     // null is cached too, so a scan of made-up ids does not reach the database each time.
     return d ?? null;
   });

@@ -1,8 +1,9 @@
 import { Router } from 'express';
 import { IdParams } from '../../../protocol/http/common';
-import { VenuePeopleQuery } from '../../../protocol/http/people';
+import { MAX_PEOPLE_PER_PAGE, VenuePeopleQuery } from '../../../protocol/http/people';
 import type { AppContext } from '../../context';
 import { listPeopleAt } from '../../venue-people/people-list';
+import { pageOf } from '../../venue-people/people-pages';
 import { requireUser, userIdOf } from '../auth-middleware';
 import { parseInput } from '../validate';
 
@@ -11,10 +12,11 @@ export function peopleRoutes(ctx: AppContext): Router {
   const router = Router();
   router.get('/api/venues/:id/people', requireUser(ctx.tokens), async (req, res) => {
     const { id } = parseInput(IdParams, req.params, 'venue id');
-    const { wants } = parseInput(VenuePeopleQuery, req.query, 'query');
+    const { wants, limit, cursor } = parseInput(VenuePeopleQuery, req.query, 'query');
     // Where people are right now is never worth caching, least of all by a shared proxy.
     res.set('cache-control', 'no-store');
-    res.json(await listPeopleAt(ctx, userIdOf(res), id, wants));
+    const list = await listPeopleAt(ctx, userIdOf(res), id, wants);
+    res.json(limit === undefined && cursor === undefined ? list : pageOf(list, { limit, cursor }, MAX_PEOPLE_PER_PAGE));
   });
   return router;
 }

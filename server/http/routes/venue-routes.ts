@@ -3,29 +3,39 @@ import { IdParams } from '../../../protocol/http/common';
 import { DEFAULT_RADIUS_METERS, NearbyVenuesQuery } from '../../../protocol/http/venues';
 import { maybeUserId, optionalUser } from '../../auth/optional-user';
 import type { AppContext } from '../../context';
-import { nearbyVenues, venueById } from '../../venues/venue-service';
+import { JsonAnswers } from '../../venues/json-answer';
+import type { VenueAnswers } from '../../venues/venue-answers';
+import { nearbyVenuesPerRequest, venueByIdPerRequest } from '../../venues/venue-service';
 import { parseInput } from '../validate';
 
 const DEFAULT_LIMIT = 50;
 
 /** Readable signed out (the web map); signed in, each venue also lists the caller's friends there. */
-export function venueRoutes(ctx: AppContext): Router {
+export function venueRoutes(ctx: AppContext, answers: VenueAnswers): Router {
   const router = Router();
   const auth = optionalUser(ctx.tokens);
+  const json = new JsonAnswers();
+  const perRequest = ctx.config.VENUES_READS === 'per-request';
 
   router.get('/api/venues', auth, async (req, res) => {
     const q = parseInput(NearbyVenuesQuery, req.query, 'query');
-    const result = await nearbyVenues(
-      ctx,
-      { lat: q.lat, lng: q.lng, radiusMeters: q.radius ?? DEFAULT_RADIUS_METERS, limit: q.limit ?? DEFAULT_LIMIT },
-      maybeUserId(res),
-    );
-    res.json(result);
+    const query = { lat: q.lat, lng: q.lng, radiusMeters: q.radius ?? DEFAULT_RADIUS_METERS, limit: q.limit ?? DEFAULT_LIMIT };
+    const userId = maybeUserId(res);
+    if (perRequest) {
+      res.json(await nearbyVenuesPerRequest(ctx, query, userId));
+      return;
+    }
+    await json.send(req, res, await answers.nearby(query, userId), { personal: userId !== null });
   });
 
   router.get('/api/venues/:id', auth, async (req, res) => {
     const { id } = parseInput(IdParams, req.params, 'venue id');
-    res.json({ venue: await venueById(ctx, id, maybeUserId(res)) });
+    const userId = maybeUserId(res);
+    if (perRequest) {
+      res.json({ venue: await venueByIdPerRequest(ctx, id, userId) });
+      return;
+    }
+    await json.send(req, res, await answers.byId(id, userId), { personal: userId !== null });
   });
 
   return router;

@@ -1,0 +1,189 @@
+import { ErrorCode } from '../../protocol/errors';
+import type { PublicUser } from '../../protocol/http/common';
+import { cacheLookups, queryCache } from '../cache/query-cache';
+import type { AppContext } from '../context';
+import { AppError } from '../errors';
+import { friendCache } from '../social/friend-cache';
+import type { PresenceDirectory } from '../social/presence-directory';
+import type { CountTable } from './count-table';
+import { findNearestVenues, rankByDistance, type VenuePoint } from './nearest-venues';
+import { loadVenueDetails, type VenueDetails } from './venue-details';
+import { fragmentOf, specialsTonightJson, type VenueFragment } from './venue-fragments';
+
+/**
+ * Positions are cached per cell of 0.001° (≤ 111 m); a cell's candidates are fetched for the cell
+ * centre with the radius widened by the cell's half-diagonal, so they include every venue in range of
+ * any point of the cell, and the exact distances are then taken from the caller's own position.
+ */
+export const CELL_DEGREES = 0.001;
+export const CELL_HALF_DIAGONAL_M = 80;
+/** More candidates than any page, so re-ranking from the caller's position still fills a page. */
+export const CANDIDATE_CAP = 200;
+
+export const roundToCell = (v: number) => Math.round(v / CELL_DEGREES) * CELL_DEGREES;
+
+/** What the shared (Redis) cache holds per cell and per venue; `loadedAt` lets every node expire its copy with it. */
+interface CachedCell {
+  loadedAt: number;
+  venues: VenueDetails[];
+}
+interface CachedVenue {
+  loadedAt: number;
+  venue: VenueDetails | null;
+}
+
+const MAX_CELLS = 5_000;
+const MAX_FRAGMENTS = 50_000;
+
+function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  if (map.size >= max) {
+    const oldest = map.keys().next();
+    if (!oldest.done) map.delete(oldest.value);
+  }
+  map.set(key, value);
+}
+
+export interface VenueAnswersDeps {
+  ctx: AppContext;
+  counts: CountTable;
+  directory: PresenceDirectory;
+}
+
+/**
+ * GET /api/venues and /api/venues/:id, answered as JSON text built from node memory: venue details
+ * serialised once per cache fill (`VenueFragment`), counts from the count table, the caller's friends
+ * from the friend cache and where they are from the presence directory. A warm answer reads neither
+ * PostgreSQL nor the presence store. The node's copies expire when the shared Redis entry they came
+ * from does, so every node sees a new venue or menu change at the same time.
+ */
+export class VenueAnswers {
+  private readonly cells = new Map<string, { candidates: VenuePoint[]; expiresAt: number }>();
+  private readonly fragments = new Map<string, VenueFragment>();
+  /** Venues asked for by id that do not exist, so a scan of made-up ids stays off the database. */
+  private readonly missing = new Map<string, number>();
+
+  constructor(private readonly d: VenueAnswersDeps) {}
+
+  private get ttlSeconds(): number {
+    return this.d.ctx.config.VENUES_CACHE_SECONDS;
+  }
+
+  private keep(details: VenueDetails, expiresAt: number): VenueFragment {
+    const known = this.fragments.get(details.id);
+    if (known && known.expiresAt >= expiresAt) return known;
+    const f = fragmentOf(details, expiresAt);
+    if (this.ttlSeconds > 0) remember(this.fragments, details.id, f, MAX_FRAGMENTS);
+    return f;
+  }
+
+  private async candidates(q: { lat: number; lng: number; radiusMeters: number }): Promise<{ points: VenuePoint[]; fragments: Map<string, VenueFragment> }> {
+    const { ctx } = this.d;
+    const now = ctx.now();
+    const key = `venues:near:v2:${roundToCell(q.lat).toFixed(3)}:${roundToCell(q.lng).toFixed(3)}:${q.radiusMeters}`;
+    const cell = this.cells.get(key);
+    if (cell && cell.expiresAt > now) {
+      const fragments = new Map<string, VenueFragment>();
+      let complete = true;
+      for (const p of cell.candidates) {
+        const f = this.fragments.get(p.id);
+        if (!f || f.expiresAt <= now) {
+          complete = false;
+          break;
+        }
+        fragments.set(p.id, f);
+      }
+      if (complete) {
+        cacheLookups(ctx).inc({ cache: 'venues-near-memory', result: 'hit' });
+        return { points: cell.candidates, fragments };
+      }
+    }
+    const { value, hit } = await queryCache(ctx).getOrLoad<CachedCell>(key, this.ttlSeconds, async () => {
+      const near = await findNearestVenues(ctx.db.prisma, {
+        lat: roundToCell(q.lat),
+        lng: roundToCell(q.lng),
+        radiusMeters: q.radiusMeters + CELL_HALF_DIAGONAL_M,
+        limit: CANDIDATE_CAP,
+      });
+      const details = new Map((await loadVenueDetails(ctx.db.prisma, near.map((n) => n.id))).map((v) => [v.id, v]));
+      return { loadedAt: ctx.now(), venues: near.map((n) => details.get(n.id)).filter((v): v is VenueDetails => v !== undefined) };
+    });
+    cacheLookups(ctx).inc({ cache: 'venues-near', result: hit ? 'hit' : 'miss' });
+    const expiresAt = value.loadedAt + this.ttlSeconds * 1000;
+    const fragments = new Map(value.venues.map((v) => [v.id, this.keep(v, expiresAt)]));
+    const points = value.venues.map((v) => ({ id: v.id, latitude: v.latitude, longitude: v.longitude }));
+    if (this.ttlSeconds > 0) remember(this.cells, key, { candidates: points, expiresAt }, MAX_CELLS);
+    return { points, fragments };
+  }
+
+  private async one(venueId: string): Promise<VenueFragment | null> {
+    const { ctx } = this.d;
+    const now = ctx.now();
+    const known = this.fragments.get(venueId);
+    if (known && known.expiresAt > now) return known;
+    if ((this.missing.get(venueId) ?? 0) > now) return null;
+    const { value } = await queryCache(ctx).getOrLoad<CachedVenue>(`venues:one:v2:${venueId}`, this.ttlSeconds, async () => {
+      const [v] = await loadVenueDetails(ctx.db.prisma, [venueId]);
+      // null is cached too, so a scan of made-up ids does not reach the database each time.
+      return { loadedAt: ctx.now(), venue: v ?? null };
+    });
+    const expiresAt = value.loadedAt + this.ttlSeconds * 1000;
+    if (!value.venue) {
+      if (this.ttlSeconds > 0) remember(this.missing, venueId, expiresAt, MAX_FRAGMENTS);
+      return null;
+    }
+    return this.keep(value.venue, expiresAt);
+  }
+
+  /** Which of the caller's friends are visibly checked in at each venue: cached friend list × presence directory. */
+  private async friendsAt(userId: string | null, venueIds: string[]): Promise<Map<string, PublicUser[]>> {
+    const out = new Map<string, PublicUser[]>();
+    if (!userId || venueIds.length === 0) return out;
+    const friends = await friendCache(this.d.ctx).friendsOf(userId);
+    if (friends.length === 0) return out;
+    const wanted = new Set(venueIds);
+    const where = await this.d.directory.venuesOf(friends.map((f) => f.id));
+    for (const f of friends) {
+      const venueId = where.get(f.id);
+      if (!venueId || !wanted.has(venueId)) continue;
+      let list = out.get(venueId);
+      if (!list) out.set(venueId, (list = []));
+      list.push(f);
+    }
+    return out;
+  }
+
+  private async live(userId: string | null, ids: string[]) {
+    return Promise.all([this.d.counts.read(ids, this.d.ctx.presence), this.friendsAt(userId, ids)]);
+  }
+
+  private venueJson(f: VenueFragment, live: Awaited<ReturnType<VenueAnswers['live']>>, now: number, distanceMeters?: number): string {
+    const [counts, friends] = live;
+    const c = counts.get(f.details.id) ?? { count: 0, version: 0 };
+    return (
+      f.head +
+      (distanceMeters !== undefined ? `,"distanceMeters":${JSON.stringify(Math.round(distanceMeters * 10) / 10)}` : '') +
+      `,"liveCount":${c.count},"countVersion":${c.version},"friendsPresent":${JSON.stringify(friends.get(f.details.id) ?? [])}` +
+      `,"specialsTonight":${specialsTonightJson(f, now)}` +
+      f.tail
+    );
+  }
+
+  /** The `NearbyVenuesResponse` as JSON text. */
+  async nearby(q: { lat: number; lng: number; radiusMeters: number; limit: number }, userId: string | null): Promise<string> {
+    const { points, fragments } = await this.candidates(q);
+    const ranked = rankByDistance(q, points, q.radiusMeters, q.limit);
+    const live = await this.live(userId, ranked.map((r) => r.id));
+    const now = this.d.ctx.now();
+    const venues = ranked.map((r) => this.venueJson(fragments.get(r.id)!, live, now, r.distanceMeters));
+    return `{"venues":[${venues.join(',')}],"radiusMeters":${JSON.stringify(q.radiusMeters)}}`;
+  }
+
+  /** `{ venue: VenueView }` as JSON text. */
+  async byId(venueId: string, userId: string | null): Promise<string> {
+    const f = await this.one(venueId);
+    if (!f) throw new AppError(ErrorCode.NOT_FOUND, 'No such venue');
+    const live = await this.live(userId, [venueId]);
+    return `{"venue":${this.venueJson(f, live, this.d.ctx.now())}}`;
+  }
+}

@@ -1,0 +1,95 @@
+import { Prisma } from '../storage/prisma-types';
+import type { AppContext } from '../context';
+import type { VenuePoint } from './nearest-venues';
+
+type PrismaClient = AppContext['db']['prisma'];
+
+export interface MenuItemDetails {
+  id: string;
+  name: string;
+  description: string | null;
+  priceCents: number;
+  category: string;
+}
+
+export interface SpecialDetails {
+  id: string;
+  title: string;
+  description: string | null;
+  priceCents: number | null;
+  daysOfWeek: number[];
+  validFrom: string | null;
+  validUntil: string | null;
+}
+
+/** The slow-changing part of a venue: what the caches hold (JSON, so dates are strings). */
+export interface VenueDetails extends VenuePoint {
+  slug: string;
+  name: string;
+  description: string | null;
+  address: string | null;
+  coverImageUrl: string | null;
+  menu: MenuItemDetails[];
+  specials: SpecialDetails[];
+}
+
+/**
+ * The winners' rows with their available menu (by category, then name) and every special (by title),
+ * in one query: each venue row carries its menu and specials as JSON aggregated by correlated
+ * subqueries over the (venueId, …) indexes, instead of one query per relation. Order of the answer is
+ * not the order of `ids`; callers look venues up by id.
+ */
+export async function loadVenueDetails(prisma: PrismaClient, ids: string[]): Promise<VenueDetails[]> {
+  if (ids.length === 0) return [];
+  const rows = await prisma.$queryRaw<VenueDetails[]>(Prisma.sql`
+    SELECT v."id", v."slug", v."name", v."description", v."latitude", v."longitude", v."address", v."coverImageUrl",
+      COALESCE((
+        SELECT json_agg(json_build_object('id', m."id", 'name', m."name", 'description', m."description",
+                                          'priceCents', m."priceCents", 'category', m."category")
+                        ORDER BY m."category", m."name")
+        FROM "menu_items" m WHERE m."venueId" = v."id" AND m."available"
+      ), '[]'::json) AS "menu",
+      COALESCE((
+        SELECT json_agg(json_build_object('id', s."id", 'title', s."title", 'description', s."description",
+                                          'priceCents', s."priceCents", 'daysOfWeek', COALESCE(s."daysOfWeek", ARRAY[]::int[]),
+                                          'validFrom', to_char(s."validFrom", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                                          'validUntil', to_char(s."validUntil", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+                        ORDER BY s."title")
+        FROM "specials" s WHERE s."venueId" = v."id"
+      ), '[]'::json) AS "specials"
+    FROM "venues" v
+    WHERE v."id" = ANY(${ids}::text[])`);
+  return rows;
+}
+
+/** The same rows through the ORM, one query per relation: the previous code, kept for `VENUES_READS=per-request`. */
+export async function loadVenueDetailsPerRelation(prisma: PrismaClient, ids: string[]): Promise<VenueDetails[]> {
+  if (ids.length === 0) return [];
+  const rows = await prisma.venue.findMany({
+    where: { id: { in: ids } },
+    include: {
+      menuItems: { where: { available: true }, orderBy: [{ category: 'asc' }, { name: 'asc' }] },
+      specials: { orderBy: { title: 'asc' } },
+    },
+  });
+  return rows.map((v) => ({
+    id: v.id,
+    slug: v.slug,
+    name: v.name,
+    description: v.description,
+    latitude: v.latitude,
+    longitude: v.longitude,
+    address: v.address,
+    coverImageUrl: v.coverImageUrl,
+    menu: v.menuItems.map((m) => ({ id: m.id, name: m.name, description: m.description, priceCents: m.priceCents, category: m.category })),
+    specials: v.specials.map((s) => ({
+      id: s.id,
+      title: s.title,
+      description: s.description,
+      priceCents: s.priceCents,
+      daysOfWeek: s.daysOfWeek,
+      validFrom: s.validFrom?.toISOString() ?? null,
+      validUntil: s.validUntil?.toISOString() ?? null,
+    })),
+  }));
+}
