@@ -13,6 +13,7 @@ const BENCHES: { name: string; script: string; args?: string[]; needs?: string }
   { name: 'venues', script: 'bench/venues-bench.ts', needs: 'PostgreSQL and Redis on localhost' },
   { name: 'loadtest', script: 'bench/loadtest-bench.ts', needs: 'PostgreSQL, Redis, DynamoDB Local' },
   { name: 'sockets', script: 'bench/sockets-bench.ts' },
+  { name: 'capacity', script: 'bench/capacity-bench.ts', needs: 'PostgreSQL, Redis, DynamoDB Local' },
   // The issue's full-size night (`npm run loadtest -- --users 5000 --venues 200 --speed 60 --nodes 3`),
   // against the naive server too; each replay is bounded so a box that cannot keep up still reports.
   {
