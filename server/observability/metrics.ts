@@ -59,6 +59,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['command'] as const,
       registers: [registry],
     }),
+    // Group commit: how many users' check-ins, moves, leaves and sweeps share one TransactWriteItems.
+    dynamoWriteBatch: new Histogram({
+      name: 'treatme_dynamodb_write_batch_size',
+      help: 'Membership changes carried by each committed DynamoDB transaction of this node',
+      buckets: [1, 2, 4, 8, 16, 32],
+      registers: [registry],
+    }),
     // The node holding the sockets ends stays whose heartbeats stopped; like the sweeper, it can fall behind.
     presenceTimeoutsThrough: new Gauge({
       name: 'treatme_presence_timeouts_through_seconds',

@@ -667,7 +667,7 @@ export class DynamoPresenceStore implements PresenceStore {
   }
 
   private toItem(p: PresenceRecord): Item {
-    return { ...p, expShard: String(hashShard(p.userId, this.expiryShards)), ttl: this.ttlOf(p.expiresAt) };
+    return { ...p, expShard: String(stableShard(p.userId, this.expiryShards)), ttl: this.ttlOf(p.expiresAt) };
   }
 
   private ttlOf(expiresAtMs: number): number {
@@ -747,8 +747,8 @@ function addShard(rows: Map<string, CounterRow>, it: Item): void {
   rows.set(venueId, row);
 }
 
-/** Stable, so a user's stay stays in one expiry partition across heartbeats. */
-function hashShard(s: string, n: number): number {
+/** Stable, so a user's stay stays in one expiry partition across heartbeats (and a node keeps its counter shard). */
+export function stableShard(s: string, n: number): number {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return (h >>> 0) % n;
