@@ -29,6 +29,8 @@ export interface PhaseResult {
   cpu: Map<CpuGroup, number>;
   dynamoRequests: number;
   byCommand: Map<string, number>;
+  /** Membership changes per committed TransactWriteItems (nodes that export the histogram), else NaN. */
+  batchSize: number;
 }
 
 type CheckInAck = { ok: true } | { ok: false; error: { code: string } };
@@ -59,6 +61,7 @@ async function dynamoByCommand(urls: string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const u of urls) {
     const text = await (await fetch(`${u}/metrics`)).text();
+    for (const m of text.matchAll(/^treatme_dynamodb_write_batch_size_(sum|count) (\S+)$/gm)) out.set(`batch_${m[1]}`, (out.get(`batch_${m[1]}`) ?? 0) + Number(m[2]));
     for (const m of text.matchAll(/^treatme_dynamodb_requests_total\{[^}]*command="([^"]+)"[^}]*\}\s+(\S+)$/gm)) {
       out.set(m[1]!, (out.get(m[1]!) ?? 0) + Number(m[2]));
     }
@@ -145,7 +148,9 @@ export async function runPhase(o: {
   const cpu = procs.stop();
   const m1 = await scrapeAll(o.urls);
   const after = await dynamoByCommand(o.urls);
-  const byCommand = new Map([...after].map(([c, v]) => [c, v - (before.get(c) ?? 0)] as const).filter(([, v]) => v > 0));
+  const delta = new Map([...after].map(([c, v]) => [c, v - (before.get(c) ?? 0)] as const));
+  const batchSize = (delta.get('batch_sum') ?? NaN) / (delta.get('batch_count') ?? NaN);
+  const byCommand = new Map([...delta].filter(([c, v]) => v > 0 && !c.startsWith('batch_')));
   const dynamoRequests = m1.reduce((a, s, i) => a + s.dynamoReads + s.dynamoWrites - (m0[i]!.dynamoReads + m0[i]!.dynamoWrites), 0);
-  return { seconds: (end - start) / 1000, ok, errors, rate: ok / ((end - start) / 1000), ack, cpu, dynamoRequests, byCommand };
+  return { seconds: (end - start) / 1000, ok, errors, rate: ok / ((end - start) / 1000), ack, cpu, dynamoRequests, byCommand, batchSize };
 }

@@ -75,7 +75,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     // A sweeper falling behind keeps ended stays counted: now − this is how far behind it is.
     presenceSweptThrough: new Gauge({
       name: 'treatme_presence_swept_through_seconds',
-      help: 'Epoch seconds up to which every expired stay has been ended (the last sweep that found nothing left to end)',
+      help: 'Epoch seconds up to which every expired stay has been ended (the last sweep that found nothing left to end); advances on the node holding the sweep lease, so the cluster figure is the max over nodes',
+      registers: [registry],
+    }),
+    presenceSweepLease: new Gauge({
+      name: 'treatme_presence_sweep_lease',
+      help: '1 on the node that holds the cluster sweep lease (the one sweeping), 0 elsewhere',
       registers: [registry],
     }),
   };
