@@ -226,7 +226,10 @@ function row(r: NodeRun): string {
 
 function commands(r: NodeRun): string {
   const per = [...r.saturated.byCommand].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${(n / Math.max(1, r.saturated.ok)).toFixed(2)}`);
-  const batch = Number.isFinite(r.saturated.batchSize) ? `; membership changes per TransactWriteItems: ${r.saturated.batchSize.toFixed(1)} saturated, ${r.half.batchSize.toFixed(1)} at 50 %` : '';
+  const batch = Number.isFinite(r.saturated.batchSize)
+    ? `; membership changes per TransactWriteItems: ${r.saturated.batchSize.toFixed(1)} saturated, ${r.half.batchSize.toFixed(1)} at 50 %` +
+      `; wait before the transaction is sent (the window's cost to the ack) at 50 %: mean ${r.half.waitMeanMs.toFixed(1)} ms, ${(r.half.waitUnder5ms * 100).toFixed(0)} % ≤ 5 ms (saturated: mean ${r.saturated.waitMeanMs.toFixed(1)} ms, queueing for a free slot included)`
+    : '';
   return `- ${r.label}, ${r.code}: DynamoDB requests per check-in at saturation by command: ${per.join(', ') || 'none'}${batch}`;
 }
 

@@ -31,6 +31,9 @@ export interface PhaseResult {
   byCommand: Map<string, number>;
   /** Membership changes per committed TransactWriteItems (nodes that export the histogram), else NaN. */
   batchSize: number;
+  /** Mean wait of a membership change before its transaction was sent (ms), and the share that waited ≤ 5 ms. */
+  waitMeanMs: number;
+  waitUnder5ms: number;
 }
 
 type CheckInAck = { ok: true } | { ok: false; error: { code: string } };
@@ -62,6 +65,8 @@ async function dynamoByCommand(urls: string[]): Promise<Map<string, number>> {
   for (const u of urls) {
     const text = await (await fetch(`${u}/metrics`)).text();
     for (const m of text.matchAll(/^treatme_dynamodb_write_batch_size_(sum|count) (\S+)$/gm)) out.set(`batch_${m[1]}`, (out.get(`batch_${m[1]}`) ?? 0) + Number(m[2]));
+    for (const m of text.matchAll(/^treatme_dynamodb_write_wait_seconds_(sum|count) (\S+)$/gm)) out.set(`batch_wait_${m[1]}`, (out.get(`batch_wait_${m[1]}`) ?? 0) + Number(m[2]));
+    for (const m of text.matchAll(/^treatme_dynamodb_write_wait_seconds_bucket\{le="0.005"\} (\S+)$/gm)) out.set('batch_wait_5ms', (out.get('batch_wait_5ms') ?? 0) + Number(m[1]));
     for (const m of text.matchAll(/^treatme_dynamodb_requests_total\{[^}]*command="([^"]+)"[^}]*\}\s+(\S+)$/gm)) {
       out.set(m[1]!, (out.get(m[1]!) ?? 0) + Number(m[2]));
     }
@@ -150,7 +155,10 @@ export async function runPhase(o: {
   const after = await dynamoByCommand(o.urls);
   const delta = new Map([...after].map(([c, v]) => [c, v - (before.get(c) ?? 0)] as const));
   const batchSize = (delta.get('batch_sum') ?? NaN) / (delta.get('batch_count') ?? NaN);
+  const waits = delta.get('batch_wait_count') ?? NaN;
+  const waitMeanMs = ((delta.get('batch_wait_sum') ?? NaN) / waits) * 1000;
+  const waitUnder5ms = (delta.get('batch_wait_5ms') ?? NaN) / waits;
   const byCommand = new Map([...delta].filter(([c, v]) => v > 0 && !c.startsWith('batch_')));
   const dynamoRequests = m1.reduce((a, s, i) => a + s.dynamoReads + s.dynamoWrites - (m0[i]!.dynamoReads + m0[i]!.dynamoWrites), 0);
-  return { seconds: (end - start) / 1000, ok, errors, rate: ok / ((end - start) / 1000), ack, cpu, dynamoRequests, byCommand, batchSize };
+  return { seconds: (end - start) / 1000, ok, errors, rate: ok / ((end - start) / 1000), ack, cpu, dynamoRequests, byCommand, batchSize, waitMeanMs, waitUnder5ms };
 }

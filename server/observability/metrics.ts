@@ -66,6 +66,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       buckets: [1, 2, 4, 8, 16, 32],
       registers: [registry],
     }),
+    // What the batching costs a check-in's ack: the window, plus waiting for a free transaction slot when busy.
+    dynamoWriteWait: new Histogram({
+      name: 'treatme_dynamodb_write_wait_seconds',
+      help: 'Time a membership change waited before its DynamoDB transaction was sent (batching window and slot queueing)',
+      buckets: [0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
     // The node holding the sockets ends stays whose heartbeats stopped; like the sweeper, it can fall behind.
     presenceTimeoutsThrough: new Gauge({
       name: 'treatme_presence_timeouts_through_seconds',

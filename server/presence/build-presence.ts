@@ -43,6 +43,7 @@ export async function buildPresence(
     writeWindowMs: config.DYNAMODB_WRITE_WINDOW_MS,
     writeSlots: config.DYNAMODB_WRITE_SLOTS,
     onWriteBatch: (n) => deps.metrics.dynamoWriteBatch.observe(n),
+    onWriteWait: (ms) => deps.metrics.dynamoWriteWait.observe(ms / 1000),
     ...timings,
   });
   const presenceTable = tableName(config.dynamo.tablePrefix, 'presence');

@@ -62,6 +62,8 @@ export interface DynamoPresenceStoreOptions extends PresenceTimings {
   stateCacheSize?: number;
   /** Each committed membership transaction: how many users' writes it carried. */
   onWriteBatch?: (writes: number) => void;
+  /** Each membership write's wait (ms) before its transaction was sent: the batching window's cost to the ack. */
+  onWriteWait?: (ms: number) => void;
 }
 
 /** Sort key of the per-user pointer item; venue ids may not start with '#'. */
@@ -128,6 +130,7 @@ export class DynamoPresenceStore implements PresenceStore {
       maxInFlight: opts.writeSlots ?? 2,
       maxAttempts: this.maxAttempts,
       ...(opts.onWriteBatch ? { onCommit: opts.onWriteBatch } : {}),
+      ...(opts.onWriteWait ? { onWait: opts.onWriteWait } : {}),
     });
   }
 

@@ -29,11 +29,14 @@ export interface WriteBatcherOptions {
   maxItems?: number;
   /** Each committed transaction: how many writes it carried. */
   onCommit?(writes: number, items: number): void;
+  /** Each write's wait from submit to the send of its (first) transaction, in ms: the window's cost to the ack. */
+  onWait?(ms: number): void;
 }
 
 interface Pending {
   write: MembershipWrite;
   attempts: number;
+  queuedAt: number;
   resolve(ok: boolean): void;
   reject(err: unknown): void;
 }
@@ -63,7 +66,7 @@ export class WriteBatcher {
   /** Resolves true once committed, false when the write's own condition failed (nothing of it was written). */
   submit(write: MembershipWrite): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      this.queue.push({ write, attempts: 0, resolve, reject });
+      this.queue.push({ write, attempts: 0, queuedAt: performance.now(), resolve, reject });
       this.schedule(this.o.windowMs);
     });
   }
@@ -122,6 +125,10 @@ export class WriteBatcher {
         m.changes++;
         deltas.set(v, m);
       }
+    }
+    if (this.o.onWait) {
+      const t = performance.now();
+      for (const p of batch) if (p.attempts === 0) this.o.onWait(t - p.queuedAt);
     }
     const now = Math.max(...batch.map((p) => p.write.now));
     const items = [...batch.flatMap((p) => p.write.items), ...[...deltas].map(([v, m]) => this.o.counterOp(v, m.delta, slot, now, m.changes))];
