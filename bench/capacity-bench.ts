@@ -10,7 +10,7 @@
  *  (d) the baseline: the code before this work (`--baseline-rev`, default de5552b, unpacked with
  *      `git archive` next to this tree and run with this tree's node_modules).
  *
- *   npx tsx bench/capacity-bench.ts [--seconds 12] [--users 240] [--skip ceiling,one,three,embedded,baseline]
+ *   npx tsx bench/capacity-bench.ts [--seconds 8] [--users 240] [--skip ceiling,one,three,embedded,baseline]
  *                                   [--profile DIR] (nodes run under `node --cpu-prof`, top costs reported)
  */
 import { execFileSync } from 'node:child_process';
@@ -33,7 +33,7 @@ import { writeSection } from './lib/report';
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '12' },
+    seconds: { type: 'string', default: '8' },
     users: { type: 'string', default: '240' },
     venues: { type: 'string', default: '50' },
     skip: { type: 'string', default: '' },
