@@ -84,10 +84,20 @@ interface CounterRow {
  * was read, together with the counter update. A failed condition means someone else changed the user
  * first: re-read and decide again (a replayed check-in then finds itself already done, a no-op).
  *
+ * No read before the write: the store remembers (bounded) each user's state as it last wrote or read
+ * it (user-state-cache.ts) and builds the write from that, conditioned on exactly it; a copy another
+ * node made stale fails the condition, and only then does the store read. A decision to write nothing
+ * (not checked in, nothing changed) is never taken on a remembered copy: it is confirmed by a read.
+ *
+ * Group commit: membership writes (check-in, move, leave, sweep) of many users share one
+ * TransactWriteItems per short window (dynamo-write-batch.ts), counter deltas merged per venue on this
+ * node's shard; the counters of every venue a window touched are then read once for all its writers.
+ *
  * Counter sharding: one item absorbs ~1,000 writes/s, less than a big venue at opening time, so each
- * venue has `counterShards` items (venueId, shard) and a change goes to a random one (a shard may go
- * negative; only the sum means anything). count = Σ shard counts; version = Σ shard versions, each
- * shard's version +1 per change. Every shard version only grows, so the sum never goes backwards for
+ * venue has `counterShards` items (venueId, shard); each node writes its own shard (one per transaction
+ * slot), so nodes' batches do not contend for one item (a shard may go negative; only the sum means
+ * anything). count = Σ shard counts; version = Σ shard versions, each shard's version + 1 per change
+ * (a batch merging n changes of a venue adds n). Every shard version only grows, so the sum never goes backwards for
  * any read that starts after another ended, and the read with the highest version is the exact count.
  *
  * Expiry index: presence items carry `expShard` (hash of userId mod expiryShards) and `expiresAt`,
