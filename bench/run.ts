@@ -14,6 +14,8 @@ const BENCHES: { name: string; script: string; args?: string[]; needs?: string }
   { name: 'loadtest', script: 'bench/loadtest-bench.ts', needs: 'PostgreSQL, Redis, DynamoDB Local' },
   { name: 'sockets', script: 'bench/sockets-bench.ts' },
   { name: 'checkin-cost', script: 'bench/checkin-cost-bench.ts', needs: 'PostgreSQL, Redis, DynamoDB Local' },
+  // Issue 13: store ceiling, 1 and 3 nodes, embedded, each beside the previous code; nodes profiled.
+  { name: 'capacity', script: 'bench/capacity-bench.ts', args: ['--profile', '.cache/capacity-profiles'], needs: 'PostgreSQL, Redis, DynamoDB Local' },
   // The issue's full-size night (`npm run loadtest -- --users 5000 --venues 200 --speed 60 --nodes 3`),
   // against the naive server too; each replay is bounded so a box that cannot keep up still reports.
   {

@@ -33,6 +33,10 @@ export interface StartNodesOptions {
   redisUrl?: string;
   dynamoEndpoint?: string;
   log?: (line: string) => void;
+  /** Folder the nodes run `server/main.ts` from (a benchmark's baseline checkout); default this one. */
+  cwd?: string;
+  /** Extra node flags for every server process (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
   /** Runs against the prepared database before any node starts (PGlite allows one owner at a time). */
   prepare?: (prisma: PrismaClient, jwtSecret: string) => Promise<void>;
 }
@@ -78,9 +82,10 @@ async function waitReady(node: NodeProcess, timeoutMs = 90_000): Promise<void> {
   throw new Error(`node ${node.id} not ready within ${timeoutMs} ms:\n${node.output.join('').slice(-4_000)}`);
 }
 
-function spawnNode(id: string, port: number, env: Record<string, string>): NodeProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+function spawnNode(id: string, port: number, env: Record<string, string>, cwd?: string, nodeArgs: string[] = []): NodeProcess {
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server/main.ts'], {
     env: { ...process.env, ...env, PORT: String(port), NODE_ID: id },
+    ...(cwd ? { cwd } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -191,7 +196,7 @@ export async function startNodes(o: StartNodesOptions): Promise<StartedNodes> {
   const killAll = () => nodes.forEach((n) => n.proc.exitCode === null && n.proc.kill('SIGKILL'));
   process.once('exit', killAll);
   try {
-    for (let i = 0; i < o.nodes; i++) nodes.push(spawnNode(`node${String.fromCharCode(65 + i)}`, await freePort(), env));
+    for (let i = 0; i < o.nodes; i++) nodes.push(spawnNode(`node${String.fromCharCode(65 + i)}`, await freePort(), env, o.cwd, o.nodeArgs));
     await Promise.all(nodes.map((n) => waitReady(n)));
   } catch (err) {
     await Promise.all(nodes.map(stopNode));

@@ -71,6 +71,10 @@ export const envSchema = z.object({
    * transactions, so a hot venue spreads its count over several. May grow, never shrink.
    */
   DYNAMODB_COUNTER_SHARDS: int(1, 64).default(4),
+  /** How long a check-in/move/leave waits for others to share its DynamoDB transaction (0: next turn of the event loop). */
+  DYNAMODB_WRITE_WINDOW_MS: int(0, 50).default(2),
+  /** Membership transactions one node keeps in flight at once, each on its own counter shard. */
+  DYNAMODB_WRITE_SLOTS: int(1, 16).default(2),
   /** Create missing DynamoDB tables at start (dev and tests); production runs `npm run dynamo:tables`. */
   DYNAMODB_CREATE_TABLES: bool.default(false),
 

@@ -59,6 +59,20 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['command'] as const,
       registers: [registry],
     }),
+    // Group commit: how many users' check-ins, moves, leaves and sweeps share one TransactWriteItems.
+    dynamoWriteBatch: new Histogram({
+      name: 'treatme_dynamodb_write_batch_size',
+      help: 'Membership changes carried by each committed DynamoDB transaction of this node',
+      buckets: [1, 2, 4, 8, 16, 32],
+      registers: [registry],
+    }),
+    // What the batching costs a check-in's ack: the window, plus waiting for a free transaction slot when busy.
+    dynamoWriteWait: new Histogram({
+      name: 'treatme_dynamodb_write_wait_seconds',
+      help: 'Time a membership change waited before its DynamoDB transaction was sent (batching window and slot queueing)',
+      buckets: [0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
     // The node holding the sockets ends stays whose heartbeats stopped; like the sweeper, it can fall behind.
     presenceTimeoutsThrough: new Gauge({
       name: 'treatme_presence_timeouts_through_seconds',
@@ -68,7 +82,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     // A sweeper falling behind keeps ended stays counted: now − this is how far behind it is.
     presenceSweptThrough: new Gauge({
       name: 'treatme_presence_swept_through_seconds',
-      help: 'Epoch seconds up to which every expired stay has been ended (the last sweep that found nothing left to end)',
+      help: 'Epoch seconds up to which every expired stay has been ended (the last sweep that found nothing left to end); advances on the node holding the sweep lease, so the cluster figure is the max over nodes',
+      registers: [registry],
+    }),
+    presenceSweepLease: new Gauge({
+      name: 'treatme_presence_sweep_lease',
+      help: '1 on the node that holds the cluster sweep lease (the one sweeping), 0 elsewhere',
       registers: [registry],
     }),
   };

@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { createDynamoClients, type DynamoClients } from '../storage/dynamo-client';
 import { ensureTables, tableName } from '../storage/dynamo-tables';
-import { DynamoPresenceStore } from './dynamo-presence-store';
+import { DynamoPresenceStore, stableShard } from './dynamo-presence-store';
 import { memoryLock, redisLock, type Lock } from './locks';
 import { MemoryPresenceStore } from './memory-presence-store';
 import type { PresenceStore } from './presence-store';
@@ -38,6 +38,12 @@ export async function buildPresence(
     doc: dynamo.doc,
     tablePrefix: config.dynamo.tablePrefix,
     counterShards: config.DYNAMODB_COUNTER_SHARDS,
+    // Nodes start their counter writes on different shards (by node id), so their batches rarely meet on one item.
+    counterShard: stableShard(config.nodeId, config.DYNAMODB_COUNTER_SHARDS),
+    writeWindowMs: config.DYNAMODB_WRITE_WINDOW_MS,
+    writeSlots: config.DYNAMODB_WRITE_SLOTS,
+    onWriteBatch: (n) => deps.metrics.dynamoWriteBatch.observe(n),
+    onWriteWait: (ms) => deps.metrics.dynamoWriteWait.observe(ms / 1000),
     ...timings,
   });
   const presenceTable = tableName(config.dynamo.tablePrefix, 'presence');

@@ -27,8 +27,10 @@ import {
   type PresenceTimings,
   type VenueCount,
 } from './presence-store';
-import { FreshReads } from './fresh-reads';
+import { FreshBatchReads } from './fresh-reads';
 import { mapLimit } from './map-limit';
+import { WriteBatcher, type MembershipWrite, type TransactItem } from './dynamo-write-batch';
+import { UserStateCache, type UserState } from './user-state-cache';
 
 export interface DynamoPresenceStoreOptions extends PresenceTimings {
   doc: DynamoDBDocumentClient;
@@ -47,19 +49,27 @@ export interface DynamoPresenceStoreOptions extends PresenceTimings {
   reconcileSettleMs?: number;
   /** Attempts of a read-then-conditional-write step before giving up with CONFLICT (default 25). */
   maxAttempts?: number;
+  /** How long a membership write waits for others to share its transaction (DYNAMODB_WRITE_WINDOW_MS, default 2). */
+  writeWindowMs?: number;
+  /** Membership transactions in flight at once from this store (default 2), each on its own counter shard. */
+  writeSlots?: number;
+  /**
+   * First counter shard this store writes (its in-flight slots take the next ones). Nodes given
+   * different shards never contend for one counter item; default random.
+   */
+  counterShard?: number;
+  /** Users whose last known state is kept as the next write's precondition (default 100,000). */
+  stateCacheSize?: number;
+  /** Each committed membership transaction: how many users' writes it carried. */
+  onWriteBatch?: (writes: number) => void;
+  /** Each membership write's wait (ms) before its transaction was sent: the batching window's cost to the ack. */
+  onWriteWait?: (ms: number) => void;
 }
 
 /** Sort key of the per-user pointer item; venue ids may not start with '#'. */
 const USER_ITEM = '#user';
 
 type Item = Record<string, unknown>;
-
-interface UserState {
-  /** The pointer's rev, or undefined when the user has no pointer item yet. */
-  rev: number | undefined;
-  /** The user's stay, expired or not. */
-  item: PresenceRecord | undefined;
-}
 
 interface CounterRow {
   count: number;
@@ -74,10 +84,20 @@ interface CounterRow {
  * was read, together with the counter update. A failed condition means someone else changed the user
  * first: re-read and decide again (a replayed check-in then finds itself already done, a no-op).
  *
+ * No read before the write: the store remembers (bounded) each user's state as it last wrote or read
+ * it (user-state-cache.ts) and builds the write from that, conditioned on exactly it; a copy another
+ * node made stale fails the condition, and only then does the store read. A decision to write nothing
+ * (not checked in, nothing changed) is never taken on a remembered copy: it is confirmed by a read.
+ *
+ * Group commit: membership writes (check-in, move, leave, sweep) of many users share one
+ * TransactWriteItems per short window (dynamo-write-batch.ts), counter deltas merged per venue on this
+ * node's shard; the counters of every venue a window touched are then read once for all its writers.
+ *
  * Counter sharding: one item absorbs ~1,000 writes/s, less than a big venue at opening time, so each
- * venue has `counterShards` items (venueId, shard) and a change goes to a random one (a shard may go
- * negative; only the sum means anything). count = Σ shard counts; version = Σ shard versions, each
- * shard's version +1 per change. Every shard version only grows, so the sum never goes backwards for
+ * venue has `counterShards` items (venueId, shard); each node writes its own shard (one per transaction
+ * slot), so nodes' batches do not contend for one item (a shard may go negative; only the sum means
+ * anything). count = Σ shard counts; version = Σ shard versions, each shard's version + 1 per change
+ * (a batch merging n changes of a venue adds n). Every shard version only grows, so the sum never goes backwards for
  * any read that starts after another ended, and the read with the highest version is the exact count.
  *
  * Expiry index: presence items carry `expShard` (hash of userId mod expiryShards) and `expiresAt`,
@@ -95,7 +115,11 @@ export class DynamoPresenceStore implements PresenceStore {
   private readonly ttlMarginS: number;
   private readonly settleMs: number;
   private readonly maxAttempts: number;
-  private readonly counterReads = new FreshReads<CounterRow | undefined>(async (venueId) => (await this.readCounters([venueId])).get(venueId));
+  private readonly counterShard: number;
+  /** Counters read after writes: every venue a window's commits touched, in one read (see fresh-reads.ts). */
+  private readonly counterReads = new FreshBatchReads<CounterRow | undefined>((venueIds) => this.readCounters(venueIds));
+  private readonly batcher: WriteBatcher;
+  private readonly known: UserStateCache;
 
   constructor(opts: DynamoPresenceStoreOptions) {
     this.doc = opts.doc;
@@ -107,6 +131,28 @@ export class DynamoPresenceStore implements PresenceStore {
     this.ttlMarginS = opts.ttlMarginSeconds ?? 3600;
     this.settleMs = opts.reconcileSettleMs ?? 10_000;
     this.maxAttempts = opts.maxAttempts ?? 25;
+    this.counterShard = (opts.counterShard ?? Math.floor(Math.random() * this.counterShards)) % this.counterShards;
+    this.known = new UserStateCache(opts.stateCacheSize ?? 100_000);
+    this.batcher = new WriteBatcher({
+      send: async (items) => void (await this.doc.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: randomUUID() }))),
+      counterOp: (venueId, delta, slot, now, changes) => this.counterOp(venueId, delta, now, slot, changes),
+      windowMs: opts.writeWindowMs ?? 2,
+      maxInFlight: opts.writeSlots ?? 2,
+      maxAttempts: this.maxAttempts,
+      ...(opts.onWriteBatch ? { onCommit: opts.onWriteBatch } : {}),
+      ...(opts.onWriteWait ? { onWait: opts.onWriteWait } : {}),
+    });
+  }
+
+  /**
+   * The user's state as this store last wrote or read it, else as stored. Writes built from a remembered
+   * state carry it as their precondition; `fresh` says whether it was just read (a failed condition on a
+   * fresh read is a real race and backs off; on a remembered one it only means "read first").
+   */
+  private async state(userId: string): Promise<{ state: UserState; fresh: boolean }> {
+    const known = this.known.get(userId);
+    if (known) return { state: known, fresh: false };
+    return { state: await this.readUser(userId), fresh: true };
   }
 
   // ---- check-in / move -------------------------------------------------------------------------
@@ -114,12 +160,16 @@ export class DynamoPresenceStore implements PresenceStore {
   async checkIn(input: CheckInInput): Promise<CheckInResult> {
     assertVenueId(input.venueId);
     const { userId, venueId, now } = input;
+    let { state, fresh } = await this.state(userId);
     for (let attempt = 1; ; attempt++) {
-      const { rev, item: old } = await this.readUser(userId);
+      const { rev, item: old } = state;
 
       if (old && old.expiresAt > now && old.venueId === venueId) {
         const refreshed = await this.refresh(old, input);
-        if (refreshed) return { presence: refreshed, changes: [], previousVenueId: null };
+        if (refreshed) {
+          this.known.set(userId, { rev, item: refreshed });
+          return { presence: refreshed, changes: [], previousVenueId: null };
+        }
       } else {
         const presence: PresenceRecord = {
           userId,
@@ -133,7 +183,7 @@ export class DynamoPresenceStore implements PresenceStore {
           lastSeenAt: now,
           expiresAt: expiryFor(now, now, this.t),
         };
-        const ops: NonNullable<TransactWriteCommandInput['TransactItems']> = [
+        const items: TransactItem[] = [
           {
             // Two check-ins of one user that both saw "no stay" must not both add one: the pointer's
             // rev lets only the first through (DynamoDB cannot condition on "no other item in the partition").
@@ -145,29 +195,33 @@ export class DynamoPresenceStore implements PresenceStore {
             },
           },
         ];
+        const deltas: MembershipWrite['deltas'] = [];
         const sameVenue = old !== undefined && old.venueId === venueId;
         if (old && sameVenue) {
           // An expired stay here replaced in place: its -1 and our +1 cancel out, and a transaction may
           // not touch one item twice anyway.
-          ops.push({ Put: { TableName: this.presenceTable, Item: this.toItem(presence), ...this.exactExpiry(old) } });
+          items.push({ Put: { TableName: this.presenceTable, Item: this.toItem(presence), ...this.exactExpiry(old) } });
         } else {
           if (old) {
-            ops.push({ Delete: { TableName: this.presenceTable, Key: { userId, venueId: old.venueId }, ...this.exactExpiry(old) } });
-            ops.push(this.counterOp(old.venueId, -1, now));
+            items.push({ Delete: { TableName: this.presenceTable, Key: { userId, venueId: old.venueId }, ...this.exactExpiry(old) } });
+            deltas.push([old.venueId, -1]);
           }
-          ops.push({
+          items.push({
             Put: { TableName: this.presenceTable, Item: this.toItem(presence), ConditionExpression: 'attribute_not_exists(userId)' },
           });
-          ops.push(this.counterOp(venueId, +1, now));
+          deltas.push([venueId, +1]);
         }
-        if (await this.transact(ops)) {
+        if (await this.batcher.submit({ userId, items, deltas, now })) {
+          this.known.set(userId, { rev: (rev ?? 0) + 1, item: presence });
           if (sameVenue) return { presence, changes: [], previousVenueId: null };
           const previousVenueId = old ? old.venueId : null;
           const touched = previousVenueId ? [previousVenueId, venueId] : [venueId];
           return { presence, changes: await this.changesFor(touched), previousVenueId };
         }
       }
-      await this.backoff(attempt, `check-in of ${userId}`);
+      // Someone changed the user since we knew them (another node, a sweep): read and decide again.
+      if (fresh) await this.backoff(attempt, `check-in of ${userId}`);
+      ({ state, fresh } = { state: await this.readUser(userId), fresh: true });
     }
   }
 
@@ -181,7 +235,8 @@ export class DynamoPresenceStore implements PresenceStore {
           Key: { userId: old.userId, venueId: old.venueId },
           UpdateExpression:
             'SET #lat = :lat, #lng = :lng, #buy = :buy, #recv = :recv, #vis = :vis, #seen = :now, #exp = :exp, #ttl = :ttl',
-          ConditionExpression: '#exp > :now',
+          // Exactly the stay we know (it may be a remembered copy): anything else re-reads first.
+          ConditionExpression: '#exp = :old AND #cin = :cin AND #exp > :now',
           ExpressionAttributeNames: {
             '#lat': 'lat',
             '#lng': 'lng',
@@ -191,6 +246,7 @@ export class DynamoPresenceStore implements PresenceStore {
             '#seen': 'lastSeenAt',
             '#exp': 'expiresAt',
             '#ttl': 'ttl',
+            '#cin': 'checkedInAt',
           },
           ExpressionAttributeValues: {
             ':lat': input.lat,
@@ -201,6 +257,8 @@ export class DynamoPresenceStore implements PresenceStore {
             ':now': input.now,
             ':exp': expiresAt,
             ':ttl': this.ttlOf(expiresAt),
+            ':old': old.expiresAt,
+            ':cin': old.checkedInAt,
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -215,56 +273,77 @@ export class DynamoPresenceStore implements PresenceStore {
   // ---- heartbeat / grace / flags ---------------------------------------------------------------
 
   async heartbeat(userId: string, now: number, pos?: { lat: number; lng: number }) {
+    let { state, fresh } = await this.state(userId);
     for (let attempt = 1; ; attempt++) {
-      const { item } = await this.readUser(userId);
-      if (!item || item.expiresAt <= now) return { presence: null, wrote: false };
-      const next = heartbeatExpiry(item, now, this.t);
-      if (next === null) return { presence: item, wrote: false };
-      const set: Record<string, unknown> = { lastSeenAt: now, expiresAt: next, ttl: this.ttlOf(next) };
-      if (pos) Object.assign(set, { lat: pos.lat, lng: pos.lng });
-      const updated = await this.updateIfUnchanged(item, now, set);
-      if (updated) return { presence: updated, wrote: true };
-      await this.backoff(attempt, `heartbeat of ${userId}`);
+      const item = state.item;
+      const next = item && item.expiresAt > now ? heartbeatExpiry(item, now, this.t) : null;
+      if (item && next !== null) {
+        const set: Record<string, unknown> = { lastSeenAt: now, expiresAt: next, ttl: this.ttlOf(next) };
+        if (pos) Object.assign(set, { lat: pos.lat, lng: pos.lng });
+        const updated = await this.updateIfUnchanged(item, now, set);
+        if (updated) return { presence: updated, wrote: true };
+      } else if (fresh) {
+        // Nothing to write is decided on what is stored, never on a remembered copy.
+        if (!item || item.expiresAt <= now) return { presence: null, wrote: false };
+        return { presence: item, wrote: false };
+      }
+      if (fresh) await this.backoff(attempt, `heartbeat of ${userId}`);
+      ({ state, fresh } = { state: await this.readUser(userId), fresh: true });
     }
   }
 
   async resume(userId: string, now: number): Promise<PresenceRecord | null> {
+    let { state, fresh } = await this.state(userId);
     for (let attempt = 1; ; attempt++) {
-      const { item } = await this.readUser(userId);
-      if (!item || item.expiresAt <= now) return null;
-      const next = heartbeatExpiry(item, now, this.t) ?? item.expiresAt;
-      const updated = await this.updateIfUnchanged(item, now, { lastSeenAt: now, expiresAt: next, ttl: this.ttlOf(next) });
-      if (updated) return updated;
-      await this.backoff(attempt, `resume of ${userId}`);
+      const item = state.item;
+      if (item && item.expiresAt > now) {
+        const next = heartbeatExpiry(item, now, this.t) ?? item.expiresAt;
+        const updated = await this.updateIfUnchanged(item, now, { lastSeenAt: now, expiresAt: next, ttl: this.ttlOf(next) });
+        if (updated) return updated;
+      } else if (fresh) return null;
+      if (fresh) await this.backoff(attempt, `resume of ${userId}`);
+      ({ state, fresh } = { state: await this.readUser(userId), fresh: true });
     }
   }
 
   async expireAt(userId: string, at: number, now: number, opts: { unlessSeenAfter?: number } = {}): Promise<PresenceRecord | null> {
+    let { state, fresh } = await this.state(userId);
     for (let attempt = 1; ; attempt++) {
-      const { item } = await this.readUser(userId);
-      if (!item || item.expiresAt <= now) return null;
-      if (at >= item.expiresAt) return item;
-      if (opts.unlessSeenAfter !== undefined && item.lastSeenAt > opts.unlessSeenAfter) return item;
-      // Conditioned on lastSeenAt too: a takeover that kept the expiry must still stop this cut.
-      const updated = await this.updateIfUnchanged(item, now, { expiresAt: at, ttl: this.ttlOf(at) }, opts.unlessSeenAfter !== undefined);
-      if (updated) return updated;
-      await this.backoff(attempt, `expireAt of ${userId}`);
+      const item = state.item;
+      const live = item !== undefined && item.expiresAt > now;
+      const keep = live && (at >= item.expiresAt || (opts.unlessSeenAfter !== undefined && item.lastSeenAt > opts.unlessSeenAfter));
+      if (fresh && !live) return null;
+      if (fresh && keep) return item;
+      if (live && !keep) {
+        // Conditioned on lastSeenAt too: a takeover that kept the expiry must still stop this cut.
+        const updated = await this.updateIfUnchanged(item, now, { expiresAt: at, ttl: this.ttlOf(at) }, opts.unlessSeenAfter !== undefined);
+        if (updated) return updated;
+      }
+      if (fresh) await this.backoff(attempt, `expireAt of ${userId}`);
+      ({ state, fresh } = { state: await this.readUser(userId), fresh: true });
     }
   }
 
   async update(userId: string, patch: PresencePatch, now: number): Promise<PresenceRecord | null> {
+    let { state, fresh } = await this.state(userId);
     for (let attempt = 1; ; attempt++) {
-      const { item } = await this.readUser(userId);
-      if (!item || item.expiresAt <= now) return null;
+      const item = state.item;
+      const live = item !== undefined && item.expiresAt > now;
       const set: Record<string, unknown> = {};
-      for (const key of ['wantsToBuy', 'wantsToReceive', 'visible'] as const) {
-        const v = patch[key];
-        if (v !== undefined && v !== item[key]) set[key] = v;
+      if (live) {
+        for (const key of ['wantsToBuy', 'wantsToReceive', 'visible'] as const) {
+          const v = patch[key];
+          if (v !== undefined && v !== item[key]) set[key] = v;
+        }
       }
-      if (Object.keys(set).length === 0) return item;
-      const updated = await this.updateIfUnchanged(item, now, set);
-      if (updated) return updated;
-      await this.backoff(attempt, `update of ${userId}`);
+      if (fresh && !live) return null;
+      if (fresh && Object.keys(set).length === 0) return item ?? null;
+      if (live && Object.keys(set).length > 0) {
+        const updated = await this.updateIfUnchanged(item, now, set);
+        if (updated) return updated;
+      }
+      if (fresh) await this.backoff(attempt, `update of ${userId}`);
+      ({ state, fresh } = { state: await this.readUser(userId), fresh: true });
     }
   }
 
@@ -273,8 +352,8 @@ export class DynamoPresenceStore implements PresenceStore {
    * heartbeat cannot revive a stay the sweeper is ending, nor undo a concurrent grace shortening.
    */
   private async updateIfUnchanged(item: PresenceRecord, now: number, set: Record<string, unknown>, sameSeen = false): Promise<PresenceRecord | null> {
-    const names: Record<string, string> = { '#exp': 'expiresAt', ...(sameSeen ? { '#seenAt': 'lastSeenAt' } : {}) };
-    const values: Record<string, unknown> = { ':old': item.expiresAt, ':now': now, ...(sameSeen ? { ':seenAt': item.lastSeenAt } : {}) };
+    const names: Record<string, string> = { '#exp': 'expiresAt', '#cin': 'checkedInAt', ...(sameSeen ? { '#seenAt': 'lastSeenAt' } : {}) };
+    const values: Record<string, unknown> = { ':old': item.expiresAt, ':cin': item.checkedInAt, ':now': now, ...(sameSeen ? { ':seenAt': item.lastSeenAt } : {}) };
     const parts: string[] = [];
     Object.entries(set).forEach(([k, v], i) => {
       names[`#s${i}`] = k;
@@ -287,13 +366,15 @@ export class DynamoPresenceStore implements PresenceStore {
           TableName: this.presenceTable,
           Key: { userId: item.userId, venueId: item.venueId },
           UpdateExpression: `SET ${parts.join(', ')}`,
-          ConditionExpression: `#exp = :old AND #exp > :now${sameSeen ? ' AND #seenAt = :seenAt' : ''}`,
+          ConditionExpression: `#exp = :old AND #cin = :cin AND #exp > :now${sameSeen ? ' AND #seenAt = :seenAt' : ''}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return fromItem(out.Attributes ?? {});
+      const updated = fromItem(out.Attributes ?? {});
+      this.known.setItem(item.userId, updated);
+      return updated;
     } catch (err) {
       if (isConditionFailure(err)) return null;
       throw err;
@@ -303,23 +384,30 @@ export class DynamoPresenceStore implements PresenceStore {
   // ---- leave / sweep ---------------------------------------------------------------------------
 
   async leave(userId: string, now: number, expectedVenueId?: string) {
+    let { state, fresh } = await this.state(userId);
     for (let attempt = 1; ; attempt++) {
-      const { item } = await this.readUser(userId);
-      if (!item || (expectedVenueId !== undefined && item.venueId !== expectedVenueId)) return { changes: [], venueId: null };
-      if (await this.end(item, now)) return { changes: await this.changesFor([item.venueId]), venueId: item.venueId };
-      await this.backoff(attempt, `leave of ${userId}`);
+      const item = state.item;
+      if (item && (expectedVenueId === undefined || item.venueId === expectedVenueId)) {
+        if (await this.end(item, now)) return { changes: await this.changesFor([item.venueId]), venueId: item.venueId };
+      } else if (fresh) return { changes: [], venueId: null };
+      if (fresh) await this.backoff(attempt, `leave of ${userId}`);
+      ({ state, fresh } = { state: await this.readUser(userId), fresh: true });
     }
   }
 
   /**
-   * Deletes exactly the stay that was read and decrements its venue, atomically. False when the stay
-   * changed or is gone (another leave, sweep, move or heartbeat got there first).
+   * Deletes exactly the stay that was read and decrements its venue, atomically (in the next batch).
+   * False when the stay changed or is gone (another leave, sweep, move or heartbeat got there first).
    */
   private async end(item: Pick<PresenceRecord, 'userId' | 'venueId' | 'expiresAt'>, now: number): Promise<boolean> {
-    return await this.transact([
-      { Delete: { TableName: this.presenceTable, Key: { userId: item.userId, venueId: item.venueId }, ...this.exactExpiry(item) } },
-      this.counterOp(item.venueId, -1, now),
-    ]);
+    const ok = await this.batcher.submit({
+      userId: item.userId,
+      items: [{ Delete: { TableName: this.presenceTable, Key: { userId: item.userId, venueId: item.venueId }, ...this.exactExpiry(item) } }],
+      deltas: [[item.venueId, -1]],
+      now,
+    });
+    if (ok) this.known.setItem(item.userId, undefined);
+    return ok;
   }
 
   async sweepExpired(now: number, limit = 500, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]> {
@@ -343,24 +431,21 @@ export class DynamoPresenceStore implements PresenceStore {
       }),
     );
     const venues = new Set<string>();
-    // Nodes sweep the same index at the same time: walking it in a random order keeps them from
-    // contending for the same items, and a stay that still conflicts is left for the next sweep
-    // instead of failing the batch (whose other ends must still be broadcast).
-    await mapLimit(shuffle(candidates).slice(0, limit), 8, async (c) => {
-      for (let attempt = 1; attempt <= 5; attempt++) {
+    // Every end goes to the write batcher at once: they share transactions (and counter updates per
+    // venue). A stay that another node ended first fails its condition; one that keeps conflicting is
+    // left for the next sweep instead of failing the batch (whose other ends must still be broadcast).
+    await Promise.all(
+      candidates.slice(0, limit).map(async (c) => {
         try {
           if (await this.end(c, now)) {
             venues.add(c.venueId);
             onEnded?.({ userId: c.userId, venueId: c.venueId });
           }
-          return;
         } catch (err) {
-          if (!isConflict(err)) throw err;
-          if (attempt === 5) return;
-          await sleep(jitter(attempt));
+          if (!(err instanceof AppError && err.code === ErrorCode.CONFLICT)) throw err;
         }
-      }
-    });
+      }),
+    );
     return await this.changesFor([...venues]);
   }
 
@@ -437,10 +522,6 @@ export class DynamoPresenceStore implements PresenceStore {
    */
   private async changesFor(venueIds: string[]): Promise<CountChange[]> {
     const venues = [...new Set(venueIds)];
-    if (venues.length > 2) {
-      const counts = await this.getCounts(venues);
-      return [...counts].map(([venueId, c]) => ({ venueId, ...c }));
-    }
     const rows = await Promise.all(venues.map((venueId) => this.counterReads.get(venueId)));
     return venues.map((venueId, i) => ({ venueId, count: rows[i]?.count ?? 0, version: rows[i]?.version ?? 0 }));
   }
@@ -540,6 +621,7 @@ export class DynamoPresenceStore implements PresenceStore {
   }
 
   async clear(): Promise<void> {
+    this.known.clear();
     await Promise.all([
       this.deleteAll(this.presenceTable, ['userId', 'venueId']),
       this.deleteAll(this.countsTable, ['venueId', 'shard']),
@@ -593,11 +675,12 @@ export class DynamoPresenceStore implements PresenceStore {
       // The invariant allows one stay; should a second ever exist, the newest wins and a move/leave ends it first.
       else if (!item || Number(it.checkedInAt) > item.checkedInAt) item = fromItem(it);
     }
+    this.known.set(userId, { rev, item });
     return { rev, item };
   }
 
   private toItem(p: PresenceRecord): Item {
-    return { ...p, expShard: String(hashShard(p.userId, this.expiryShards)), ttl: this.ttlOf(p.expiresAt) };
+    return { ...p, expShard: String(stableShard(p.userId, this.expiryShards)), ttl: this.ttlOf(p.expiresAt) };
   }
 
   private ttlOf(expiresAtMs: number): number {
@@ -612,14 +695,19 @@ export class DynamoPresenceStore implements PresenceStore {
     };
   }
 
-  private counterOp(venueId: string, delta: number, now: number) {
+  /**
+   * The counter update of membership changes: `delta` on one of this store's shards (slot 0 unless a
+   * batch in flight holds it), the shard's version + `changes` (the number of changes merged into it).
+   * Every path that changes membership uses this, so a venue's summed version counts its changes.
+   */
+  counterOp(venueId: string, delta: number, now: number, slot = 0, changes = 1) {
     return {
       Update: {
         TableName: this.countsTable,
-        Key: { venueId, shard: Math.floor(Math.random() * this.counterShards) },
+        Key: { venueId, shard: (this.counterShard + slot) % this.counterShards },
         UpdateExpression: 'ADD #count :d, #ver :one SET #at = :now',
         ExpressionAttributeNames: { '#count': 'count', '#ver': 'version', '#at': 'updatedAt' },
-        ExpressionAttributeValues: { ':d': delta, ':one': 1, ':now': now },
+        ExpressionAttributeValues: { ':d': delta, ':one': changes, ':now': now },
       },
     };
   }
@@ -672,8 +760,8 @@ function addShard(rows: Map<string, CounterRow>, it: Item): void {
   rows.set(venueId, row);
 }
 
-/** Stable, so a user's stay stays in one expiry partition across heartbeats. */
-function hashShard(s: string, n: number): number {
+/** Stable, so a user's stay stays in one expiry partition across heartbeats (and a node keeps its counter shard). */
+export function stableShard(s: string, n: number): number {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return (h >>> 0) % n;

@@ -53,3 +53,70 @@ export class FreshReads<V> {
     );
   }
 }
+
+/**
+ * FreshReads for many keys at once: each caller gets, for each key it asks, a read that started after
+ * it asked; the reads that start in the same turn of the event loop go out as one `readMany` (one
+ * request for every venue a committed batch touched, say), and a key already being read is queued for
+ * the next one, shared by everyone who asked meanwhile.
+ */
+export class FreshBatchReads<V> {
+  private readonly running = new Set<string>();
+  /** Keys asked while a read of them ran, with who waits. */
+  private readonly next = new Map<string, Waiter<V>[]>();
+  /** Keys to read in the read that starts at the end of this turn. */
+  private starting: Map<string, Waiter<V>[]> | undefined;
+
+  constructor(private readonly readMany: (keys: string[]) => Promise<Map<string, V>>) {}
+
+  get(key: string): Promise<V> {
+    return new Promise<V>((resolve, reject) => {
+      const w = { resolve, reject };
+      if (this.running.has(key)) {
+        const list = this.next.get(key);
+        if (list) list.push(w);
+        else this.next.set(key, [w]);
+        return;
+      }
+      this.enqueue(key, [w]);
+    });
+  }
+
+  private enqueue(key: string, waiters: Waiter<V>[]): void {
+    if (!this.starting) {
+      this.starting = new Map();
+      setImmediate(() => this.start());
+    }
+    const list = this.starting.get(key);
+    if (list) list.push(...waiters);
+    else this.starting.set(key, waiters);
+  }
+
+  private start(): void {
+    const batch = this.starting;
+    this.starting = undefined;
+    if (!batch || batch.size === 0) return;
+    const keys = [...batch.keys()];
+    for (const k of keys) this.running.add(k);
+    const settle = () => {
+      for (const k of keys) {
+        this.running.delete(k);
+        const queued = this.next.get(k);
+        if (queued) {
+          this.next.delete(k);
+          this.enqueue(k, queued);
+        }
+      }
+    };
+    this.readMany(keys).then(
+      (values) => {
+        settle();
+        for (const [k, ws] of batch) for (const w of ws) w.resolve(values.get(k) as V);
+      },
+      (err: unknown) => {
+        settle();
+        for (const ws of batch.values()) for (const w of ws) w.reject(err);
+      },
+    );
+  }
+}

@@ -1,3 +1,4 @@
+import type { Lock } from './locks';
 import { PeriodicTask } from './periodic-task';
 import type { CountChange, EndedStay, PresenceStore } from './presence-store';
 
@@ -20,11 +21,22 @@ export interface PresenceSweeperOptions {
   now?: () => number;
   /** Presences ended per store call (default 500); a full batch is followed at once by another. */
   batch?: number;
+  /**
+   * The cluster's sweep lease: only its holder sweeps, so the cluster makes one pass per interval
+   * instead of one per node. Without it (or while the lease store is unreachable) this node sweeps
+   * anyway: ends are exactly-once whoever runs them.
+   */
+  lock?: Lock;
+  lockName?: string;
+  /** Whether this node holds the sweep lease, after each attempt to take or keep it. */
+  onLease?: (held: boolean) => void;
 }
 
 /**
  * Ends expired presences on a timer. Runs never overlap: the next one is scheduled when the previous
- * finished. Every node may run one: the store ends each presence exactly once anyway.
+ * finished. With a lock, one node holds the sweep lease and keeps it while it lives (renewed each run);
+ * when it dies the lease lapses within two intervals and another node takes over. The caught-up gauge
+ * (`onCaughtUp`) then advances on the holder only: the cluster's figure is the highest of the nodes'.
  */
 export class PresenceSweeper {
   private readonly task: PeriodicTask<void>;
@@ -51,7 +63,28 @@ export class PresenceSweeper {
     return this.task.runOnce();
   }
 
+  private leaseLost = false;
+
+  /** True when this node should sweep now. */
+  private async holdsLease(): Promise<boolean> {
+    const { lock } = this.opts;
+    if (!lock) return true;
+    try {
+      const held = await lock.tryAcquire(this.opts.lockName ?? 'presence-sweep', 2 * this.opts.intervalMs + 1_000);
+      if (this.leaseLost) this.opts.log?.info({}, 'presence sweeper: lease store reachable again');
+      this.leaseLost = false;
+      this.opts.onLease?.(held);
+      return held;
+    } catch (err) {
+      if (!this.leaseLost) this.opts.log?.warn({ err }, 'presence sweeper: lease store unreachable; sweeping on this node until it is back');
+      this.leaseLost = true;
+      this.opts.onLease?.(true);
+      return true;
+    }
+  }
+
   private async sweep(): Promise<void> {
+    if (!(await this.holdsLease())) return;
     try {
       // A backlog (after an outage) is drained in batches, but a bounded number per run so the
       // sweeper cannot monopolise the store; the next run continues.

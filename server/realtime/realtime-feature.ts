@@ -78,6 +78,8 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
       journal.record(userId, null, venueId);
     },
     onCaughtUp: (through) => metrics.presenceSweptThrough.set(through / 1000),
+    lock: ctx.locks,
+    onLease: (held) => metrics.presenceSweepLease.set(held ? 1 : 0),
     log: logger,
     now: ctx.now,
   });
