@@ -11,7 +11,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ErrorCode } from '../../protocol/errors';
 import { AppError } from '../errors';
-import { PRESENCE_BY_EXPIRY, PRESENCE_BY_VENUE, tableName } from '../storage/dynamo-tables';
+import { NODE_ATTRIBUTE, PRESENCE_BY_EXPIRY, PRESENCE_BY_VENUE, tableName } from '../storage/dynamo-tables';
+import { endNodeStays } from './dynamo-node-stays';
 import {
   assertVenueId,
   expiryFor,
@@ -132,6 +133,7 @@ export class DynamoPresenceStore implements PresenceStore {
           checkedInAt: now,
           lastSeenAt: now,
           expiresAt: expiryFor(now, now, this.t),
+          ...(input.nodeId !== undefined ? { nodeId: input.nodeId } : {}),
         };
         const ops: NonNullable<TransactWriteCommandInput['TransactItems']> = [
           {
@@ -180,7 +182,7 @@ export class DynamoPresenceStore implements PresenceStore {
           TableName: this.presenceTable,
           Key: { userId: old.userId, venueId: old.venueId },
           UpdateExpression:
-            'SET #lat = :lat, #lng = :lng, #buy = :buy, #recv = :recv, #vis = :vis, #seen = :now, #exp = :exp, #ttl = :ttl',
+            `SET #lat = :lat, #lng = :lng, #buy = :buy, #recv = :recv, #vis = :vis, #seen = :now, #exp = :exp, #ttl = :ttl${input.nodeId !== undefined ? ', #node = :node' : ''}`,
           ConditionExpression: '#exp > :now',
           ExpressionAttributeNames: {
             '#lat': 'lat',
@@ -191,6 +193,7 @@ export class DynamoPresenceStore implements PresenceStore {
             '#seen': 'lastSeenAt',
             '#exp': 'expiresAt',
             '#ttl': 'ttl',
+            ...(input.nodeId !== undefined ? { '#node': NODE_ATTRIBUTE } : {}),
           },
           ExpressionAttributeValues: {
             ':lat': input.lat,
@@ -201,6 +204,7 @@ export class DynamoPresenceStore implements PresenceStore {
             ':now': input.now,
             ':exp': expiresAt,
             ':ttl': this.ttlOf(expiresAt),
+            ...(input.nodeId !== undefined ? { ':node': input.nodeId } : {}),
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -228,12 +232,12 @@ export class DynamoPresenceStore implements PresenceStore {
     }
   }
 
-  async resume(userId: string, now: number): Promise<PresenceRecord | null> {
+  async resume(userId: string, now: number, nodeId?: string): Promise<PresenceRecord | null> {
     for (let attempt = 1; ; attempt++) {
       const { item } = await this.readUser(userId);
       if (!item || item.expiresAt <= now) return null;
       const next = heartbeatExpiry(item, now, this.t) ?? item.expiresAt;
-      const updated = await this.updateIfUnchanged(item, now, { lastSeenAt: now, expiresAt: next, ttl: this.ttlOf(next) });
+      const updated = await this.updateIfUnchanged(item, now, { lastSeenAt: now, expiresAt: next, ttl: this.ttlOf(next), ...(nodeId !== undefined ? { [NODE_ATTRIBUTE]: nodeId } : {}) });
       if (updated) return updated;
       await this.backoff(attempt, `resume of ${userId}`);
     }
@@ -362,6 +366,10 @@ export class DynamoPresenceStore implements PresenceStore {
       }
     });
     return await this.changesFor([...venues]);
+  }
+
+  endNodeStays(nodeId: string, now: number, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]> {
+    return endNodeStays({ doc: this.doc, presenceTable: this.presenceTable, counterOp: (v, d, at) => this.counterOp(v, d, at), changesFor: (v) => this.changesFor(v) }, nodeId, now, onEnded);
   }
 
   // ---- reads -----------------------------------------------------------------------------------
@@ -597,7 +605,8 @@ export class DynamoPresenceStore implements PresenceStore {
   }
 
   private toItem(p: PresenceRecord): Item {
-    return { ...p, expShard: String(hashShard(p.userId, this.expiryShards)), ttl: this.ttlOf(p.expiresAt) };
+    const { nodeId, ...stay } = p;
+    return { ...stay, ...(nodeId !== undefined ? { [NODE_ATTRIBUTE]: nodeId } : {}), expShard: String(hashShard(p.userId, this.expiryShards)), ttl: this.ttlOf(p.expiresAt) };
   }
 
   private ttlOf(expiresAtMs: number): number {
@@ -658,6 +667,7 @@ function fromItem(it: Item): PresenceRecord {
     checkedInAt: Number(it.checkedInAt),
     lastSeenAt: Number(it.lastSeenAt),
     expiresAt: Number(it.expiresAt),
+    ...(typeof it[NODE_ATTRIBUTE] === 'string' ? { nodeId: it[NODE_ATTRIBUTE] } : {}),
   };
 }
 

@@ -64,6 +64,11 @@ export class LivenessTracker {
     this.users.delete(userId);
   }
 
+  /** The store's truth changed under this node (it was declared dead): nothing remembered holds. */
+  forgetAll(): void {
+    this.users.clear();
+  }
+
   get size(): number {
     return this.users.size;
   }

@@ -8,6 +8,7 @@ import { leaseTimings } from '../presence/presence-store';
 import { CountFanout } from './count-fanout';
 import { friendPresenceNotifier } from './friend-presence';
 import { LivenessTracker } from './liveness-tracker';
+import { buildNodeLiveness } from './node-liveness-feature';
 import { presenceHandlers } from './presence-handlers';
 import type { SocketFeature } from './socket-server';
 import { createEventLimiter, type EventGuardDeps } from './validated';
@@ -54,15 +55,17 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
     onCheckedThrough: (through) => metrics.presenceTimeoutsThrough.set(through / 1000),
   });
 
+  // A grace period that ran out, a dead node's lease or a dead node: follow up like a leave.
+  const onStayEnded = ({ userId, venueId }: { userId: string; venueId: string }) => {
+    liveness.forget(userId);
+    journal.record(userId, null, venueId);
+  };
+  const nodes = buildNodeLiveness(ctx, { liveness, onChanges: (changes) => fanout.publish(changes), onEnded: onStayEnded });
   const sweeper = new PresenceSweeper({
     store: ctx.presence,
     intervalMs: config.SWEEP_INTERVAL_MS,
     onChanges: (changes) => fanout.publish(changes),
-    // A grace period that ran out or a dead node's lease: follow up like a leave.
-    onEnded: ({ userId, venueId }) => {
-      liveness.forget(userId);
-      journal.record(userId, null, venueId);
-    },
+    onEnded: onStayEnded,
     onCaughtUp: (through) => metrics.presenceSweptThrough.set(through / 1000),
     log: logger,
     now: ctx.now,
@@ -96,6 +99,7 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
     { name: 'presence-reconciler', start: () => reconciler.start(), stop: () => reconciler.stop() },
     { name: 'presence-sweeper', start: () => sweeper.start(), stop: () => sweeper.stop() },
     { name: 'presence-liveness', start: () => liveness.start(), stop: () => liveness.stop() },
+    nodes.job,
   ];
 
   const socketFeatures: SocketFeature[] = [
@@ -111,6 +115,7 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
       maxDistanceMeters: config.CHECKIN_MAX_DISTANCE_METERS,
       graceMs: config.PRESENCE_GRACE_SECONDS * 1000,
       isDraining,
+      nodeKey: nodes.key,
     }),
     watchHandlers({ guard, store: ctx.presence, catalog }),
   ];
