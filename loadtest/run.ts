@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseTraceLines, traceToLines, type Trace, type TraceVenue } from '../protocol/trace';
 import { fetchVenues, venuesFromDatabase } from './city';
-import { explainDifferences } from './diagnose';
+import { dynamoStays, explainDifferences, serverStays } from './diagnose';
 import { generateTrace } from './generator';
 import { htmlReport } from './html-report';
 import { judgeMoney, judgeQuiescePoint, verdictOf, type OrderRow, type QuiesceVerdict, type Verdict } from './judge';
@@ -187,8 +187,10 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
           else log(line);
           const endpoint = started?.env.DYNAMODB_ENDPOINT;
           const prefix = started?.env.DYNAMODB_TABLE_PREFIX;
-          if (v.mismatches.length > 0 && endpoint && prefix && ids) {
-            const why = await explainDifferences({ endpoint, tablePrefix: prefix, users: ids.users, venueIds: trace!.header.venues.map((x) => x.id), model: q.model, trail: q.trail, at: Date.now() }).catch(
+          if (v.mismatches.length > 0 && ids) {
+            // DynamoDB when this tool started real stores; otherwise (embedded, or --url) the server's dev lookup.
+            const source = endpoint && prefix ? { readStays: dynamoStays(endpoint, prefix), source: 'DynamoDB' } : { readStays: serverStays(urls[0]!, ids.users), source: `the store of ${urls[0]}` };
+            const why = await explainDifferences({ ...source, users: ids.users, venueIds: trace!.header.venues.map((x) => x.id), model: q.model, trail: q.trail, at: Date.now() }).catch(
               (err: unknown) => [`could not read the presence table: ${String(err)}`],
             );
             for (const l of why) log(l);

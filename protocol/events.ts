@@ -157,6 +157,11 @@ export interface InterServerEvents {
   'venue:counts': (changes: VenueCount[]) => void;
   /** People-list changes made on one node, so every node can coalesce and filter them for its own viewers. */
   'venue:people-changes': (changes: VenuePeopleRelay[]) => void;
+  /**
+   * A user's socket holding their stay closed on one node: a node that still has another socket of the
+   * user (an older device) takes the stay over and answers true, so the close cuts no grace period.
+   */
+  'presence:reclaim': (msg: { userId: string }, ack: (held: boolean) => void) => void;
 }
 
 /** Room names, built in one place so emitters and joiners never disagree. */

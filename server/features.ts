@@ -8,6 +8,7 @@ import { openApiRoutes } from './http/routes/openapi-routes';
 import { socialRoutes } from './http/routes/social-routes';
 import { venueRoutes } from './http/routes/venue-routes';
 import { devPaymentRoutes } from './http/routes/dev-payment-routes';
+import { devPresenceRoutes } from './http/routes/dev-presence-routes';
 import { orderRoutes } from './http/routes/order-routes';
 import { redemptionRoutes } from './http/routes/redemption-routes';
 import { webhookRoutes } from './http/routes/webhook-routes';
@@ -39,6 +40,7 @@ export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boole
   const people = buildVenuePeople(ctx, realtime);
   const orders = ordersOf(ctx);
   const devPayments = devPaymentRoutes(ctx, orders);
+  const devPresence = devPresenceRoutes(ctx);
   const features: Features = {
     routers: [
       authRoutes(ctx),
@@ -54,6 +56,7 @@ export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boole
       staffOrderRoutes(ctx),
       webRoutes(ctx),
       ...(devPayments ? [devPayments] : []),
+      ...(devPresence ? [devPresence] : []),
     ],
     socketFeatures: [...realtime.socketFeatures, staffRoomFeature(ctx, realtime.guard)],
     jobs: [people.job, ...realtime.jobs, orders.expiry],

@@ -30,6 +30,7 @@ import {
 import { DeviceTokenParams, DeviceView, DevicesResponse, RegisterDeviceBody } from './devices';
 import { ReportBody, VenuePeopleQuery, VenuePeopleResponse } from './people';
 import { orderOperations } from './orders';
+import { devPresenceOperations } from './dev-presence';
 
 /**
  * Every HTTP operation with the schemas it is validated with: the OpenAPI document is generated from
@@ -90,6 +91,7 @@ export const httpOperations: HttpOperation[] = [
   { method: 'delete', path: '/api/devices/{token}', summary: 'Unregister a push token', tag: 'devices', auth: 'required', params: DeviceTokenParams, responses: { 204: Empty } },
 
   ...orderOperations,
+  ...devPresenceOperations,
 ];
 
 // Re-exported so a client generator finds the building blocks beside the operations.

@@ -29,6 +29,8 @@ export interface PresenceHandlerDeps {
   isDraining(): boolean;
   /** This node's incarnation (node-reaper.ts): the stays whose sockets it holds carry it. */
   nodeKey(): string;
+  /** Cluster only: asks the other nodes whether one still holds a socket of the user and took the stay over (device-handover.ts). */
+  reclaimElsewhere?(socket: TypedSocket, userId: string): Promise<boolean>;
 }
 
 function moveToVenueRoom(socket: TypedSocket, venueId: string | null): void {
@@ -166,6 +168,8 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
         if ((socket.nsp.adapter.rooms.get(Rooms.user(userId))?.size ?? 0) > 0) return;
         const seenAt = socket.data.presenceSeenAt;
         if (seenAt === undefined) return;
+        // The newer of two devices closing: an older one on another node keeps the stay.
+        if (d.reclaimElsewhere && (await d.reclaimElsewhere(socket, userId))) return;
         await d.store.expireAt(userId, closedAt + d.graceMs, d.now(), { unlessSeenAfter: seenAt });
       }).catch((err: unknown) => d.logger.warn({ err, userId }, 'grace period start failed'));
     },
