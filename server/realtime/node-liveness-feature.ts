@@ -66,7 +66,8 @@ export function buildNodeLiveness(
         if (!socket.data.userId) continue;
         socket.data.handedBack = true;
         socket.emit(ServerEvent.ServerShutdown, { reconnectAfterMs: 250 });
-        socket.conn.close();
+        // A moment for the notice to leave before the transport closes (the client then reconnects).
+        setTimeout(() => socket.conn.close(), 100).unref();
         handedBack++;
       }
       logger.warn({ previousKey, handedBack }, 'sockets handed back after this node was declared dead');
