@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { traceToLines } from '../protocol/trace';
 import { generateTrace, syntheticVenues } from './generator';
-import { runLoadtest } from './run';
+import { runLoadtest, SpeedRefused } from './run';
 
 const HELP = `Friday-night load tester: generate a night of traffic, replay it, judge the counts.
 
@@ -122,6 +122,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof SpeedRefused) {
+    process.stderr.write(`loadtest refused: ${err.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`loadtest failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(2);
 });

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseTraceLines, traceToLines, type Trace, type TraceVenue } from '../protocol/trace';
 import { fetchVenues, venuesFromDatabase } from './city';
-import { explainDifferences } from './diagnose';
+import { dynamoStays, explainDifferences, serverStays } from './diagnose';
 import { generateTrace } from './generator';
 import { htmlReport } from './html-report';
 import { judgeMoney, judgeQuiescePoint, verdictOf, type OrderRow, type QuiesceVerdict, type Verdict } from './judge';
@@ -63,6 +63,11 @@ export interface LoadtestOutcome {
   urls: string[];
 }
 
+/** The night cannot be judged exactly at the asked speed: said before anything starts. */
+export class SpeedRefused extends Error {
+  override name = 'SpeedRefused';
+}
+
 const HEARTBEAT_MS = 30_000;
 const TIMEOUT_MS = 600_000;
 const GRACE_MS = 60_000;
@@ -84,8 +89,40 @@ export function nodeTimingEnv(speed: number, trace: { timeoutMs: number; graceMs
   };
 }
 
+/**
+ * Why the nodes started here cannot play the night's rules exactly at `speed` (null when they can): the
+ * server takes its timeout and grace period in whole seconds, the timeout no shorter than 5 s, so a
+ * speed that would need 8.6 s or 0.5 s runs a different night than the one generated and judged.
+ */
+export function speedProblem(speed: number, trace: { timeoutMs: number; graceMs: number } = { timeoutMs: TIMEOUT_MS, graceMs: GRACE_MS }): string | null {
+  const exact = (ms: number) => Math.abs(ms / speed / 1000 - Math.round(ms / speed / 1000)) < 1e-9;
+  const timeoutS = trace.timeoutMs / speed / 1000;
+  const graceS = trace.graceMs / speed / 1000;
+  const problems: string[] = [];
+  if (!exact(trace.timeoutMs)) problems.push(`the ${trace.timeoutMs / 1000} s heartbeat timeout would be ${timeoutS.toFixed(3)} s, not a whole number of seconds`);
+  else if (timeoutS < 5) problems.push(`the ${trace.timeoutMs / 1000} s heartbeat timeout would be ${timeoutS} s, under the server's 5 s minimum`);
+  if (!exact(trace.graceMs)) problems.push(`the ${trace.graceMs / 1000} s grace period would be ${graceS.toFixed(3)} s, not a whole number of seconds`);
+  else if (graceS < 1) problems.push(`the ${trace.graceMs / 1000} s grace period would be under 1 s`);
+  if (problems.length === 0) return null;
+  return `--speed ${speed} cannot be judged exactly: ${problems.join('; ')}. The fastest speed that can is ${fastestExactSpeed(trace)}× (any speed that divides both into whole seconds, e.g. 1, 2, 5, 10, 20, 30).`;
+}
+
+/** The largest speed at which the timeout and grace are whole seconds (timeout ≥ 5 s, grace ≥ 1 s). */
+export function fastestExactSpeed(trace: { timeoutMs: number; graceMs: number } = { timeoutMs: TIMEOUT_MS, graceMs: GRACE_MS }): number {
+  for (let graceS = 1; graceS <= trace.graceMs / 1000; graceS++) {
+    const speed = trace.graceMs / 1000 / graceS;
+    const timeoutS = trace.timeoutMs / speed / 1000;
+    if (Number.isInteger(Math.round(timeoutS * 1e9) / 1e9) && timeoutS >= 5) return speed;
+  }
+  return 1;
+}
+
 export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (!o.urls || o.urls.length === 0) {
+    const problem = speedProblem(o.speed);
+    if (problem) throw new SpeedRefused(problem);
+  }
   const center = o.center ?? { lat: 40.7128, lng: -74.006 };
   const timingEnv = nodeTimingEnv(o.speed, { timeoutMs: TIMEOUT_MS, graceMs: GRACE_MS });
   const env = { ...timingEnv, ...o.nodeEnv };
@@ -187,8 +224,10 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
           else log(line);
           const endpoint = started?.env.DYNAMODB_ENDPOINT;
           const prefix = started?.env.DYNAMODB_TABLE_PREFIX;
-          if (v.mismatches.length > 0 && endpoint && prefix && ids) {
-            const why = await explainDifferences({ endpoint, tablePrefix: prefix, users: ids.users, venueIds: trace!.header.venues.map((x) => x.id), model: q.model, trail: q.trail, at: Date.now() }).catch(
+          if (v.mismatches.length > 0 && ids) {
+            // DynamoDB when this tool started real stores; otherwise (embedded, or --url) the server's dev lookup.
+            const source = endpoint && prefix ? { readStays: dynamoStays(endpoint, prefix), source: 'DynamoDB' } : { readStays: serverStays(urls[0]!, ids.users), source: `the store of ${urls[0]}` };
+            const why = await explainDifferences({ ...source, users: ids.users, venueIds: trace!.header.venues.map((x) => x.id), model: q.model, trail: q.trail, at: Date.now() }).catch(
               (err: unknown) => [`could not read the presence table: ${String(err)}`],
             );
             for (const l of why) log(l);

@@ -179,6 +179,11 @@ export interface InterServerEvents {
   'venue:people-changes': (changes: VenuePeopleRelay[]) => void;
   /** A friendship or block between these users changed: every node drops their cached friend lists. */
   'friends:changed': (userIds: string[]) => void;
+  /**
+   * A user's socket holding their stay closed on one node: a node that still has another socket of the
+   * user (an older device) takes the stay over and answers true, so the close cuts no grace period.
+   */
+  'presence:reclaim': (msg: { userId: string }, ack: (held: boolean) => void) => void;
 }
 
 /** Room names, built in one place so emitters and joiners never disagree. */

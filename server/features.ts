@@ -8,6 +8,7 @@ import { providerRoutes } from './http/routes/provider-routes';
 import { openApiRoutes } from './http/routes/openapi-routes';
 import { socialRoutes } from './http/routes/social-routes';
 import { devPaymentRoutes } from './http/routes/dev-payment-routes';
+import { devPresenceRoutes } from './http/routes/dev-presence-routes';
 import { orderRoutes } from './http/routes/order-routes';
 import { redemptionRoutes } from './http/routes/redemption-routes';
 import { webhookRoutes } from './http/routes/webhook-routes';
@@ -45,6 +46,7 @@ export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boole
   const orders = ordersOf(ctx);
   const devPayments = devPaymentRoutes(ctx, orders);
   const devStaff = devStaffRoutes(ctx);
+  const devPresence = devPresenceRoutes(ctx);
   const features: Features = {
     routers: [
       authRoutes(ctx),
@@ -63,6 +65,7 @@ export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boole
       webRoutes(ctx),
       ...(devPayments ? [devPayments] : []),
       ...(devStaff ? [devStaff] : []),
+      ...(devPresence ? [devPresence] : []),
     ],
     socketFeatures: [...realtime.socketFeatures, staffRoomFeature(ctx, realtime.guard), tokenExpiryFeature(ctx.tokens, realtime.guard, tokenExpiry)],
     jobs: [people.job, ...realtime.jobs, orders.expiry, tokenExpiry.job()],

@@ -35,6 +35,7 @@ import { orderOperations } from './orders';
 import { staffOperations } from './staff';
 import { metaOperations } from './meta';
 import { DeleteAccountBody, DeleteAccountResponse } from './account';
+import { devPresenceOperations } from './dev-presence';
 
 /**
  * Every HTTP operation with the schemas it is validated with: the OpenAPI document is generated from
@@ -110,6 +111,7 @@ export const httpOperations: HttpOperation[] = [
   ...orderOperations,
   ...staffOperations,
   ...metaOperations,
+  ...devPresenceOperations,
 ];
 
 // Re-exported so a client generator finds the building blocks beside the operations.

@@ -148,6 +148,12 @@ export const envSchema = z.object({
   /** Rebuild of the durable presence rows from the presence store: at start-up, then this often (0: start-up only). */
   PRESENCE_JOURNAL_REBUILD_INTERVAL_MS: int(0, 86_400_000).default(600_000),
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default(5_000),
+  /**
+   * Each node renews a lease this long (DynamoDB in cluster mode, so a Redis outage is no alarm); when it
+   * lapses, a survivor ends the stays whose sockets that node held. A dead node's guests are out within
+   * about this plus 2 s, whatever PRESENCE_TIMEOUT_SECONDS; a node stalled for less than 3/4 of it keeps them.
+   */
+  NODE_LEASE_SECONDS: int(2, 600).default(10),
   /** Safety net: each node re-reads the counts its viewers watch this often and sends any a lost broadcast left stale. */
   COUNT_RESYNC_INTERVAL_MS: int(500, 3_600_000).default(5_000),
   RECONCILE_INTERVAL_MS: int(1_000, 86_400_000).default(60_000),

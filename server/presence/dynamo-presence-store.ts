@@ -11,7 +11,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ErrorCode } from '../../protocol/errors';
 import { AppError } from '../errors';
-import { PRESENCE_BY_EXPIRY, PRESENCE_BY_VENUE, tableName } from '../storage/dynamo-tables';
+import { NODE_ATTRIBUTE, PRESENCE_BY_EXPIRY, PRESENCE_BY_VENUE, tableName } from '../storage/dynamo-tables';
+import { endNodeStays } from './dynamo-node-stays';
 import {
   assertVenueId,
   expiryFor,
@@ -182,6 +183,7 @@ export class DynamoPresenceStore implements PresenceStore {
           checkedInAt: now,
           lastSeenAt: now,
           expiresAt: expiryFor(now, now, this.t),
+          ...(input.nodeId !== undefined ? { nodeId: input.nodeId } : {}),
         };
         const items: TransactItem[] = [
           {
@@ -234,7 +236,7 @@ export class DynamoPresenceStore implements PresenceStore {
           TableName: this.presenceTable,
           Key: { userId: old.userId, venueId: old.venueId },
           UpdateExpression:
-            'SET #lat = :lat, #lng = :lng, #buy = :buy, #recv = :recv, #vis = :vis, #seen = :now, #exp = :exp, #ttl = :ttl',
+            `SET #lat = :lat, #lng = :lng, #buy = :buy, #recv = :recv, #vis = :vis, #seen = :now, #exp = :exp, #ttl = :ttl${input.nodeId !== undefined ? ', #node = :node' : ''}`,
           // Exactly the stay we know (it may be a remembered copy): anything else re-reads first.
           ConditionExpression: '#exp = :old AND #cin = :cin AND #exp > :now',
           ExpressionAttributeNames: {
@@ -247,6 +249,7 @@ export class DynamoPresenceStore implements PresenceStore {
             '#exp': 'expiresAt',
             '#ttl': 'ttl',
             '#cin': 'checkedInAt',
+            ...(input.nodeId !== undefined ? { '#node': NODE_ATTRIBUTE } : {}),
           },
           ExpressionAttributeValues: {
             ':lat': input.lat,
@@ -259,6 +262,7 @@ export class DynamoPresenceStore implements PresenceStore {
             ':ttl': this.ttlOf(expiresAt),
             ':old': old.expiresAt,
             ':cin': old.checkedInAt,
+            ...(input.nodeId !== undefined ? { ':node': input.nodeId } : {}),
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -292,13 +296,13 @@ export class DynamoPresenceStore implements PresenceStore {
     }
   }
 
-  async resume(userId: string, now: number): Promise<PresenceRecord | null> {
+  async resume(userId: string, now: number, nodeId?: string): Promise<PresenceRecord | null> {
     let { state, fresh } = await this.state(userId);
     for (let attempt = 1; ; attempt++) {
       const item = state.item;
       if (item && item.expiresAt > now) {
         const next = heartbeatExpiry(item, now, this.t) ?? item.expiresAt;
-        const updated = await this.updateIfUnchanged(item, now, { lastSeenAt: now, expiresAt: next, ttl: this.ttlOf(next) });
+        const updated = await this.updateIfUnchanged(item, now, { lastSeenAt: now, expiresAt: next, ttl: this.ttlOf(next), ...(nodeId !== undefined ? { [NODE_ATTRIBUTE]: nodeId } : {}) });
         if (updated) return updated;
       } else if (fresh) return null;
       if (fresh) await this.backoff(attempt, `resume of ${userId}`);
@@ -447,6 +451,10 @@ export class DynamoPresenceStore implements PresenceStore {
       }),
     );
     return await this.changesFor([...venues]);
+  }
+
+  endNodeStays(nodeId: string, now: number, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]> {
+    return endNodeStays({ doc: this.doc, presenceTable: this.presenceTable, counterOp: (v, d, at) => this.counterOp(v, d, at), changesFor: (v) => this.changesFor(v) }, nodeId, now, onEnded);
   }
 
   // ---- reads -----------------------------------------------------------------------------------
@@ -680,7 +688,8 @@ export class DynamoPresenceStore implements PresenceStore {
   }
 
   private toItem(p: PresenceRecord): Item {
-    return { ...p, expShard: String(stableShard(p.userId, this.expiryShards)), ttl: this.ttlOf(p.expiresAt) };
+    const { nodeId, ...stay } = p;
+    return { ...stay, ...(nodeId !== undefined ? { [NODE_ATTRIBUTE]: nodeId } : {}), expShard: String(stableShard(p.userId, this.expiryShards)), ttl: this.ttlOf(p.expiresAt) };
   }
 
   private ttlOf(expiresAtMs: number): number {
@@ -746,6 +755,7 @@ function fromItem(it: Item): PresenceRecord {
     checkedInAt: Number(it.checkedInAt),
     lastSeenAt: Number(it.lastSeenAt),
     expiresAt: Number(it.expiresAt),
+    ...(typeof it[NODE_ATTRIBUTE] === 'string' ? { nodeId: it[NODE_ATTRIBUTE] } : {}),
   };
 }
 

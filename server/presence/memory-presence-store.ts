@@ -56,6 +56,7 @@ export class MemoryPresenceStore implements PresenceStore {
         wantsToReceive: input.wantsToReceive ?? old.wantsToReceive,
         visible: input.visible ?? old.visible,
         lastSeenAt: now,
+        ...(input.nodeId !== undefined ? { nodeId: input.nodeId } : {}),
         expiresAt: Math.max(old.expiresAt, expiryFor(now, old.checkedInAt, this.t)),
       };
       this.byUser.set(userId, presence);
@@ -72,6 +73,7 @@ export class MemoryPresenceStore implements PresenceStore {
       checkedInAt: now,
       lastSeenAt: now,
       expiresAt: expiryFor(now, now, this.t),
+      ...(input.nodeId !== undefined ? { nodeId: input.nodeId } : {}),
     };
     this.byUser.set(userId, presence);
     // An expired stay at the same venue is replaced in place: -1 and +1 cancel out.
@@ -99,10 +101,10 @@ export class MemoryPresenceStore implements PresenceStore {
     return { changes: [this.bump(p.venueId, -1)], venueId: p.venueId };
   }
 
-  async resume(userId: string, now: number): Promise<PresenceRecord | null> {
+  async resume(userId: string, now: number, nodeId?: string): Promise<PresenceRecord | null> {
     const p = this.live(userId, now);
     if (!p) return null;
-    const presence = { ...p, lastSeenAt: now, expiresAt: heartbeatExpiry(p, now, this.t) ?? p.expiresAt };
+    const presence = { ...p, lastSeenAt: now, expiresAt: heartbeatExpiry(p, now, this.t) ?? p.expiresAt, ...(nodeId !== undefined ? { nodeId } : {}) };
     this.byUser.set(userId, presence);
     return presence;
   }
@@ -152,6 +154,17 @@ export class MemoryPresenceStore implements PresenceStore {
       changed.set(p.venueId, this.bump(p.venueId, -1));
       onEnded?.({ userId: p.userId, venueId: p.venueId });
       ended++;
+    }
+    return [...changed.values()];
+  }
+
+  async endNodeStays(nodeId: string, _now: number, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]> {
+    const changed = new Map<string, CountChange>();
+    for (const p of [...this.byUser.values()]) {
+      if (p.nodeId !== nodeId) continue;
+      this.byUser.delete(p.userId);
+      changed.set(p.venueId, this.bump(p.venueId, -1));
+      onEnded?.({ userId: p.userId, venueId: p.venueId });
     }
     return [...changed.values()];
   }

@@ -28,6 +28,11 @@ export interface PresenceRecord {
   lastSeenAt: number;
   /** min(lastSeenAt + timeout, checkedInAt + ttl), or earlier after `expireAt` (closed socket grace). */
   expiresAt: number;
+  /**
+   * The node (incarnation) holding the socket of this stay: set by check-in, move and resume, kept by
+   * heartbeats and flag updates. When that node's lease lapses, a survivor ends its stays (node-reaper.ts).
+   */
+  nodeId?: string;
 }
 
 /** A venue's absolute count after a change, with a per-venue version that never goes backwards. */
@@ -52,6 +57,8 @@ export interface CheckInInput {
   wantsToReceive?: boolean;
   visible?: boolean;
   now: number;
+  /** The node holding the user's socket (see PresenceRecord.nodeId). */
+  nodeId?: string;
 }
 
 export interface CheckInResult {
@@ -106,9 +113,9 @@ export interface PresenceStore {
   /**
    * A new connection of the user takes the stay over (the app reconnected, perhaps on another node):
    * like a heartbeat that always writes, so `lastSeenAt` marks the takeover and a grace cut is undone.
-   * Null when there is no unexpired stay.
+   * Null when there is no unexpired stay. With `nodeId`, the stay now belongs to that node.
    */
-  resume(userId: string, now: number): Promise<PresenceRecord | null>;
+  resume(userId: string, now: number, nodeId?: string): Promise<PresenceRecord | null>;
 
   /**
    * Brings the end of an unexpired stay forward to `at` (never later): a closed socket's grace period.
@@ -139,6 +146,13 @@ export interface PresenceStore {
    * friends and the venue's people list can follow.
    */
   sweepExpired(now: number, limit?: number, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]>;
+
+  /**
+   * A dead node's stays: ends each stay still owned by `nodeId` exactly once (conditioned on `node` and
+   * the stay being unchanged since read, so a phone that resumed on another node keeps it), decrementing
+   * its venue in the same atomic step. Returns one change per affected venue; `onEnded` as for the sweeper.
+   */
+  endNodeStays(nodeId: string, now: number, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]>;
 
   /**
    * Recounts the presences of each venue with a counter, repairs counters that disagree and returns the

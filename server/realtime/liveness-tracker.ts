@@ -27,6 +27,8 @@ export interface LivenessTrackerOptions {
   onError(err: unknown, userId: string): void;
   /** A check finished: every stay on this node whose heartbeat timeout fell before `through` has been ended. */
   onCheckedThrough?(through: number): void;
+  /** The tracker renewed a stay's lease itself (its heartbeats stopped early in the lease): the new `lastSeenAt`. */
+  onRenewed?(userId: string, presence: PresenceRecord): void;
 }
 
 /**
@@ -35,7 +37,8 @@ export interface LivenessTrackerOptions {
  * expiry is only a lease that outlives the timeout a little and is renewed rarely (see
  * build-presence.ts); it matters when this node dies, and then the sweeper of any other node ends the
  * stay when the lease runs out. So a phone beating every 30 s costs a write every ~14 minutes instead
- * of one per beat, and the timeout stays exact.
+ * of one per beat, and the timeout stays exact. A phone that stops beating with less of the lease left
+ * than its timeout gets its lease renewed here, once, so the lease never ends a stay before the timeout.
  */
 export class LivenessTracker {
   private readonly users = new Map<string, Tracked>();
@@ -64,6 +67,11 @@ export class LivenessTracker {
     this.users.delete(userId);
   }
 
+  /** The store's truth changed under this node (it was declared dead): nothing remembered holds. */
+  forgetAll(): void {
+    this.users.clear();
+  }
+
   get size(): number {
     return this.users.size;
   }
@@ -90,6 +98,27 @@ export class LivenessTracker {
       const due: [string, Tracked][] = [];
       for (const [userId, t] of this.users) if (now - t.lastBeatAt >= this.o.timeoutMs) due.push([userId, t]);
       for (const [userId] of due) this.users.delete(userId);
+      // A phone whose heartbeats stopped early in the lease (stalled, socket still open) would see the
+      // lease run out before its timeout, and the sweeper would end it early: renew those near the end.
+      const expiring: string[] = [];
+      for (const [userId, t] of this.users) {
+        if (t.presence.expiresAt < t.lastBeatAt + this.o.timeoutMs && t.presence.expiresAt - now < this.o.refreshBelowMs) expiring.push(userId);
+      }
+      await mapLimit(expiring, ENDS_IN_FLIGHT, async (userId) => {
+        try {
+          const { presence } = await this.o.store.heartbeat(userId, now);
+          const t = this.users.get(userId);
+          if (!t) return;
+          if (!presence) this.users.delete(userId);
+          else {
+            t.presence = presence;
+            t.venueId = presence.venueId;
+            this.o.onRenewed?.(userId, presence);
+          }
+        } catch (err) {
+          this.o.onError(err, userId);
+        }
+      });
       await mapLimit(due, ENDS_IN_FLIGHT, async ([userId, t]) => {
         try {
           // Only the stay this node saw: a newer check-in elsewhere is left alone.

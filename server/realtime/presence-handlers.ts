@@ -27,6 +27,10 @@ export interface PresenceHandlerDeps {
   graceMs: number;
   /** True while this node drains: closed sockets then reconnect elsewhere, so no grace cut applies. */
   isDraining(): boolean;
+  /** This node's incarnation (node-reaper.ts): the stays whose sockets it holds carry it. */
+  nodeKey(): string;
+  /** Cluster only: asks the other nodes whether one still holds a socket of the user and took the stay over (device-handover.ts). */
+  reclaimElsewhere?(socket: TypedSocket, userId: string): Promise<boolean>;
 }
 
 function moveToVenueRoom(socket: TypedSocket, venueId: string | null): void {
@@ -65,7 +69,7 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
       });
     }
     const result = await inOrder(socket, async () => {
-      const r = await d.store.checkIn({ ...p, userId, now: d.now() });
+      const r = await d.store.checkIn({ ...p, userId, now: d.now(), nodeId: d.nodeKey() });
       socket.data.presenceSeenAt = r.presence.lastSeenAt;
       // Closed meanwhile: the queued grace cut owns the stay now, not this node's heartbeat clock.
       if (socket.connected) {
@@ -140,7 +144,7 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
       // A phone that reconnects within the grace period resumes its stay: the store restores the
       // expiry that the closed socket had cut short and marks the takeover, so the old socket's close,
       // however late a node notices it, cannot cut the stay again; the socket rejoins its people room.
-      void inOrder(socket, () => d.store.resume(userId, d.now()))
+      void inOrder(socket, () => d.store.resume(userId, d.now(), d.nodeKey()))
         .then((presence) => {
           if (!presence) return;
           socket.data.presenceSeenAt = presence.lastSeenAt;
@@ -152,7 +156,7 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
     },
     disconnected: (socket) => {
       const userId = socket.data.userId;
-      if (!userId || d.isDraining()) return;
+      if (!userId || d.isDraining() || socket.data.handedBack) return;
       // From here the grace period (a shortened lease, visible to every node) decides, not this node.
       if ((socket.nsp.adapter.rooms.get(Rooms.user(userId))?.size ?? 0) === 0) d.liveness.forget(userId);
       const closedAt = d.now();
@@ -164,6 +168,8 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
         if ((socket.nsp.adapter.rooms.get(Rooms.user(userId))?.size ?? 0) > 0) return;
         const seenAt = socket.data.presenceSeenAt;
         if (seenAt === undefined) return;
+        // The newer of two devices closing: an older one on another node keeps the stay.
+        if (d.reclaimElsewhere && (await d.reclaimElsewhere(socket, userId))) return;
         await d.store.expireAt(userId, closedAt + d.graceMs, d.now(), { unlessSeenAfter: seenAt });
       }).catch((err: unknown) => d.logger.warn({ err, userId }, 'grace period start failed'));
     },

@@ -1,3 +1,4 @@
+import { Rooms } from '../../protocol/events';
 import type { AppContext } from '../context';
 import type { Job } from '../features';
 import { createPresenceMetrics } from '../presence/presence-metrics';
@@ -9,6 +10,8 @@ import { leaseTimings } from '../presence/presence-store';
 import { CountFanout } from './count-fanout';
 import { friendPresenceNotifier } from './friend-presence';
 import { LivenessTracker } from './liveness-tracker';
+import { buildNodeLiveness } from './node-liveness-feature';
+import { deviceHandover } from './device-handover';
 import { presenceHandlers } from './presence-handlers';
 import type { SocketFeature } from './socket-server';
 import { createEventLimiter, type EventGuardDeps } from './validated';
@@ -66,17 +69,26 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
     },
     onError: (err, userId) => logger.warn({ err, userId }, 'ending a timed-out presence failed; the lease will end it'),
     onCheckedThrough: (through) => metrics.presenceTimeoutsThrough.set(through / 1000),
+    // The renewal is this node's write: its sockets' close may still cut the stay (grace period).
+    onRenewed: (userId, presence) => {
+      for (const id of io.of('/').adapter.rooms.get(Rooms.user(userId)) ?? []) {
+        const socket = io.of('/').sockets.get(id);
+        if (socket) socket.data.presenceSeenAt = presence.lastSeenAt;
+      }
+    },
   });
 
+  // A grace period that ran out, a dead node's lease or a dead node: follow up like a leave.
+  const onStayEnded = ({ userId, venueId }: { userId: string; venueId: string }) => {
+    liveness.forget(userId);
+    journal.record(userId, null, venueId);
+  };
+  const nodes = buildNodeLiveness(ctx, { liveness, onChanges: (changes) => fanout.publish(changes), onEnded: onStayEnded });
   const sweeper = new PresenceSweeper({
     store: ctx.presence,
     intervalMs: config.SWEEP_INTERVAL_MS,
     onChanges: (changes) => fanout.publish(changes),
-    // A grace period that ran out or a dead node's lease: follow up like a leave.
-    onEnded: ({ userId, venueId }) => {
-      liveness.forget(userId);
-      journal.record(userId, null, venueId);
-    },
+    onEnded: onStayEnded,
     onCaughtUp: (through) => metrics.presenceSweptThrough.set(through / 1000),
     lock: ctx.locks,
     onLease: (held) => metrics.presenceSweepLease.set(held ? 1 : 0),
@@ -113,6 +125,7 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
     { name: 'presence-reconciler', start: () => reconciler.start(), stop: () => reconciler.stop() },
     { name: 'presence-sweeper', start: () => sweeper.start(), stop: () => sweeper.stop() },
     { name: 'presence-liveness', start: () => liveness.start(), stop: () => liveness.stop() },
+    nodes.job,
   ];
 
   const socketFeatures: SocketFeature[] = [
@@ -128,6 +141,8 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
       maxDistanceMeters: config.CHECKIN_MAX_DISTANCE_METERS,
       graceMs: config.PRESENCE_GRACE_SECONDS * 1000,
       isDraining,
+      nodeKey: nodes.key,
+      ...(ctx.redis ? { reclaimElsewhere: deviceHandover({ io, store: ctx.presence, liveness, logger, now: ctx.now, nodeKey: nodes.key }) } : {}),
     }),
     watchHandlers({ guard, store: ctx.presence, catalog, table: fanout.table }),
   ];

@@ -15,6 +15,8 @@ export interface SocketData {
   presencePending?: number;
   /** `lastSeenAt` of the stay as this socket last wrote it: its close may cut only a stay nobody wrote since. */
   presenceSeenAt?: number;
+  /** Closed because this node was declared dead (node-liveness-feature.ts): its close cuts no grace. */
+  handedBack?: boolean;
 }
 
 export type TypedServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

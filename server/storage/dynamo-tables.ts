@@ -22,7 +22,9 @@ import {
  *                one-venue-per-user invariant is enforced by conditioning every membership change on it.
  *                GSI byVenue (venueId, expiresAt): who is at venue X, unexpired first-class via the key.
  *                GSI byExpiry (expShard, expiresAt): the sweeper's expiry index (see dynamo-presence-store).
- *                Both are sparse: the pointer item has neither expiresAt nor expShard.
+ *                GSI byNode (node, userId): the stays each node holds the sockets of (node-reaper.ts).
+ *                All three are sparse: the pointer item has neither expiresAt, expShard nor node.
+ *                Node leases live in this table too, in the partition `#nodes` (node-leases.ts).
  * venue-counts   PK venueId, SK shard (number): one counter item per shard, summed on read.
  * devices        PK userId, SK token; GSI byToken (token).
  * idempotency    PK key.
@@ -33,6 +35,9 @@ export type TableName = (typeof TABLE_NAMES)[number];
 
 export const PRESENCE_BY_VENUE = 'byVenue';
 export const PRESENCE_BY_EXPIRY = 'byExpiry';
+/** Sparse GSI on the stays' `node` attribute: a dead node's stays, for the survivor that ends them. */
+export const PRESENCE_BY_NODE = 'byNode';
+export const NODE_ATTRIBUTE = 'node';
 export const DEVICES_BY_TOKEN = 'byToken';
 export const TTL_ATTRIBUTE = 'ttl';
 
@@ -53,7 +58,7 @@ export const SPECS: Record<TableName, TableSpec> = {
     ttl: true,
     input: {
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [S('userId'), S('venueId'), N('expiresAt'), S('expShard')],
+      AttributeDefinitions: [S('userId'), S('venueId'), N('expiresAt'), S('expShard'), S('node')],
       KeySchema: [
         { AttributeName: 'userId', KeyType: 'HASH' },
         { AttributeName: 'venueId', KeyType: 'RANGE' },
@@ -72,6 +77,14 @@ export const SPECS: Record<TableName, TableSpec> = {
           KeySchema: [
             { AttributeName: 'expShard', KeyType: 'HASH' },
             { AttributeName: 'expiresAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+        {
+          IndexName: PRESENCE_BY_NODE,
+          KeySchema: [
+            { AttributeName: 'node', KeyType: 'HASH' },
+            { AttributeName: 'userId', KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'KEYS_ONLY' },
         },

@@ -1,33 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientEvent } from '../../protocol/events';
 import { freePort } from '../../scripts/lib/dynamo-local';
 import { isolationIds } from '../helpers/isolation';
+import { startRedis } from '../helpers/private-redis';
 import { collect, emitOk, nextEvent, waitUntil } from '../helpers/socket';
 import { startTestServer, type TestServer } from '../helpers/test-server';
 import { createUser, demoVenues } from '../helpers/users';
-
-/** A Redis of this test's own, so it can be killed and brought back without touching anyone else's. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    try {
-      await new Promise<void>((res, rej) => {
-        const s = connect(port, '127.0.0.1', () => {
-          s.end();
-          res();
-        });
-        s.once('error', rej);
-      });
-      return proc;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error('redis-server did not start');
-}
 
 let port: number;
 let redis: ChildProcess;

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryPresenceStore } from '../../server/presence/memory-presence-store';
+import { LivenessTracker } from '../../server/realtime/liveness-tracker';
+
+describe('LivenessTracker and the stored lease', () => {
+  it('a phone that stops beating early in its lease is ended by its timeout, not earlier by the lease', async () => {
+    // Lease 15 s (timeout 10 s + 5 s extra), renewed only in its last 2 s: the load tester's 60× settings.
+    const store = new MemoryPresenceStore({ timeoutMs: 15_000, ttlMs: 3_600_000, refreshBelowMs: 2_000 });
+    const t0 = 1_700_000_000_000;
+    let t = t0;
+    const ended: string[] = [];
+    const renewed: number[] = [];
+    const tracker = new LivenessTracker({
+      store,
+      timeoutMs: 10_000,
+      refreshBelowMs: 2_000,
+      intervalMs: 1_000,
+      now: () => t,
+      onEnded: (userId) => ended.push(userId),
+      onError: (err) => {
+        throw err;
+      },
+      onRenewed: (_u, p) => renewed.push(p.lastSeenAt),
+    });
+    const { presence } = await store.checkIn({ userId: 'u', venueId: 'v', lat: 0, lng: 0, now: t });
+    tracker.beat('u', presence, t);
+    // The last heartbeat, answered from memory: 3 s of lease left, more than the refresh window.
+    t = t0 + 12_000;
+    expect(tracker.beatIfFresh('u', t)).not.toBeNull();
+    // Checks every second, a sweep after each: the stay must last until 12 s + 10 s.
+    for (t = t0 + 13_000; t < t0 + 22_000; t += 1_000) {
+      await tracker.check();
+      expect(await store.sweepExpired(t)).toEqual([]);
+      expect(await store.get('u', t)).not.toBeNull();
+    }
+    expect(renewed).toHaveLength(1);
+    t = t0 + 22_000;
+    await tracker.check();
+    expect(ended).toEqual(['u']);
+    expect((await store.getCounts(['v'])).get('v')!.count).toBe(0);
+  });
+});
