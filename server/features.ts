@@ -46,6 +46,7 @@ export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boole
   const orders = ordersOf(ctx);
   const devPayments = devPaymentRoutes(ctx, orders);
   const devStaff = devStaffRoutes(ctx);
+  const tokenExpiry = new TokenExpiry();
   const devPresence = devPresenceRoutes(ctx);
   const features: Features = {
     routers: [
