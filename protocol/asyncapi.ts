@@ -24,6 +24,7 @@ const clientPayloads: { [E in keyof ClientToServerEvents]: z.ZodType } = {
   'map:watch': payloads.MapWatchPayload,
   'map:unwatch': payloads.EmptyPayload,
   'staff:join': payloads.StaffJoinPayload,
+  'auth:refresh': payloads.AuthRefreshPayload,
 };
 
 const clientSummaries: { [E in keyof ClientToServerEvents]: string } = {
@@ -36,6 +37,7 @@ const clientSummaries: { [E in keyof ClientToServerEvents]: string } = {
   'map:watch': 'Follow every venue in a map bounding box [west, south, east, north] (joins map-cell rooms)',
   'map:unwatch': 'Stop following the map',
   'staff:join': 'Staff tablets: receive the venue’s paid orders and redemptions (joins the staff room)',
+  'auth:refresh': 'Hand the socket a fresh access token before the current one expires, or the server ends the socket at expiry',
 };
 
 /** Which room (channel) each server event is delivered through, and when. */
@@ -49,6 +51,7 @@ const serverRouting: { [E in keyof ServerToClientEvents]: { channel: string; sum
   'order:paid': { channel: 'staffRoom', summary: 'A paid treat at this venue, for the bar' },
   'redemption:new': { channel: 'staffRoom', summary: 'A treat was accepted: its QR code may be scanned soon' },
   'server:shutdown': { channel: 'connection', summary: 'This node is draining: reconnect (to any node) after reconnectAfterMs' },
+  'auth:expired': { channel: 'connection', summary: 'The socket’s credentials ended (token expired without auth:refresh, or revoked): the server disconnects it next' },
 };
 
 const ErrorSchema = z.object({

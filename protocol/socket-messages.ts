@@ -45,6 +45,7 @@ export const serverMessageSchemas = {
   'order:paid': z.object({ order: OrderViewSchema }),
   'redemption:new': z.object({ order: OrderViewSchema, redemption: RedemptionViewSchema }),
   'server:shutdown': z.object({ reconnectAfterMs: z.number().int() }),
+  'auth:expired': z.object({ reason: z.enum(['expired', 'revoked']) }),
 } satisfies { [E in keyof ServerToClientEvents]: z.ZodType<Msg<E>> };
 
 export const ackDataSchemas = {
@@ -57,6 +58,7 @@ export const ackDataSchemas = {
   'map:watch': z.object({ counts: z.array(VenueCountSchema) }),
   'map:unwatch': z.object({ watching: z.number().int() }),
   'staff:join': z.object({ venueId: z.string() }),
+  'auth:refresh': z.object({ expiresAt: z.string() }),
 } satisfies { [E in keyof ClientToServerEvents]: z.ZodType<AckData<E>> };
 
 // Compile-time: each schema's output is assignable to the protocol type (and so cannot silently drift).
