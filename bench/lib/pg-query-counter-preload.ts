@@ -4,7 +4,7 @@
  * each) and writes the running totals as JSON to $PG_QUERY_COUNT_FILE every 100 ms, so a benchmark can
  * read a spawned server's (this code's or a baseline's) cost per check-in.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { Server } from 'socket.io';
 import { countPgQueries } from './pg-query-counter';
 
@@ -18,7 +18,11 @@ proto.serverSideEmit = function (this: unknown, ...args: unknown[]) {
   return original.apply(this, args);
 };
 if (file) {
-  const write = () => writeFileSync(file, JSON.stringify({ queries: log.count, publishes }));
+  // Written aside and renamed, so a reader never sees half a file.
+  const write = () => {
+    writeFileSync(`${file}.tmp`, JSON.stringify({ queries: log.count, publishes }));
+    renameSync(`${file}.tmp`, file);
+  };
   setInterval(write, 100).unref();
   process.on('exit', write);
 }
