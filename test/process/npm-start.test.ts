@@ -18,7 +18,15 @@ afterAll(() => {
 
 function npmStart(env: Record<string, string>) {
   const proc = spawn('npm', ['start', '--silent'], {
-    env: { ...process.env, PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info', PGLITE_DATA_DIR: join(dataRoot, 'pglite'), SEED_DEMO_DATA: 'false', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'info',
+      PGLITE_DATA_DIR: join(dataRoot, 'pglite'),
+      SEED_DEMO_DATA: 'false',
+      ...env,
+    },
     // Its own process group, so the test can tell whether anything of the tree outlives npm.
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
