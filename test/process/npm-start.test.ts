@@ -48,6 +48,8 @@ function npmStart(env: Record<string, string>) {
       }
     }, 100);
   });
+  // A server expected to refuse is never awaited for listening: keep its rejection from going unhandled.
+  listening.catch(() => undefined);
   return { proc, exited, listening, output: () => out };
 }
 
