@@ -42,7 +42,10 @@ const clientSummaries: { [E in keyof ClientToServerEvents]: string } = {
 
 /** Which room (channel) each server event is delivered through, and when. */
 const serverRouting: { [E in keyof ServerToClientEvents]: { channel: string; summary: string } } = {
-  'venue:count': { channel: 'venueRoom', summary: 'A venue’s live count changed (coalesced per COUNT_COALESCE_MS); also sent to its map-cell rooms. Keep the highest version.' },
+  'venue:count': {
+    channel: 'venueRoom',
+    summary: 'A venue’s live count changed (coalesced per COUNT_COALESCE_MS); also sent to its map-cell rooms. Keep the highest version.',
+  },
   'venue:snapshot': { channel: 'connection', summary: 'Fresh counts of everything this socket watches (after a resync or Redis recovery)' },
   'friend:presence': { channel: 'userRoom', summary: 'A friend checked in somewhere (venueId) or left (null)' },
   'venue:people': { channel: 'peopleRoom', summary: 'Changes to the people list of the venue the receiver is checked in at' },
@@ -85,8 +88,16 @@ export function buildAsyncApiDocument(): Json {
       summary: 'Every client event is acknowledged: { ok: true, data } or { ok: false, error: { code, message, issues? } }',
       payload: {
         oneOf: [
-          { type: 'object', required: ['ok', 'data'], properties: { ok: { const: true }, data: { $ref: `#/components/schemas/${k}.ackData` } } },
-          { type: 'object', required: ['ok', 'error'], properties: { ok: { const: false }, error: { $ref: '#/components/schemas/WireError' } } },
+          {
+            type: 'object',
+            required: ['ok', 'data'],
+            properties: { ok: { const: true }, data: { $ref: `#/components/schemas/${k}.ackData` } },
+          },
+          {
+            type: 'object',
+            required: ['ok', 'error'],
+            properties: { ok: { const: false }, error: { $ref: '#/components/schemas/WireError' } },
+          },
         ],
       },
     };
@@ -108,7 +119,13 @@ export function buildAsyncApiDocument(): Json {
     schemas[`${k}.message`] = toSchema(serverMessageSchemas[event], 'output');
     messages[k] = { name: event, title: event, summary, payload: { $ref: `#/components/schemas/${k}.message` } };
     (channel === 'connection' ? connectionMessages : roomMessages[channel]!)[k] = { $ref: `#/components/messages/${k}` };
-    operations[k] = { action: 'send', title: event, summary, channel: { $ref: `#/channels/${channel}` }, messages: [{ $ref: `#/channels/${channel}/messages/${k}` }] };
+    operations[k] = {
+      action: 'send',
+      title: event,
+      summary,
+      channel: { $ref: `#/channels/${channel}` },
+      messages: [{ $ref: `#/channels/${channel}/messages/${k}` }],
+    };
   }
   const cellRoom = roomMessages.venueRoom!;
 
@@ -133,9 +150,23 @@ export function buildAsyncApiDocument(): Json {
     },
     defaultContentType: 'application/json',
     channels: {
-      connection: { address: '/', title: 'The socket itself', description: 'Events a client emits (each with an ack) and events sent to one socket', messages: connectionMessages },
-      venueRoom: room(Rooms.venue('{venueId}'), 'venueId', 'Sockets watching a venue (venue:watch); map-cell rooms `cell:{cell}` (map:watch) get the same venue:count messages', cellRoom),
-      mapCellRoom: { ...room(Rooms.mapCell('{cell}'), 'cell', 'Sockets watching a map area; receives venue:count for venues in the cell', { 'venue.count': { $ref: '#/components/messages/venue.count' } }) },
+      connection: {
+        address: '/',
+        title: 'The socket itself',
+        description: 'Events a client emits (each with an ack) and events sent to one socket',
+        messages: connectionMessages,
+      },
+      venueRoom: room(
+        Rooms.venue('{venueId}'),
+        'venueId',
+        'Sockets watching a venue (venue:watch); map-cell rooms `cell:{cell}` (map:watch) get the same venue:count messages',
+        cellRoom,
+      ),
+      mapCellRoom: {
+        ...room(Rooms.mapCell('{cell}'), 'cell', 'Sockets watching a map area; receives venue:count for venues in the cell', {
+          'venue.count': { $ref: '#/components/messages/venue.count' },
+        }),
+      },
       peopleRoom: room(Rooms.venuePeople('{venueId}'), 'venueId', 'Sockets of people checked in at a venue', roomMessages.peopleRoom!),
       userRoom: room(Rooms.user('{userId}'), 'userId', 'Every socket of one signed-in user', roomMessages.userRoom!),
       staffRoom: room(Rooms.staff('{venueId}'), 'venueId', 'Staff tablets of a venue (staff:join)', roomMessages.staffRoom!),

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import type { CheckInResult, ClientToServerEvents, PersonAtVenue, PresenceView, ServerToClientEvents, VenueCount, VenuePeopleMessage } from './events';
+import type {
+  CheckInResult,
+  ClientToServerEvents,
+  PersonAtVenue,
+  PresenceView,
+  ServerToClientEvents,
+  VenueCount,
+  VenuePeopleMessage,
+} from './events';
 import { OrderViewSchema, RedemptionViewSchema } from './http/orders';
 
 /**
@@ -16,7 +24,11 @@ export const PresenceViewSchema = z.object({
   wantsToReceive: z.boolean(),
   visible: z.boolean(),
 });
-export const CheckInResultSchema = z.object({ presence: PresenceViewSchema, previousVenueId: z.string().nullable(), count: VenueCountSchema });
+export const CheckInResultSchema = z.object({
+  presence: PresenceViewSchema,
+  previousVenueId: z.string().nullable(),
+  count: VenueCountSchema,
+});
 const PersonAtVenueSchema = z.object({
   userId: z.string(),
   displayName: z.string(),
@@ -28,12 +40,19 @@ const PersonAtVenueSchema = z.object({
 export const VenuePeopleMessageSchema = z.object({
   venueId: z.string(),
   changes: z.array(
-    z.discriminatedUnion('type', [z.object({ type: z.literal('upsert'), person: PersonAtVenueSchema }), z.object({ type: z.literal('remove'), userId: z.string() })]),
+    z.discriminatedUnion('type', [
+      z.object({ type: z.literal('upsert'), person: PersonAtVenueSchema }),
+      z.object({ type: z.literal('remove'), userId: z.string() }),
+    ]),
   ),
 });
 
 type Msg<E extends keyof ServerToClientEvents> = Parameters<ServerToClientEvents[E]>[0];
-type AckData<E extends keyof ClientToServerEvents> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0] extends infer A ? (A extends { ok: true; data: infer D } ? D : never) : never;
+type AckData<E extends keyof ClientToServerEvents> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0] extends infer A
+  ? A extends { ok: true; data: infer D }
+    ? D
+    : never
+  : never;
 
 export const serverMessageSchemas = {
   'venue:count': VenueCountSchema,

@@ -16,10 +16,19 @@ if (!res.ok) {
 }
 const { venue } = await res.json();
 const socket = io(base, { transports: ['websocket'], auth: { token } });
-const emit = (event, payload) => new Promise((resolve) => socket.timeout(10_000).emit(event, payload, (err, ack) => resolve(err ? { ok: false, error: { message: 'no ack' } } : ack)));
+const emit = (event, payload) =>
+  new Promise((resolve) =>
+    socket.timeout(10_000).emit(event, payload, (err, ack) => resolve(err ? { ok: false, error: { message: 'no ack' } } : ack)),
+  );
 socket.on('connect_error', (err) => console.error(`socket: ${err.message}`));
 socket.once('connect', async () => {
-  const ack = await emit('presence:checkin', { venueId, lat: venue.latitude, lng: venue.longitude, wantsToReceive: true, wantsToBuy: true });
+  const ack = await emit('presence:checkin', {
+    venueId,
+    lat: venue.latitude,
+    lng: venue.longitude,
+    wantsToReceive: true,
+    wantsToBuy: true,
+  });
   if (!ack.ok) {
     console.error(`check-in refused: ${ack.error.code} ${ack.error.message}`);
     process.exit(1);

@@ -53,7 +53,10 @@ async function main(): Promise<void> {
     await server.shutdown('listen failed').catch(() => undefined);
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {
-      fail(ExitCode.portInUse, `TreatMe could not listen: port ${config.PORT} on ${config.HOST} is already in use. Stop whatever holds it, or choose another port with PORT=${config.PORT + 1}.`);
+      fail(
+        ExitCode.portInUse,
+        `TreatMe could not listen: port ${config.PORT} on ${config.HOST} is already in use. Stop whatever holds it, or choose another port with PORT=${config.PORT + 1}.`,
+      );
     }
     throw err;
   }

@@ -43,8 +43,41 @@ interface Guest {
   wantsToReceive: boolean;
 }
 
-const FIRST_NAMES = ['Ava', 'Ben', 'Chloe', 'Diego', 'Emma', 'Farah', 'Gabe', 'Hana', 'Ivan', 'Jade', 'Kofi', 'Lena', 'Milo', 'Nina', 'Omar', 'Priya', 'Quinn', 'Rosa', 'Sam', 'Tara', 'Uma', 'Victor', 'Wen', 'Yara', 'Zoe'];
-const MESSAGES = ['Cheers!', 'Happy birthday 🎉', 'Loved your dance moves', 'For the best table in the house', 'Round one is on me', 'Welcome to the city!'];
+const FIRST_NAMES = [
+  'Ava',
+  'Ben',
+  'Chloe',
+  'Diego',
+  'Emma',
+  'Farah',
+  'Gabe',
+  'Hana',
+  'Ivan',
+  'Jade',
+  'Kofi',
+  'Lena',
+  'Milo',
+  'Nina',
+  'Omar',
+  'Priya',
+  'Quinn',
+  'Rosa',
+  'Sam',
+  'Tara',
+  'Uma',
+  'Victor',
+  'Wen',
+  'Yara',
+  'Zoe',
+];
+const MESSAGES = [
+  'Cheers!',
+  'Happy birthday 🎉',
+  'Loved your dance moves',
+  'For the best table in the house',
+  'Round one is on me',
+  'Welcome to the city!',
+];
 /** Demo guests sign their tokens for a night, so a long demo never meets an expired handshake. */
 const DEMO_TOKEN_TTL_SECONDS = 12 * 3600;
 const HEARTBEAT_SECONDS = 25;
@@ -70,7 +103,11 @@ export async function startDemoCrowd(opts: DemoCrowdOptions): Promise<DemoCrowd>
   const api = async <T>(userId: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> => {
     const res = await fetch(`${opts.baseUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${tokenFor(userId)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: {
+        authorization: `Bearer ${tokenFor(userId)}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
@@ -94,16 +131,24 @@ export async function startDemoCrowd(opts: DemoCrowdOptions): Promise<DemoCrowd>
     }
   };
   const staffByVenue = new Map(
-    (await opts.prisma.venueStaff.findMany({ where: { venueId: { in: venues.map((v) => v.id) } }, select: { venueId: true, userId: true } })).map(
-      (s) => [s.venueId, s.userId] as const,
-    ),
+    (
+      await opts.prisma.venueStaff.findMany({
+        where: { venueId: { in: venues.map((v) => v.id) } },
+        select: { venueId: true, userId: true },
+      })
+    ).map((s) => [s.venueId, s.userId] as const),
   );
 
   const guests: Guest[] = [];
   for (let i = 0; i < opts.guests; i++) {
     const email = `guest-${i + 1}@demo.treatme.dev`;
     const name = `${FIRST_NAMES[i % FIRST_NAMES.length]} ${String.fromCharCode(65 + (Math.floor(i / FIRST_NAMES.length) % 26))}.`;
-    const user = await opts.prisma.user.upsert({ where: { email }, create: { email, displayName: name, emailVerified: true }, update: {}, select: { id: true, displayName: true } });
+    const user = await opts.prisma.user.upsert({
+      where: { email },
+      create: { email, displayName: name, emailVerified: true },
+      update: {},
+      select: { id: true, displayName: true },
+    });
     const socket: GuestSocket = connect(opts.baseUrl, {
       transports: ['websocket'],
       // A function, so every reconnect presents a fresh token.
@@ -116,15 +161,19 @@ export async function startDemoCrowd(opts: DemoCrowdOptions): Promise<DemoCrowd>
   const emit = <T>(g: Guest, event: string, payload: unknown): Promise<Ack<T>> =>
     new Promise((res) => {
       const s = g.socket.timeout(10_000) as unknown as { emit(ev: string, p: unknown, cb: (err: Error | null, ack: Ack<T>) => void): void };
-      s.emit(event, payload, (err, ack) =>
-        res(err ? { ok: false, error: { code: 'UNAVAILABLE', message: 'no ack' } } : ack),
-      );
+      s.emit(event, payload, (err, ack) => res(err ? { ok: false, error: { code: 'UNAVAILABLE', message: 'no ack' } } : ack));
     });
 
   const checkIn = async (g: Guest, v: VenueView) => {
     // Within ~40 m of the door: well inside the check-in radius.
     const jitter = () => (random() - 0.5) * 0.0007;
-    const ack = await emit(g, ClientEvent.CheckIn, { venueId: v.id, lat: v.latitude + jitter(), lng: v.longitude + jitter(), wantsToReceive: g.wantsToReceive, wantsToBuy: true });
+    const ack = await emit(g, ClientEvent.CheckIn, {
+      venueId: v.id,
+      lat: v.latitude + jitter(),
+      lng: v.longitude + jitter(),
+      wantsToReceive: g.wantsToReceive,
+      wantsToBuy: true,
+    });
     g.venueId = ack.ok ? v.id : g.venueId;
     if (!ack.ok) log.debug({ guest: g.name, code: ack.error.code }, 'demo check-in refused');
   };
@@ -165,7 +214,13 @@ export async function startDemoCrowd(opts: DemoCrowdOptions): Promise<DemoCrowd>
       buyer.id,
       'POST',
       '/api/orders',
-      { recipientId: recipient.id, venueId, paymentMethod: 'STRIPE', message: pick(MESSAGES), ...(item ? { items: [{ menuItemId: item.id, quantity: 1 }] } : { amountCents: 1200 }) },
+      {
+        recipientId: recipient.id,
+        venueId,
+        paymentMethod: 'STRIPE',
+        message: pick(MESSAGES),
+        ...(item ? { items: [{ menuItemId: item.id, quantity: 1 }] } : { amountCents: 1200 }),
+      },
       { 'Idempotency-Key': `demo-${randomUUID()}` },
     );
     await api(buyer.id, 'POST', `/api/dev/payments/${created.payment.paymentIntentId}/succeed`);

@@ -11,7 +11,13 @@ export interface BannerInput {
 /** What a newcomer needs after `npm start`: where the pages and docs are, and how to sign in as staff. */
 export function startupBanner(b: BannerInput): { text: string; fields: Record<string, unknown> } {
   const base = `http://localhost:${b.port}`;
-  const urls = { map: `${base}/map`, tablet: `${base}/tablet`, docs: `${base}/api/docs`, openapi: `${base}/api/openapi.json`, asyncapi: `${base}/api/asyncapi.json` };
+  const urls = {
+    map: `${base}/map`,
+    tablet: `${base}/tablet`,
+    docs: `${base}/api/docs`,
+    openapi: `${base}/api/openapi.json`,
+    asyncapi: `${base}/api/asyncapi.json`,
+  };
   const lines = [
     '',
     `  TreatMe live server (${b.mode}${b.devMode ? ', dev mode' : ''}) on ${base}`,
@@ -26,5 +32,8 @@ export function startupBanner(b: BannerInput): { text: string; fields: Record<st
     for (const s of b.staff) lines.push(`    ${s.venue.padEnd(width)}  ${s.email}`);
   }
   lines.push('');
-  return { text: lines.join('\n'), fields: { port: b.port, mode: b.mode, urls, demoGuests: b.demoGuests, staffSignIns: b.staff.map((s) => s.email) } };
+  return {
+    text: lines.join('\n'),
+    fields: { port: b.port, mode: b.mode, urls, demoGuests: b.demoGuests, staffSignIns: b.staff.map((s) => s.email) },
+  };
 }

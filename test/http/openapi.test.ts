@@ -62,7 +62,10 @@ describe('API documentation', () => {
     const doc = await openApi();
     const served = servedRoutes((ts.server.app as unknown as { router: { stack: Layer[] } }).router.stack);
     expect(served.length).toBeGreaterThan(40);
-    const missing = served.filter(({ method, path }) => !Object.entries(doc.paths).some(([p, ops]) => ops[method] && (p === path.replace(/:(\w+)/g, '{$1}') || documents(p, path))));
+    const missing = served.filter(
+      ({ method, path }) =>
+        !Object.entries(doc.paths).some(([p, ops]) => ops[method] && (p === path.replace(/:(\w+)/g, '{$1}') || documents(p, path))),
+    );
     expect(missing, 'served but not in /api/openapi.json (declare them in protocol/http/operations.ts)').toEqual([]);
   });
 
@@ -73,7 +76,9 @@ describe('API documentation', () => {
     const key = create.parameters.find((p: { name: string }) => p.name === 'Idempotency-Key');
     expect(key).toMatchObject({ in: 'header', required: true, schema: { type: 'string', minLength: 8 } });
     expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '402', '409', '422', '429']));
-    const nearby = Object.fromEntries(doc.paths['/api/venues']!.get.parameters.map((p: { name: string; schema: unknown }) => [p.name, p.schema]));
+    const nearby = Object.fromEntries(
+      doc.paths['/api/venues']!.get.parameters.map((p: { name: string; schema: unknown }) => [p.name, p.schema]),
+    );
     expect(nearby.lat).toMatchObject({ type: 'number', minimum: -90, maximum: 90 });
     expect(nearby.limit).toMatchObject({ type: 'integer' });
     expect(doc.paths['/api/orders']!.get.parameters.find((p: { name: string }) => p.name === 'limit').schema.type).toBe('integer');
@@ -96,8 +101,14 @@ describe('API documentation', () => {
     const doc = await openApi();
     // Redocly warns on a localhost server URL; the served document names whatever host it was asked on.
     writeFileSync(file, JSON.stringify({ ...doc, servers: [{ url: 'https://api.treatme.dev', description: 'production' }] }));
-    const r = spawnSync(process.execPath, [cli, 'lint', '--extends', 'recommended', '--format', 'json', file], { encoding: 'utf8', timeout: 60_000 });
-    const report = JSON.parse(r.stdout) as { totals: { errors: number; warnings: number }; problems: { ruleId: string; message: string }[] };
+    const r = spawnSync(process.execPath, [cli, 'lint', '--extends', 'recommended', '--format', 'json', file], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const report = JSON.parse(r.stdout) as {
+      totals: { errors: number; warnings: number };
+      problems: { ruleId: string; message: string }[];
+    };
     expect(report.problems.map((p) => `${p.ruleId}: ${p.message}`)).toEqual([]);
     expect(r.status).toBe(0);
   });
@@ -105,7 +116,11 @@ describe('API documentation', () => {
   it('every documented path is served (no 404 from the router for any documented operation)', async () => {
     for (const op of httpOperations) {
       const path = op.path.replace('{provider}', 'google').replace(/\{[^}]+\}/g, 'x1');
-      const res = await fetch(`${ts.url}${path}`, { method: op.method.toUpperCase(), headers: { 'content-type': 'application/json' }, ...(op.method === 'get' ? {} : { body: '{}' }) });
+      const res = await fetch(`${ts.url}${path}`, {
+        method: op.method.toUpperCase(),
+        headers: { 'content-type': 'application/json' },
+        ...(op.method === 'get' ? {} : { body: '{}' }),
+      });
       const isJson = res.headers.get('content-type')?.includes('application/json');
       const body = res.status === 204 || !isJson ? null : ((await res.json()) as { error?: { message: string } });
       expect(body?.error?.message ?? '', `${op.method} ${path}`).not.toMatch(/^No route/);

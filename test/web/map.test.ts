@@ -80,7 +80,11 @@ describe('the web map', () => {
     await waitForCount(page, venue.id, 1, 5_000).catch(async (err: Error) => {
       const state = await page.evaluate((id) => {
         const w = window as unknown as { heard: unknown[]; treatmeMap: { counts: { get(id: string): unknown } } };
-        return { heard: w.heard, book: w.treatmeMap.counts.get(id), marker: document.querySelector(`.venue-marker[data-venue-id="${id}"]`)?.outerHTML };
+        return {
+          heard: w.heard,
+          book: w.treatmeMap.counts.get(id),
+          marker: document.querySelector(`.venue-marker[data-venue-id="${id}"]`)?.outerHTML,
+        };
       }, venue.id);
       throw new Error(`${err.message}\npage errors: ${JSON.stringify(pageErrors)}\npage state: ${JSON.stringify(state)}`);
     });

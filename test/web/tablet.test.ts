@@ -39,7 +39,13 @@ afterAll(async () => {
 async function paidOrder(message?: string): Promise<string> {
   const created = await api(ts, buyer.token).post(
     '/api/orders',
-    { recipientId: recipient.id, venueId: venue.id, paymentMethod: 'APPLE_PAY', items: [{ menuItemId: venue.menuItems[0]!.id, quantity: 2 }], ...(message ? { message } : {}) },
+    {
+      recipientId: recipient.id,
+      venueId: venue.id,
+      paymentMethod: 'APPLE_PAY',
+      items: [{ menuItemId: venue.menuItems[0]!.id, quantity: 2 }],
+      ...(message ? { message } : {}),
+    },
     { 'Idempotency-Key': newKey() },
   );
   expect(created.status).toBe(201);
@@ -121,7 +127,9 @@ describe('the bartender tablet', () => {
   });
 
   it('catches up on orders paid while it was offline', async () => {
-    await page.evaluate(() => (window as unknown as { treatmeTablet: { socket: { disconnect(): void } } }).treatmeTablet.socket.disconnect());
+    await page.evaluate(() =>
+      (window as unknown as { treatmeTablet: { socket: { disconnect(): void } } }).treatmeTablet.socket.disconnect(),
+    );
     await page.waitForSelector('#conn[data-state="reconnecting"]');
     const missed = await paidOrder();
     await new Promise((r) => setTimeout(r, 300));

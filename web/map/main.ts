@@ -68,7 +68,12 @@ function labelFor(marker: L.Marker, venue: Venue, count: number): void {
 function addVenue(v: Venue): void {
   if (venues.has(v.id)) return;
   const count = counts.get(v.id)?.count ?? 0;
-  const marker = L.marker([v.latitude, v.longitude], { icon: iconFor(v, count, false), keyboard: true, title: v.name, riseOnHover: true }).addTo(map);
+  const marker = L.marker([v.latitude, v.longitude], {
+    icon: iconFor(v, count, false),
+    keyboard: true,
+    title: v.name,
+    riseOnHover: true,
+  }).addTo(map);
   labelFor(marker, v, count);
   venues.set(v.id, { venue: v, marker, shown: count });
 }

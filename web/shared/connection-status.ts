@@ -53,7 +53,12 @@ export function trackConnection(
   });
   socket.on(ServerEvent.ServerShutdown, ({ reconnectAfterMs }) => {
     set('reconnecting', '(server restarting)');
-    setTimeout(() => { if (!socket.connected) socket.connect(); }, reconnectAfterMs + Math.random() * 500);
+    setTimeout(
+      () => {
+        if (!socket.connected) socket.connect();
+      },
+      reconnectAfterMs + Math.random() * 500,
+    );
   });
   socket.io.on('reconnect_attempt', (attempt) => {
     if (attempt > 1) set('reconnecting', `(attempt ${attempt})`);

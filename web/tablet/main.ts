@@ -248,7 +248,8 @@ if (cameraScanningSupported()) {
   $('camera-hint').textContent = 'Or point the camera at the guest’s QR code.';
 } else {
   $<HTMLButtonElement>('camera').disabled = true;
-  $('camera-hint').textContent = 'Camera scanning needs a browser with BarcodeDetector (e.g. Chrome on Android) over HTTPS. Type the code, or use a USB scanner.';
+  $('camera-hint').textContent =
+    'Camera scanning needs a browser with BarcodeDetector (e.g. Chrome on Android) over HTTPS. Type the code, or use a USB scanner.';
 }
 
 $('camera').addEventListener('click', () => {

@@ -67,7 +67,12 @@ function errorResponses(op: HttpOperation): Record<string, JsonSchema> {
     out[String(status)] = {
       description: `Error: ${codes.join(', ')}`,
       ...(status === 429 || status === 503 ? { headers: { 'Retry-After': RETRY_AFTER } } : {}),
-      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' }, example: { error: { code: codes[0], message: `(${codes[0]} explained in words)` } } } },
+      content: {
+        'application/json': {
+          schema: { $ref: '#/components/schemas/Error' },
+          example: { error: { code: codes[0], message: `(${codes[0]} explained in words)` } },
+        },
+      },
     };
   }
   return out;
@@ -130,7 +135,9 @@ export function buildOpenApiDocument(ops: HttpOperation[], opts: { devMode: bool
     tags: [...tags].sort().map((name) => ({ name, description: TAG_DESCRIPTIONS[name] ?? name })),
     paths,
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The accessToken a sign-in answers' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The accessToken a sign-in answers' },
+      },
       schemas: { Error: toSchema(ErrorBody, 'output') },
     },
   };
@@ -138,7 +145,13 @@ export function buildOpenApiDocument(ops: HttpOperation[], opts: { devMode: bool
 
 /** A plausible value for a JSON schema, for the docs page's examples. */
 export function exampleOf(schema: unknown, depth = 0): unknown {
-  const s = (schema ?? {}) as JsonSchema & { properties?: Record<string, unknown>; items?: unknown; anyOf?: unknown[]; oneOf?: unknown[]; enum?: unknown[] };
+  const s = (schema ?? {}) as JsonSchema & {
+    properties?: Record<string, unknown>;
+    items?: unknown;
+    anyOf?: unknown[];
+    oneOf?: unknown[];
+    enum?: unknown[];
+  };
   if (depth > 8) return null;
   if (s.example !== undefined) return s.example;
   if (s.default !== undefined) return s.default;

@@ -15,7 +15,10 @@ interface DocOperation {
   security: unknown[];
   parameters: { name: string; in: string; required: boolean; schema: JsonSchema }[];
   requestBody?: { content: Record<string, { schema: JsonSchema }> };
-  responses: Record<string, { description: string; headers?: Record<string, unknown>; content?: Record<string, { schema: JsonSchema; example?: unknown }> }>;
+  responses: Record<
+    string,
+    { description: string; headers?: Record<string, unknown>; content?: Record<string, { schema: JsonSchema; example?: unknown }> }
+  >;
 }
 
 const schemaType = (s: JsonSchema): string =>
@@ -35,7 +38,10 @@ function docsPage(doc: JsonSchema, ops: HttpOperation[]): string {
     const auth = op.auth === 'required' ? 'Bearer token' : op.auth === 'optional' ? 'Bearer token optional' : 'none';
     const params = d.parameters.length
       ? `<table><tr><th>parameter</th><th>in</th><th>type</th><th>required</th></tr>${d.parameters
-          .map((p) => `<tr><td><code>${escapeHtml(p.name)}</code></td><td>${p.in}</td><td>${escapeHtml(schemaType(p.schema))}</td><td>${p.required ? 'yes' : ''}</td></tr>`)
+          .map(
+            (p) =>
+              `<tr><td><code>${escapeHtml(p.name)}</code></td><td>${p.in}</td><td>${escapeHtml(schemaType(p.schema))}</td><td>${p.required ? 'yes' : ''}</td></tr>`,
+          )
           .join('')}</table>`
       : '';
     const body = d.requestBody?.content['application/json']?.schema;
@@ -87,10 +93,23 @@ export function openApiRoutes(ctx: AppContext): Router {
   });
   router.get('/api/asyncapi.json', (req, res) => {
     asyncDoc ??= buildAsyncApiDocument();
-    res.json({ ...asyncDoc, servers: { thisServer: { host: req.get('host') ?? 'localhost', protocol: req.protocol === 'https' ? 'wss' : 'ws', pathname: '/socket.io/', description: 'socket.io (Engine.IO v4) on this server' } } });
+    res.json({
+      ...asyncDoc,
+      servers: {
+        thisServer: {
+          host: req.get('host') ?? 'localhost',
+          protocol: req.protocol === 'https' ? 'wss' : 'ws',
+          pathname: '/socket.io/',
+          description: 'socket.io (Engine.IO v4) on this server',
+        },
+      },
+    });
   });
   router.get('/api/docs', (_req, res) => {
-    page ??= docsPage(document(), httpOperations.filter((op) => ctx.config.devMode || !op.devOnly));
+    page ??= docsPage(
+      document(),
+      httpOperations.filter((op) => ctx.config.devMode || !op.devOnly),
+    );
     res.type('html').send(page);
   });
   return router;
