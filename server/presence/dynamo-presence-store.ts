@@ -800,14 +800,6 @@ function jitter(attempt: number): number {
 /** DynamoDB's limit on the items of one TransactGetItems / TransactWriteItems. */
 const MAX_TRANSACT_ITEMS = 100;
 
-function shuffle<T>(items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [items[i], items[j]] = [items[j] as T, items[i] as T];
-  }
-  return items;
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
