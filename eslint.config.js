@@ -33,9 +33,4 @@ export default tseslint.config(
     files: ['test/**/*.ts', 'bench/**/*.ts', 'loadtest/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-asserted-optional-chain': 'off' },
   },
-  {
-    // One unused type import left from before the linter; its owner removes it (then drop this block).
-    files: ['server/devices/push-sender.ts'],
-    rules: { '@typescript-eslint/no-unused-vars': 'off' },
-  },
 );
