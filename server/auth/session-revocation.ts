@@ -1,5 +1,6 @@
 import { Rooms } from '../../protocol/events';
 import type { AppContext } from '../context';
+import { NOTICE_BEFORE_CLOSE_MS } from '../realtime/token-expiry';
 
 /**
  * Ends every credential a user holds right now, on every node: access tokens issued until now are
@@ -10,5 +11,6 @@ export async function endLiveSessions(ctx: Pick<AppContext, 'credentials' | 'io'
   await ctx.credentials.cutoffs.cut(userId, Date.now());
   ctx.credentials.forget(userId);
   ctx.io.to(Rooms.user(userId)).emit('auth:expired', { reason: 'revoked' });
-  ctx.io.in(Rooms.user(userId)).disconnectSockets(true);
+  // After the notice (see NOTICE_BEFORE_CLOSE_MS); REST and new handshakes are refused at once by the cutoff.
+  setTimeout(() => ctx.io.in(Rooms.user(userId)).disconnectSockets(true), NOTICE_BEFORE_CLOSE_MS).unref();
 }

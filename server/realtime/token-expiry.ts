@@ -9,6 +9,19 @@ import type { TypedSocket } from './typed-server';
 import { validated, type EventGuardDeps } from './validated';
 
 const BUCKET_MS = 1_000;
+/**
+ * With connection-state recovery on, socket.io sends even a socket's own emits through the adapter (to
+ * number them for replay); the Redis adapter delivers them a moment later. A close right after the
+ * notice would overtake it, so the close waits this long.
+ */
+export const NOTICE_BEFORE_CLOSE_MS = 100;
+
+/** Leaves every room but its own at once (no private event reaches it from now), then says why and closes. */
+export function endSocket(socket: TypedSocket, reason: 'expired' | 'revoked'): void {
+  for (const room of [...socket.rooms]) if (room !== socket.id) void socket.leave(room);
+  socket.emit('auth:expired', { reason });
+  setTimeout(() => socket.disconnect(true), NOTICE_BEFORE_CLOSE_MS).unref();
+}
 
 /**
  * A socket lives only as long as its credentials: at its access token's expiry the server tells it
@@ -53,8 +66,7 @@ export class TokenExpiry {
       for (const socket of set) {
         socket.data.expiryBucket = undefined;
         if (!socket.connected) continue;
-        socket.emit('auth:expired', { reason: 'expired' });
-        socket.disconnect(true);
+        endSocket(socket, 'expired');
         closed++;
       }
     }

@@ -24,10 +24,14 @@ const closed = (s: TestClient) => new Promise<string>((res) => s.once('disconnec
 describe('a socket lives only as long as its credentials', () => {
   it('is told auth:expired and closed when its access token expires, though it sends nothing', async () => {
     const user = await createUser(ts.server.ctx);
-    const socket = await ts.connect(ts.server.ctx.tokens.sign(user.id, 2));
+    const socket = await ts.connect(ts.server.ctx.tokens.sign(user.id, 3), { autoConnect: false });
     (socket.io.opts as { reconnection: boolean }).reconnection = false;
-    const notice = nextEvent(socket, 'auth:expired', () => true, 6_000);
+    // Listening before connecting: on a busy machine the connect itself can take a good part of the 3 s.
+    const notice = nextEvent(socket, 'auth:expired', () => true, 8_000);
     const gone = closed(socket);
+    const connected = new Promise<boolean>((res) => socket.once('connect', () => res(true)));
+    socket.connect();
+    expect(await connected).toBe(true);
     expect(await notice).toEqual({ reason: 'expired' });
     expect(await gone).toBe('io server disconnect');
     // Nothing private reaches it any more: the server holds no socket in the user's room.
