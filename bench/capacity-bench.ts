@@ -59,17 +59,61 @@ async function storeCeiling(): Promise<string[]> {
     const presence = tableName(prefix, 'presence');
     const counts = tableName(prefix, 'venue-counts');
     const moveOps = (u: string, rev: number, from: string, to: string, now: number) => [
-      { Put: { TableName: presence, Item: { userId: u, venueId: '#user', rev: rev + 1 }, ...(rev === 0 ? { ConditionExpression: 'attribute_not_exists(userId)' } : { ConditionExpression: 'rev = :r', ExpressionAttributeValues: { ':r': rev } }) } },
+      {
+        Put: {
+          TableName: presence,
+          Item: { userId: u, venueId: '#user', rev: rev + 1 },
+          ...(rev === 0
+            ? { ConditionExpression: 'attribute_not_exists(userId)' }
+            : { ConditionExpression: 'rev = :r', ExpressionAttributeValues: { ':r': rev } }),
+        },
+      },
       ...(rev === 0 ? [] : [{ Delete: { TableName: presence, Key: { userId: u, venueId: from } } }]),
-      { Put: { TableName: presence, Item: { userId: u, venueId: to, expiresAt: now + 600_000, expShard: String(rev % 16), checkedInAt: now, lastSeenAt: now, lat: 40.7, lng: -74 } } },
-      ...(rev === 0 ? [] : [{ Update: { TableName: counts, Key: { venueId: from, shard: rev % 4 }, UpdateExpression: 'ADD #c :m, #v :one', ExpressionAttributeNames: { '#c': 'count', '#v': 'version' }, ExpressionAttributeValues: { ':m': -1, ':one': 1 } } }]),
+      {
+        Put: {
+          TableName: presence,
+          Item: {
+            userId: u,
+            venueId: to,
+            expiresAt: now + 600_000,
+            expShard: String(rev % 16),
+            checkedInAt: now,
+            lastSeenAt: now,
+            lat: 40.7,
+            lng: -74,
+          },
+        },
+      },
+      ...(rev === 0
+        ? []
+        : [
+            {
+              Update: {
+                TableName: counts,
+                Key: { venueId: from, shard: rev % 4 },
+                UpdateExpression: 'ADD #c :m, #v :one',
+                ExpressionAttributeNames: { '#c': 'count', '#v': 'version' },
+                ExpressionAttributeValues: { ':m': -1, ':one': 1 },
+              },
+            },
+          ]),
     ];
     const counter = (venue: string, delta: number, shard: number) => ({
-      Update: { TableName: counts, Key: { venueId: venue, shard }, UpdateExpression: 'ADD #c :d, #v :one', ExpressionAttributeNames: { '#c': 'count', '#v': 'version' }, ExpressionAttributeValues: { ':d': delta, ':one': 1 } },
+      Update: {
+        TableName: counts,
+        Key: { venueId: venue, shard },
+        UpdateExpression: 'ADD #c :d, #v :one',
+        ExpressionAttributeNames: { '#c': 'count', '#v': 'version' },
+        ExpressionAttributeValues: { ':d': delta, ':one': 1 },
+      },
     });
     const out: string[] = [];
     // The first pass only warms DynamoDB Local's JIT up (a cold JVM runs several times slower).
-    for (const [perTx, seconds, warmup] of [[1, 3, true], [1, SECONDS, false], [10, SECONDS, false]] as const) {
+    for (const [perTx, seconds, warmup] of [
+      [1, 3, true],
+      [1, SECONDS, false],
+      [10, SECONDS, false],
+    ] as const) {
       const users = Array.from({ length: 32 * perTx }, (_, i) => ({ id: `c${perTx}-${seconds}-${i}`, rev: 0, venue: 'v0' }));
       let moves = 0;
       let failed = 0;
@@ -107,8 +151,12 @@ async function storeCeiling(): Promise<string[]> {
       const secs = (Date.now() - start) / 1000;
       const cpu = procs.stop().get('DynamoDB Local') ?? 0;
       if (warmup) continue;
-      log(`  ceiling, ${perTx} move(s) per transaction: ${(moves / secs).toFixed(0)} check-ins/s, ${failed} cancelled, DynamoDB Local ${((cpu / Math.max(1, moves)) * 1000).toFixed(2)} ms CPU per check-in`);
-      out.push(`| ${perTx === 1 ? 'one move per TransactWriteItems (today\'s shape)' : '10 moves per TransactWriteItems, counters merged per venue (batched shape)'} | 32 | **${(moves / secs).toFixed(0)}/s** | ${failed} | ${((cpu / Math.max(1, moves)) * 1000).toFixed(2)} ms |`);
+      log(
+        `  ceiling, ${perTx} move(s) per transaction: ${(moves / secs).toFixed(0)} check-ins/s, ${failed} cancelled, DynamoDB Local ${((cpu / Math.max(1, moves)) * 1000).toFixed(2)} ms CPU per check-in`,
+      );
+      out.push(
+        `| ${perTx === 1 ? "one move per TransactWriteItems (today's shape)" : '10 moves per TransactWriteItems, counters merged per venue (batched shape)'} | 32 | **${(moves / secs).toFixed(0)}/s** | ${failed} | ${((cpu / Math.max(1, moves)) * 1000).toFixed(2)} ms |`,
+      );
     }
     client.destroy();
     return [
@@ -134,7 +182,11 @@ interface NodeRun {
   profile?: { total: number; rows: { group: string; ms: number }[] };
 }
 
-async function nodeRun(label: string, code: NodeRun['code'], o: { nodes: number; stores: 'real' | 'embedded'; cwd?: string }): Promise<NodeRun> {
+async function nodeRun(
+  label: string,
+  code: NodeRun['code'],
+  o: { nodes: number; stores: 'real' | 'embedded'; cwd?: string },
+): Promise<NodeRun> {
   let venues: TraceVenue[] = [];
   let tokens: string[] = [];
   const profDir = args.profile ? resolve(args.profile, `${label.replace(/\W+/g, '-')}-${code}`) : undefined;
@@ -166,10 +218,21 @@ async function nodeRun(label: string, code: NodeRun['code'], o: { nodes: number;
     // A short warm-up: JIT, connection pools, first check-ins (creates) out of the way.
     await runPhase({ users, venues, urls: nodes.urls, serverPids: pids, seconds: 3 });
     const saturated = await runPhase({ users, venues, urls: nodes.urls, serverPids: pids, seconds: SECONDS });
-    log(`  ${label} ${code}: closed loop ${saturated.rate.toFixed(0)}/s, ack p50 ${saturated.ack.percentile(50).toFixed(1)} p99 ${saturated.ack.percentile(99).toFixed(1)} ms, errors ${JSON.stringify(Object.fromEntries(saturated.errors))}, batch ${saturated.batchSize.toFixed(1)}, dynamo ${JSON.stringify(Object.fromEntries(saturated.byCommand))}`);
-    const half = await runPhase({ users, venues, urls: nodes.urls, serverPids: pids, seconds: SECONDS, rate: Math.max(10, Math.round(saturated.rate / 2)) });
-    log(`  ${label} ${code}: at ${Math.round(saturated.rate / 2)}/s ack p50 ${half.ack.percentile(50).toFixed(1)} p99 ${half.ack.percentile(99).toFixed(1)} ms`);
-    let exact = 'n/a (embedded: the node\'s own memory)';
+    log(
+      `  ${label} ${code}: closed loop ${saturated.rate.toFixed(0)}/s, ack p50 ${saturated.ack.percentile(50).toFixed(1)} p99 ${saturated.ack.percentile(99).toFixed(1)} ms, errors ${JSON.stringify(Object.fromEntries(saturated.errors))}, batch ${saturated.batchSize.toFixed(1)}, dynamo ${JSON.stringify(Object.fromEntries(saturated.byCommand))}`,
+    );
+    const half = await runPhase({
+      users,
+      venues,
+      urls: nodes.urls,
+      serverPids: pids,
+      seconds: SECONDS,
+      rate: Math.max(10, Math.round(saturated.rate / 2)),
+    });
+    log(
+      `  ${label} ${code}: at ${Math.round(saturated.rate / 2)}/s ack p50 ${half.ack.percentile(50).toFixed(1)} p99 ${half.ack.percentile(99).toFixed(1)} ms`,
+    );
+    let exact = "n/a (embedded: the node's own memory)";
     if (o.stores === 'real') {
       const { doc, client } = createDynamoClients({ endpoint: nodes.env.DYNAMODB_ENDPOINT!, region: 'us-east-1' });
       const store = new DynamoPresenceStore({ doc, tablePrefix: nodes.env.DYNAMODB_TABLE_PREFIX!, timeoutMs: 1, ttlMs: 1 });
@@ -178,7 +241,10 @@ async function nodeRun(label: string, code: NodeRun['code'], o: { nodes: number;
       const expected = new Map<string, number>();
       for (const u of users) if (u.placed) expected.set(venues[u.venue]!.id, (expected.get(venues[u.venue]!.id) ?? 0) + 1);
       const wrong = venues.filter((v) => (counts.get(v.id)?.count ?? 0) !== (expected.get(v.id) ?? 0)).length;
-      exact = wrong === 0 ? `exact (${total} counted = ${users.filter((u) => u.placed).length} checked in)` : `**${wrong} venues wrong** (${total} counted)`;
+      exact =
+        wrong === 0
+          ? `exact (${total} counted = ${users.filter((u) => u.placed).length} checked in)`
+          : `**${wrong} venues wrong** (${total} counted)`;
       client.destroy();
     }
     return { label, code, saturated, half, exact };
@@ -214,8 +280,12 @@ const f1 = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
 
 function row(r: NodeRun): string {
   const per = (g: string, p: PhaseResult) => (p.ok ? `${f1(((p.cpu.get(g as never) ?? 0) / p.ok) * 1000)}` : '—');
-  const cpuSat = CPU_GROUPS.filter((g) => g !== 'other').map((g) => per(g, r.saturated)).join(' / ');
-  const cpuHalf = CPU_GROUPS.filter((g) => g !== 'other').map((g) => per(g, r.half)).join(' / ');
+  const cpuSat = CPU_GROUPS.filter((g) => g !== 'other')
+    .map((g) => per(g, r.saturated))
+    .join(' / ');
+  const cpuHalf = CPU_GROUPS.filter((g) => g !== 'other')
+    .map((g) => per(g, r.half))
+    .join(' / ');
   const dyn = (p: PhaseResult) => (p.ok ? (p.dynamoRequests / p.ok).toFixed(2) : '—');
   const errs = [...r.saturated.errors, ...r.half.errors].map(([c, n]) => `${c} ${n}`).join(', ') || 'none';
   return (
@@ -225,7 +295,9 @@ function row(r: NodeRun): string {
 }
 
 function commands(r: NodeRun): string {
-  const per = [...r.saturated.byCommand].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${(n / Math.max(1, r.saturated.ok)).toFixed(2)}`);
+  const per = [...r.saturated.byCommand]
+    .sort((a, b) => b[1] - a[1])
+    .map(([c, n]) => `${c} ${(n / Math.max(1, r.saturated.ok)).toFixed(2)}`);
   const batch = Number.isFinite(r.saturated.batchSize)
     ? `; membership changes per TransactWriteItems: ${r.saturated.batchSize.toFixed(1)} saturated, ${r.half.batchSize.toFixed(1)} at 50 %` +
       `; wait before the transaction is sent (the window's cost to the ack) at 50 %: mean ${r.half.waitMeanMs.toFixed(1)} ms, ${(r.half.waitUnder5ms * 100).toFixed(0)} % ≤ 5 ms (saturated: mean ${r.saturated.waitMeanMs.toFixed(1)} ms, queueing for a free slot included)`
@@ -236,11 +308,14 @@ function commands(r: NodeRun): string {
 function profileLines(runs: NodeRun[]): string[] {
   const withP = runs.filter((r) => r.profile);
   if (withP.length === 0) return [];
-  const lines = ['', '### Where the nodes\' busy time went (`node --cpu-prof`, self time over the whole run, all nodes)', ''];
+  const lines = ['', "### Where the nodes' busy time went (`node --cpu-prof`, self time over the whole run, all nodes)", ''];
   for (const r of withP) {
     const p = r.profile!;
     const n = r.saturated.ok + r.half.ok;
-    lines.push(`- ${r.label}, ${r.code} (${f1(p.total / 1000)} s busy, ${f1(p.total / Math.max(1, n))} ms per measured check-in): ` + p.rows.map((x) => `${x.group} ${((x.ms / p.total) * 100).toFixed(0)}%`).join(', '));
+    lines.push(
+      `- ${r.label}, ${r.code} (${f1(p.total / 1000)} s busy, ${f1(p.total / Math.max(1, n))} ms per measured check-in): ` +
+        p.rows.map((x) => `${x.group} ${((x.ms / p.total) * 100).toFixed(0)}%`).join(', '),
+    );
   }
   return lines;
 }

@@ -54,8 +54,10 @@ function baselineRoot(ref: string): string {
     execSync(`git archive ${ref} | tar -x -C ${root}`, { stdio: 'inherit', shell: '/bin/bash' });
   }
   if (!existsSync(path.join(root, 'node_modules'))) symlinkSync(path.join(HERE, 'node_modules'), path.join(root, 'node_modules'));
-  if (!existsSync(path.join(root, 'server/generated'))) cpSync(path.join(HERE, 'server/generated'), path.join(root, 'server/generated'), { recursive: true });
-  if (!existsSync(path.join(root, 'web/dist')) && existsSync(path.join(HERE, 'web/dist'))) cpSync(path.join(HERE, 'web/dist'), path.join(root, 'web/dist'), { recursive: true });
+  if (!existsSync(path.join(root, 'server/generated')))
+    cpSync(path.join(HERE, 'server/generated'), path.join(root, 'server/generated'), { recursive: true });
+  if (!existsSync(path.join(root, 'web/dist')) && existsSync(path.join(HERE, 'web/dist')))
+    cpSync(path.join(HERE, 'web/dist'), path.join(root, 'web/dist'), { recursive: true });
   return root;
 }
 
@@ -103,7 +105,15 @@ function topOfProfile(dir: string): string[] {
     total += hits;
     const url = n.callFrame.url;
     const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
-    const key = pkg ?? (url.includes('/server/') ? `server/${url.split('/server/')[1]}` : url.startsWith('node:') ? 'node internals' : n.callFrame.functionName ? `(${n.callFrame.functionName})` : '(other)');
+    const key =
+      pkg ??
+      (url.includes('/server/')
+        ? `server/${url.split('/server/')[1]}`
+        : url.startsWith('node:')
+          ? 'node internals'
+          : n.callFrame.functionName
+            ? `(${n.callFrame.functionName})`
+            : '(other)');
     by.set(key, (by.get(key) ?? 0) + hits);
   }
   return [...by]
@@ -112,7 +122,12 @@ function topOfProfile(dir: string): string[] {
     .map(([k, v]) => `${k} ${((100 * v) / total).toFixed(1)}%`);
 }
 
-async function run(mode: 'cluster' | 'embedded', label: 'baseline' | 'ours', root: string, dynamo: DynamoLocal | undefined): Promise<Figures> {
+async function run(
+  mode: 'cluster' | 'embedded',
+  label: 'baseline' | 'ours',
+  root: string,
+  dynamo: DynamoLocal | undefined,
+): Promise<Figures> {
   const port = await freePort();
   const countFile = path.join(work, `${mode}-${label}.json`);
   const profDir = path.join(work, `prof-${mode}-${label}`);
@@ -148,23 +163,42 @@ async function run(mode: 'cluster' | 'embedded', label: 'baseline' | 'ours', roo
     // The deploy step (`npm run db:migrate`), against the version's own migrations.
     execSync('node --experimental-wasm-modules --import tsx scripts/db-migrate.ts', { cwd: root, env, stdio: 'ignore' });
   }
-  const execArgv = ['--import', 'tsx', '--import', PRELOAD, ...(args.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), 'server/main.ts'];
+  const execArgv = [
+    '--import',
+    'tsx',
+    '--import',
+    PRELOAD,
+    ...(args.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
+    'server/main.ts',
+  ];
   const proc = spawn(process.execPath, execArgv, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
   const sockets: Socket[] = [];
   try {
-    for (let t = Date.now(); ; ) {
+    for (let t = Date.now(); ;) {
       if (proc.exitCode !== null) throw new Error(`${label} server exited: ${stderr}`);
       if (Date.now() - t > 180_000) throw new Error(`${label} server not ready: ${stderr}`);
-      if (await fetch(`${url}/ready`).then((r) => r.ok, () => false)) break;
+      if (
+        await fetch(`${url}/ready`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    const { venues } = (await (await fetch(`${url}/api/venues?lat=40.7128&lng=-74.006&radius=5km`)).json()) as { venues: { id: string; latitude: number; longitude: number }[] };
+    const { venues } = (await (await fetch(`${url}/api/venues?lat=40.7128&lng=-74.006&radius=5km`)).json()) as {
+      venues: { id: string; latitude: number; longitude: number }[];
+    };
     const tokens: string[] = [];
     for (let i = 0; i < USERS; i++) {
-      const r = await fetch(`${url}/api/auth/dev-login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: `cost${i}@bench.treatme.dev` }) });
+      const r = await fetch(`${url}/api/auth/dev-login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: `cost${i}@bench.treatme.dev` }),
+      });
       tokens.push(((await r.json()) as { accessToken: string }).accessToken);
     }
     for (const token of tokens) {
@@ -173,7 +207,13 @@ async function run(mode: 'cluster' | 'embedded', label: 'baseline' | 'ours', roo
       sockets.push(s);
     }
     const checkIn = (s: Socket, v: { id: string; latitude: number; longitude: number }) =>
-      new Promise<boolean>((res) => s.timeout(10_000).emit(ClientEvent.CheckIn, { venueId: v.id, lat: v.latitude, lng: v.longitude }, (err: unknown, ack: { ok?: boolean }) => res(!err && ack?.ok !== false)));
+      new Promise<boolean>((res) =>
+        s
+          .timeout(10_000)
+          .emit(ClientEvent.CheckIn, { venueId: v.id, lat: v.latitude, lng: v.longitude }, (err: unknown, ack: { ok?: boolean }) =>
+            res(!err && ack?.ok !== false),
+          ),
+      );
     // Everyone checked in once before measuring: from here every check-in is a move.
     await Promise.all(sockets.map((s, i) => checkIn(s, venues[i % venues.length]!)));
     await new Promise((r) => setTimeout(r, 1_500));
@@ -250,14 +290,37 @@ async function main(): Promise<void> {
       const o = results.ours;
       const f = (x: number, d = 2) => x.toFixed(d);
       const rows: Row[] = [
-        { measure: 'PostgreSQL statements per check-in', baseline: f(b.queriesPer), ours: f(o.queriesPer), ratio: ratio(b.queriesPer, o.queriesPer), goal: '≤ 0.6' },
-        { measure: 'inter-node publishes per check-in', baseline: f(b.publishesPer), ours: f(o.publishesPer), ratio: ratio(b.publishesPer, o.publishesPer), goal: mode === 'cluster' ? 'one per window' : 'none (single node)' },
+        {
+          measure: 'PostgreSQL statements per check-in',
+          baseline: f(b.queriesPer),
+          ours: f(o.queriesPer),
+          ratio: ratio(b.queriesPer, o.queriesPer),
+          goal: '≤ 0.6',
+        },
+        {
+          measure: 'inter-node publishes per check-in',
+          baseline: f(b.publishesPer),
+          ours: f(o.publishesPer),
+          ratio: ratio(b.publishesPer, o.publishesPer),
+          goal: mode === 'cluster' ? 'one per window' : 'none (single node)',
+        },
         { measure: 'node CPU ms per check-in', baseline: f(b.cpuMsPer), ours: f(o.cpuMsPer), ratio: ratio(b.cpuMsPer, o.cpuMsPer) },
-        { measure: 'ack p50 / p99 ms', baseline: `${f(b.p50, 1)} / ${f(b.p99, 1)}`, ours: `${f(o.p50, 1)} / ${f(o.p99, 1)}`, ratio: ratio(b.p99, o.p99) },
-        { measure: 'check-ins acknowledged (errors)', baseline: `${b.checkIns} (${b.errors})`, ours: `${o.checkIns} (${o.errors})`, ratio: '' },
+        {
+          measure: 'ack p50 / p99 ms',
+          baseline: `${f(b.p50, 1)} / ${f(b.p99, 1)}`,
+          ours: `${f(o.p50, 1)} / ${f(o.p99, 1)}`,
+          ratio: ratio(b.p99, o.p99),
+        },
+        {
+          measure: 'check-ins acknowledged (errors)',
+          baseline: `${b.checkIns} (${b.errors})`,
+          ours: `${o.checkIns} (${o.errors})`,
+          ratio: '',
+        },
       ];
       let md = `### ${mode === 'cluster' ? 'One node on PostgreSQL, Redis and DynamoDB Local' : 'Embedded node (PGlite, in-process stores)'}\n\n${table(rows)}\n`;
-      if (args.profile) md += `\nTop self time (\`--cpu-prof\`, by module) — baseline: ${b.profileTop.join(', ')}\n\nTreatMe: ${o.profileTop.join(', ')}\n`;
+      if (args.profile)
+        md += `\nTop self time (\`--cpu-prof\`, by module) — baseline: ${b.profileTop.join(', ')}\n\nTreatMe: ${o.profileTop.join(', ')}\n`;
       sections.push(md);
     }
   } finally {

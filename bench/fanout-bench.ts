@@ -21,13 +21,23 @@ interface RunResult {
 }
 
 async function run(coalesceMs: number): Promise<RunResult> {
-  const config = loadConfig({ PGLITE_IN_MEMORY: 'true', LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', COUNT_COALESCE_MS: String(coalesceMs), SOCKET_EVENTS_PER_SECOND: '1000', SOCKET_EVENTS_BURST: '1000' });
+  const config = loadConfig({
+    PGLITE_IN_MEMORY: 'true',
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    COUNT_COALESCE_MS: String(coalesceMs),
+    SOCKET_EVENTS_PER_SECOND: '1000',
+    SOCKET_EVENTS_BURST: '1000',
+  });
   const server = await buildServer(config, { logger: pino({ level: 'silent' }) });
   const port = await server.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
   const { prisma } = server.ctx.db;
   const venue = (await prisma.venue.findFirst({ orderBy: { slug: 'asc' } }))!;
-  await prisma.user.createMany({ data: Array.from({ length: USERS }, (_, i) => ({ displayName: `bench-${i}`, email: `bench-${coalesceMs}-${i}@bench.treatme.dev` })) });
+  await prisma.user.createMany({
+    data: Array.from({ length: USERS }, (_, i) => ({ displayName: `bench-${i}`, email: `bench-${coalesceMs}-${i}@bench.treatme.dev` })),
+  });
   const users = await prisma.user.findMany({ where: { email: { endsWith: '@bench.treatme.dev' } }, select: { id: true } });
 
   const connect = (token?: string) =>
@@ -55,7 +65,10 @@ async function run(coalesceMs: number): Promise<RunResult> {
     phones.map(
       (p, i) =>
         new Promise<void>((res) =>
-          setTimeout(() => p.emit(ClientEvent.CheckIn, { venueId: venue.id, lat: venue.latitude, lng: venue.longitude }, () => res()), (i * ARRIVAL_MS) / USERS),
+          setTimeout(
+            () => p.emit(ClientEvent.CheckIn, { venueId: venue.id, lat: venue.latitude, lng: venue.longitude }, () => res()),
+            (i * ARRIVAL_MS) / USERS,
+          ),
         ),
     ),
   );
@@ -79,10 +92,32 @@ writeSection(
 Same server and arrivals; baseline = a broadcast on every change (\`COUNT_COALESCE_MS=0\`), TreatMe = coalesced per venue (250 ms window, leading + trailing edge). Embedded stores, one process (clients included), so CPU is the whole process.
 
 ${table([
-  { measure: '`venue:count` messages received by the viewer', baseline: String(naive.messages), ours: String(ours.messages), ratio: ratio(naive.messages, ours.messages), goal: '≥ 5×' },
-  { measure: 'final count the viewer saw (must equal arrivals)', baseline: String(naive.finalCount), ours: String(ours.finalCount), ratio: '—', goal: `= ${USERS}` },
-  { measure: 'wall time until the viewer saw the final count (ms)', baseline: String(naive.wallMs), ours: String(ours.wallMs), ratio: ratio(naive.wallMs, ours.wallMs) },
-  { measure: 'process CPU during arrivals (ms)', baseline: String(naive.cpuMs), ours: String(ours.cpuMs), ratio: ratio(naive.cpuMs, ours.cpuMs) },
+  {
+    measure: '`venue:count` messages received by the viewer',
+    baseline: String(naive.messages),
+    ours: String(ours.messages),
+    ratio: ratio(naive.messages, ours.messages),
+    goal: '≥ 5×',
+  },
+  {
+    measure: 'final count the viewer saw (must equal arrivals)',
+    baseline: String(naive.finalCount),
+    ours: String(ours.finalCount),
+    ratio: '—',
+    goal: `= ${USERS}`,
+  },
+  {
+    measure: 'wall time until the viewer saw the final count (ms)',
+    baseline: String(naive.wallMs),
+    ours: String(ours.wallMs),
+    ratio: ratio(naive.wallMs, ours.wallMs),
+  },
+  {
+    measure: 'process CPU during arrivals (ms)',
+    baseline: String(naive.cpuMs),
+    ours: String(ours.cpuMs),
+    ratio: ratio(naive.cpuMs, ours.cpuMs),
+  },
 ])}
 `,
 );

@@ -15,7 +15,13 @@ import { ratio, table, writeSection } from './lib/report';
 const USERS = 20;
 const HOURS = 2;
 const HEARTBEAT_MS = 30_000;
-const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand', 'BatchWriteItemCommand']);
+const WRITE_COMMANDS = new Set([
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'TransactWriteItemsCommand',
+  'BatchWriteItemCommand',
+]);
 
 const dynamo = await startDynamoLocal();
 try {
@@ -50,7 +56,11 @@ try {
 
   const config = loadConfig({});
   const ours = leaseTimings(config);
-  const everyBeat: PresenceTimings = { timeoutMs: config.PRESENCE_TIMEOUT_SECONDS * 1000, ttlMs: 24 * 3_600_000, refreshBelowMs: Number.POSITIVE_INFINITY };
+  const everyBeat: PresenceTimings = {
+    timeoutMs: config.PRESENCE_TIMEOUT_SECONDS * 1000,
+    ttlMs: 24 * 3_600_000,
+    refreshBelowMs: Number.POSITIVE_INFINITY,
+  };
   // Our stay is capped at the seed's 4 h TTL; the bench runs 2 h, inside it.
   const baseline = await userHours('every-beat', everyBeat);
   const treatme = await userHours('lease', ours);
@@ -63,7 +73,13 @@ Baseline = write the expiry on every heartbeat. TreatMe = the node keeps heartbe
 ${config.PRESENCE_TIMEOUT_SECONDS} s after the last one; the stored lease (${ours.timeoutMs / 1000} s) is renewed only when under ${(ours.refreshBelowMs ?? 0) / 1000} s remain.
 
 ${table([
-  { measure: 'DynamoDB writes per user-hour', baseline: baseline.toFixed(1), ours: treatme.toFixed(1), ratio: ratio(baseline, treatme), goal: '≥ 20×' },
+  {
+    measure: 'DynamoDB writes per user-hour',
+    baseline: baseline.toFixed(1),
+    ours: treatme.toFixed(1),
+    ratio: ratio(baseline, treatme),
+    goal: '≥ 20×',
+  },
 ])}
 `,
   );

@@ -85,13 +85,18 @@ function latencyFindings(name: string, steps: StepResult[]): string {
   const best = held[held.length - 1];
   const ceiling = Math.max(...steps.map((r) => r.achievedRate));
   const first = steps[0];
-  const perCheckIn = (r: StepResult, g: 'server nodes' | 'DynamoDB Local' | 'PostgreSQL') => (r.ok ? `${(((r.cpu.get(g) ?? 0) / r.ok) * 1000).toFixed(1)} ms` : '—');
+  const perCheckIn = (r: StepResult, g: 'server nodes' | 'DynamoDB Local' | 'PostgreSQL') =>
+    r.ok ? `${(((r.cpu.get(g) ?? 0) / r.ok) * 1000).toFixed(1)} ms` : '—';
   const noisy = steps.filter((r) => (r.cpu.get('other') ?? 0) > OTHER_CPU_NOTICE_S).map((r) => `${r.targetRate}/s`);
   return (
     `${name}: ${best ? `held ${best.targetRate}/s (send→viewer p50 ${ms(best.matched.firstOther.percentile(50))}, p99 ${ms(best.matched.firstOther.percentile(99))})` : 'held none of the rates'}; ` +
     `most answered in any step ${ceiling.toFixed(0)}/s — above that the offered load queues and latency is queueing time.` +
-    (first ? ` CPU per check-in at ${first.targetRate}/s: server nodes ${perCheckIn(first, 'server nodes')}, DynamoDB Local ${perCheckIn(first, 'DynamoDB Local')}, PostgreSQL ${perCheckIn(first, 'PostgreSQL')} (including each step's background work).` : '') +
-    (noisy.length ? ` Other processes on the shared box took over ${OTHER_CPU_NOTICE_S} s of CPU during ${noisy.join(', ')}; those steps are depressed by it.` : '')
+    (first
+      ? ` CPU per check-in at ${first.targetRate}/s: server nodes ${perCheckIn(first, 'server nodes')}, DynamoDB Local ${perCheckIn(first, 'DynamoDB Local')}, PostgreSQL ${perCheckIn(first, 'PostgreSQL')} (including each step's background work).`
+      : '') +
+    (noisy.length
+      ? ` Other processes on the shared box took over ${OTHER_CPU_NOTICE_S} s of CPU during ${noisy.join(', ')}; those steps are depressed by it.`
+      : '')
   );
 }
 
@@ -109,7 +114,10 @@ async function main(): Promise<void> {
     '',
   ];
   if (!skip.has('latency')) {
-    const rates = args.rates.split(',').map(Number).filter((r) => r > 0);
+    const rates = args.rates
+      .split(',')
+      .map(Number)
+      .filter((r) => r > 0);
     const stepSeconds = Number(args['step-seconds']);
     const users = Number(args['latency-users']);
     const sweep = { rates, stepSeconds, users, venues: 50, center: CENTER, log };
@@ -121,8 +129,8 @@ async function main(): Promise<void> {
       '',
       `${users} signed-in users spread over 3 nodes, 50 venues, one anonymous map viewer per node watching all of them. Each user checks in to another venue` +
         ` only after its previous check-in was answered (at most 10/s, under the server's 20 events/s per socket), so every check-in changes two counts.` +
-        ' Every observer receipt and every ack is logged; afterwards each ack is matched to the earliest receipt on a node other than the sender\'s whose version covers the ack\'s' +
-        ' (the ack\'s version is read after the write and may include later check-ins, so a sample can only err long).' +
+        " Every observer receipt and every ack is logged; afterwards each ack is matched to the earliest receipt on a node other than the sender's whose version covers the ack's" +
+        " (the ack's version is read after the write and may include later check-ins, so a sample can only err long)." +
         ' Cells: coalescing (COUNT_COALESCE_MS=250) / naive baseline (COUNT_COALESCE_MS=0, broadcast on every change). The steps run one after another on the same cluster.',
       '',
       ...latencyTable(co, na),
@@ -130,7 +138,7 @@ async function main(): Promise<void> {
       `- ${latencyFindings('TreatMe', co)}`,
       `- ${latencyFindings('Naive', na)}`,
       `- Viewer on another node vs the sender's ack, median per check-in of (receipt − ack), per step: TreatMe ${co.map((r) => ms(r.matched.viewerMinusAck.percentile(50))).join(', ')}; naive ${na.map((r) => ms(r.matched.viewerMinusAck.percentile(50))).join(', ')}.` +
-        ' Near zero (or negative: the viewer heard first) means the time goes into the check-in itself — the store\'s read, transaction and counter read on a CPU-bound box — not into reaching the other nodes.',
+        " Near zero (or negative: the viewer heard first) means the time goes into the check-in itself — the store's read, transaction and counter read on a CPU-bound box — not into reaching the other nodes.",
       '',
     );
   }
@@ -209,17 +217,17 @@ async function main(): Promise<void> {
       '',
       ...[...a.problems.map((p) => `TreatMe judge: ${p}`), ...b.problems.map((p) => `Naive judge: ${p}`)].map((p) => `- ${p}`),
       '',
-      'Reading the table: at this replay\'s density a venue changes on average well under once per 250 ms, so the coalescing window has little to merge,' +
+      "Reading the table: at this replay's density a venue changes on average well under once per 250 ms, so the coalescing window has little to merge," +
         ' and count broadcasts and viewer messages do not separate the two servers — the naive server, slowed by its heartbeat writes, even merges changes' +
         ' itself (check-ins in flight at one venue share the counter read that follows their writes). venue:people lists share COUNT_COALESCE_MS.' +
-        ' What separates them is DynamoDB writes and server CPU: every heartbeat reaches the store and writes the expiry, where TreatMe answers it from the node\'s memory.',
+        " What separates them is DynamoDB writes and server CPU: every heartbeat reaches the store and writes the expiry, where TreatMe answers it from the node's memory.",
       '',
     );
     if (co.result.aborted || na.result.aborted) {
       lines.push(
-        `Bounded runs: the replays stopped at --max-duration after ${(co.result.events / co.trace.events.length * 100).toFixed(0)}% (TreatMe) and` +
-          ` ${(na.result.events / na.trace.events.length * 100).toFixed(0)}% (naive) of the night's events, so the totals above cover different stretches of` +
-          ' the night and are not comparable as they stand; the judged quiesce points and the replayer\'s lag are. A box that falls this far behind the' +
+        `Bounded runs: the replays stopped at --max-duration after ${((co.result.events / co.trace.events.length) * 100).toFixed(0)}% (TreatMe) and` +
+          ` ${((na.result.events / na.trace.events.length) * 100).toFixed(0)}% (naive) of the night's events, so the totals above cover different stretches of` +
+          " the night and are not comparable as they stand; the judged quiesce points and the replayer's lag are. A box that falls this far behind the" +
           ' schedule is too small for this speed: the figures say so rather than a judge verdict on the server.',
         '',
       );

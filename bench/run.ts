@@ -15,14 +15,37 @@ const BENCHES: { name: string; script: string; args?: string[]; needs?: string }
   { name: 'sockets', script: 'bench/sockets-bench.ts' },
   { name: 'checkin-cost', script: 'bench/checkin-cost-bench.ts', needs: 'PostgreSQL, Redis, DynamoDB Local' },
   // Issue 13: store ceiling, 1 and 3 nodes, embedded, each beside the previous code; nodes profiled.
-  { name: 'capacity', script: 'bench/capacity-bench.ts', args: ['--profile', '.cache/capacity-profiles'], needs: 'PostgreSQL, Redis, DynamoDB Local' },
+  {
+    name: 'capacity',
+    script: 'bench/capacity-bench.ts',
+    args: ['--profile', '.cache/capacity-profiles'],
+    needs: 'PostgreSQL, Redis, DynamoDB Local',
+  },
   // The issue's full-size night (`npm run loadtest -- --users 5000 --venues 200 --speed 60 --nodes 3`),
   // against the naive server too; each replay is bounded so a box that cannot keep up still reports.
   {
     name: 'friday-night',
     script: 'bench/loadtest-bench.ts',
-    args: ['--skip', 'latency', '--users', '5000', '--venues', '200', '--minutes', '360', '--speed', '60', '--orders', '--summary', '--max-duration', '420',
-      '--title', '# The full-size Friday night', '--out', 'bench/results/friday-night.md'],
+    args: [
+      '--skip',
+      'latency',
+      '--users',
+      '5000',
+      '--venues',
+      '200',
+      '--minutes',
+      '360',
+      '--speed',
+      '60',
+      '--orders',
+      '--summary',
+      '--max-duration',
+      '420',
+      '--title',
+      '# The full-size Friday night',
+      '--out',
+      'bench/results/friday-night.md',
+    ],
     needs: 'PostgreSQL, Redis, DynamoDB Local',
   },
 ];
@@ -36,7 +59,9 @@ for (const b of selected) {
   if (r.status !== 0) failed.push(b.name);
 }
 
-const sections = BENCHES.filter((b) => existsSync(`bench/results/${b.name}.md`)).map((b) => readFileSync(`bench/results/${b.name}.md`, 'utf8').trim());
+const sections = BENCHES.filter((b) => existsSync(`bench/results/${b.name}.md`)).map((b) =>
+  readFileSync(`bench/results/${b.name}.md`, 'utf8').trim(),
+);
 const header = `# Benchmarks
 
 Every figure is measured against a baseline run in the same invocation of \`npm run bench\` on the same

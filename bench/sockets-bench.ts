@@ -95,10 +95,14 @@ async function measure(name: string, url: string, pid: number, inspectPort: numb
 }
 
 async function bareServer(env: Record<string, string>, inspectPort: number): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [...HEAP_FLAGS, `--inspect=127.0.0.1:${inspectPort}`, '--import', 'tsx', 'bench/lib/bare-socketio.ts'], {
-    env: { ...process.env, ...env, NODE_OPTIONS: '' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [...HEAP_FLAGS, `--inspect=127.0.0.1:${inspectPort}`, '--import', 'tsx', 'bench/lib/bare-socketio.ts'],
+    {
+      env: { ...process.env, ...env, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   process.once('exit', () => proc.kill('SIGKILL'));
   const port = await new Promise<number>((res, rej) => {
     let out = '';
@@ -113,8 +117,15 @@ async function bareServer(env: Record<string, string>, inspectPort: number): Pro
 }
 
 function summariseSnapshots(dir: string, ours: Measured, bare: Measured): void {
-  for (const [name, m] of [['treatme', ours], ['bare', bare]] as const) {
-    const delta = perSocketDelta(classTotals(join(dir, `${name}-idle.heapsnapshot`)), classTotals(join(dir, `${name}-loaded.heapsnapshot`)), m.held);
+  for (const [name, m] of [
+    ['treatme', ours],
+    ['bare', bare],
+  ] as const) {
+    const delta = perSocketDelta(
+      classTotals(join(dir, `${name}-idle.heapsnapshot`)),
+      classTotals(join(dir, `${name}-loaded.heapsnapshot`)),
+      m.held,
+    );
     log(`\n${name}: heap snapshot growth per socket, by class\n${formatDelta(delta, 40)}`);
   }
 }
@@ -136,7 +147,11 @@ async function main(): Promise<void> {
     env: { NODE_OPTIONS: [...HEAP_FLAGS, `--inspect=127.0.0.1:${ourInspect}`].join(' ') },
     prepare: async (prisma, secret) => {
       const emails = Array.from({ length: N }, (_, i) => `bench-${i}@loadtest.treatme.dev`);
-      for (let i = 0; i < N; i += 1_000) await prisma.user.createMany({ data: emails.slice(i, i + 1_000).map((email) => ({ email, displayName: 'Bench' })), skipDuplicates: true });
+      for (let i = 0; i < N; i += 1_000)
+        await prisma.user.createMany({
+          data: emails.slice(i, i + 1_000).map((email) => ({ email, displayName: 'Bench' })),
+          skipDuplicates: true,
+        });
       const rows = await prisma.user.findMany({ where: { email: { in: emails } }, select: { id: true } });
       const t = new AccessTokens(secret, 3_600);
       tokens = rows.map((r) => t.sign(r.id));

@@ -66,7 +66,14 @@ async function start(cacheSeconds: number, dynamo: DynamoLocal | undefined): Pro
     VENUES_CACHE_SECONDS: String(cacheSeconds),
     // The benchmark client is one IP and one user: keep the limiter out of the figures.
     RATE_LIMIT_AUTH_PER_MINUTE: '100000',
-    ...(dynamo ? { DYNAMODB_ENDPOINT: dynamo.endpoint, AWS_REGION: 'us-east-1', DYNAMODB_TABLE_PREFIX: `bench-${id}-`, DYNAMODB_CREATE_TABLES: 'true' } : {}),
+    ...(dynamo
+      ? {
+          DYNAMODB_ENDPOINT: dynamo.endpoint,
+          AWS_REGION: 'us-east-1',
+          DYNAMODB_TABLE_PREFIX: `bench-${id}-`,
+          DYNAMODB_CREATE_TABLES: 'true',
+        }
+      : {}),
   });
   const server = await buildServer(config, { logger: pino({ level: 'silent' }), migrate: true });
   await server.listen(0, '127.0.0.1');
@@ -89,7 +96,14 @@ async function seed(server: RunningServer): Promise<{ token: string }> {
     };
   });
   for (let i = 0; i < rows.length; i += 1000) await prisma.venue.createMany({ data: rows.slice(i, i + 1000) });
-  const menu = rows.flatMap((v) => ['Lager', 'IPA', 'Negroni', 'Spritz', 'Old Fashioned', 'Soda'].map((name, j) => ({ venueId: v.id, name, category: j < 2 ? 'beer' : 'cocktail', priceCents: 600 + j * 150 })));
+  const menu = rows.flatMap((v) =>
+    ['Lager', 'IPA', 'Negroni', 'Spritz', 'Old Fashioned', 'Soda'].map((name, j) => ({
+      venueId: v.id,
+      name,
+      category: j < 2 ? 'beer' : 'cocktail',
+      priceCents: 600 + j * 150,
+    })),
+  );
   for (let i = 0; i < menu.length; i += 5000) await prisma.menuItem.createMany({ data: menu.slice(i, i + 5000) });
   const specials = rows.flatMap((v) => [
     { venueId: v.id, title: 'Happy Hour', priceCents: 400 },
@@ -154,7 +168,10 @@ async function main(): Promise<void> {
   }
 
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const load = os.loadavg().map((l) => l.toFixed(1)).join(' / ');
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
   const lines = [
     '## GET /api/venues — query cache cold vs warm',
     '',
@@ -164,7 +181,9 @@ async function main(): Promise<void> {
     '',
     '| run | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | non-2xx | venues per answer |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...results.map((r) => `| ${r.label} | ${r.rps} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${r.errors} | ${r.non2xx} | ${r.venuesPerAnswer} |`),
+    ...results.map(
+      (r) => `| ${r.label} | ${r.rps} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${r.errors} | ${r.non2xx} | ${r.venuesPerAnswer} |`,
+    ),
     '',
     `Warm / cold throughput: ×${(results[1]!.rps / Math.max(1, results[0]!.rps)).toFixed(1)}. Cold runs the bounding-box query and loads the winners’ menus and specials from PostgreSQL on every request; warm reads that part from one Redis key (5 min, per 0.001° cell) and still reads live counts from the presence store and the caller’s friends from PostgreSQL each time.`,
     '',

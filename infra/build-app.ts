@@ -72,7 +72,10 @@ export function buildApp(opts: BuildOptions = {}) {
   });
   service.addStackDependency(platform, 'the migration task (platform stack) runs before the service rolls out');
   if (!certificateArn) {
-    Annotations.of(service).addWarningV2('treatme:plain-http', 'no -c certificateArn=…: the load balancer listens on plain HTTP (fine for a dev stack, not for prod)');
+    Annotations.of(service).addWarningV2(
+      'treatme:plain-http',
+      'no -c certificateArn=…: the load balancer listens on plain HTTP (fine for a dev stack, not for prod)',
+    );
   }
   for (const stack of [platform, service]) {
     Tags.of(stack).add('project', 'treatme');

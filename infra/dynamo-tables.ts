@@ -42,7 +42,11 @@ function keys(spec: TableSpec, table: string, schema: { AttributeName?: string; 
 function projection(gsi: NonNullable<TableSpec['input']['GlobalSecondaryIndexes']>[number]) {
   const type = gsi.Projection?.ProjectionType ?? 'ALL';
   return {
-    projectionType: { ALL: dynamodb.ProjectionType.ALL, KEYS_ONLY: dynamodb.ProjectionType.KEYS_ONLY, INCLUDE: dynamodb.ProjectionType.INCLUDE }[type],
+    projectionType: {
+      ALL: dynamodb.ProjectionType.ALL,
+      KEYS_ONLY: dynamodb.ProjectionType.KEYS_ONLY,
+      INCLUDE: dynamodb.ProjectionType.INCLUDE,
+    }[type],
     nonKeyAttributes: type === 'INCLUDE' ? gsi.Projection?.NonKeyAttributes : undefined,
   };
 }
@@ -52,8 +56,10 @@ export function serverTables(scope: Construct, props: TablesProps): ServerTable[
   return TABLE_NAMES.map((name) => {
     const spec = specs[name];
     const unknown = Object.keys(spec.input).filter((k) => !TRANSLATED.has(k));
-    if (unknown.length > 0) throw new Error(`dynamo-tables: ${name} sets ${unknown.join(', ')}, which infra/dynamo-tables.ts does not translate yet`);
-    if (spec.input.BillingMode !== 'PAY_PER_REQUEST') throw new Error(`dynamo-tables: ${name} is not PAY_PER_REQUEST; the stack only provisions on-demand tables`);
+    if (unknown.length > 0)
+      throw new Error(`dynamo-tables: ${name} sets ${unknown.join(', ')}, which infra/dynamo-tables.ts does not translate yet`);
+    if (spec.input.BillingMode !== 'PAY_PER_REQUEST')
+      throw new Error(`dynamo-tables: ${name} is not PAY_PER_REQUEST; the stack only provisions on-demand tables`);
     const physicalName = tableName(props.prefix, name);
     const table = new dynamodb.Table(scope, `Table-${name}`, {
       tableName: physicalName,
@@ -68,7 +74,11 @@ export function serverTables(scope: Construct, props: TablesProps): ServerTable[
     const indexArns: string[] = [];
     for (const gsi of spec.input.GlobalSecondaryIndexes ?? []) {
       if (!gsi.IndexName) throw new Error(`dynamo-tables: ${name} has an index without a name`);
-      table.addGlobalSecondaryIndex({ indexName: gsi.IndexName, ...keys(spec, `${name}.${gsi.IndexName}`, gsi.KeySchema), ...projection(gsi) });
+      table.addGlobalSecondaryIndex({
+        indexName: gsi.IndexName,
+        ...keys(spec, `${name}.${gsi.IndexName}`, gsi.KeySchema),
+        ...projection(gsi),
+      });
       indexArns.push(`${table.tableArn}/index/${gsi.IndexName}`);
     }
     return { name, table, resourceArns: [table.tableArn, ...indexArns] };

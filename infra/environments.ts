@@ -11,7 +11,14 @@ export interface EnvSettings {
   /** Prefix of every physical name (stacks, tables, secrets, log groups): two environments share one account. */
   prefix: string;
   natGateways: number;
-  db: { instanceClass: string; instanceSize: string; multiAz: boolean; backupDays: number; deletionProtection: boolean; allocatedStorageGiB: number };
+  db: {
+    instanceClass: string;
+    instanceSize: string;
+    multiAz: boolean;
+    backupDays: number;
+    deletionProtection: boolean;
+    allocatedStorageGiB: number;
+  };
   redis: { nodeType: string; replicas: number };
   service: { cpu: number; memoryMiB: number; minTasks: number; maxTasks: number };
   /** Data outlives `cdk destroy` in prod; a dev stack cleans up after itself. */

@@ -80,8 +80,16 @@ export class PlatformStack extends Stack {
       restrictDefaultSecurityGroup: false,
     });
 
-    this.databaseSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseSg', { vpc: this.vpc, description: 'PostgreSQL: from the app tasks only', allowAllOutbound: false });
-    this.redisSecurityGroup = new ec2.SecurityGroup(this, 'RedisSg', { vpc: this.vpc, description: 'Redis: from the API tasks only', allowAllOutbound: false });
+    this.databaseSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseSg', {
+      vpc: this.vpc,
+      description: 'PostgreSQL: from the app tasks only',
+      allowAllOutbound: false,
+    });
+    this.redisSecurityGroup = new ec2.SecurityGroup(this, 'RedisSg', {
+      vpc: this.vpc,
+      description: 'Redis: from the API tasks only',
+      allowAllOutbound: false,
+    });
     this.migrationSecurityGroup = new ec2.SecurityGroup(this, 'MigrationSg', {
       vpc: this.vpc,
       description: 'TreatMe migration task: no ingress; egress to PostgreSQL, DynamoDB, ECR, Secrets Manager',
@@ -152,9 +160,7 @@ export class PlatformStack extends Stack {
       authToken: redisAuth.secretValue.unsafeUnwrap(), // a {{resolve:secretsmanager}} reference, not the value
       clusterMode: clustered ? 'enabled' : 'disabled',
       cacheParameterGroupName: clustered ? 'default.redis7.cluster.on' : 'default.redis7',
-      ...(clustered
-        ? { numNodeGroups: shards, replicasPerNodeGroup: s.redis.replicas }
-        : { numCacheClusters: 1 + s.redis.replicas }),
+      ...(clustered ? { numNodeGroups: shards, replicasPerNodeGroup: s.redis.replicas } : { numCacheClusters: 1 + s.redis.replicas }),
       automaticFailoverEnabled: clustered || s.redis.replicas > 0,
       multiAzEnabled: s.redis.replicas > 0,
       snapshotRetentionLimit: s.retainData ? 7 : 0,
@@ -183,7 +189,13 @@ export class PlatformStack extends Stack {
     const push = new sm.Secret(this, 'PushSecret', {
       secretName: `${s.prefix}/push`,
       description: 'APNs .p8 key + ids and the FCM service-account JSON; used when deployed with -c push=true',
-      secretObjectValue: { apnsKeyP8: placeholder, apnsKeyId: placeholder, apnsTeamId: placeholder, apnsTopic: placeholder, fcmServiceAccountJson: placeholder },
+      secretObjectValue: {
+        apnsKeyP8: placeholder,
+        apnsKeyId: placeholder,
+        apnsTeamId: placeholder,
+        apnsTopic: placeholder,
+        fcmServiceAccountJson: placeholder,
+      },
     });
     for (const secret of [stripe, push]) secret.applyRemovalPolicy(removal);
     this.secrets = { database: this.database.secret!, redisAuth, jwt, stripe, push };

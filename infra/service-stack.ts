@@ -63,7 +63,11 @@ export class ServiceStack extends Stack {
       memoryLimitMiB: s.service.memoryMiB,
       runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
     });
-    const appLogs = new logs.LogGroup(this, 'ApiLogs', { logGroupName: `/treatme/${s.name}/api`, retention: s.logRetentionDays, removalPolicy: removal });
+    const appLogs = new logs.LogGroup(this, 'ApiLogs', {
+      logGroupName: `/treatme/${s.name}/api`,
+      retention: s.logRetentionDays,
+      removalPolicy: removal,
+    });
     const secrets: Record<string, ecs.Secret> = { ...platform.storeSecrets(true) };
     if (props.stripe) {
       secrets.STRIPE_SECRET_KEY = ecs.Secret.fromSecretsManager(platform.secrets.stripe, 'secretKey');
@@ -93,7 +97,10 @@ export class ServiceStack extends Stack {
       portMappings: [{ containerPort: APP_PORT, name: 'http' }],
       // ECS ignores the Dockerfile's HEALTHCHECK; liveness here, readiness (/ready) at the load balancer.
       healthCheck: {
-        command: ['CMD-SHELL', `node -e "fetch('http://127.0.0.1:${APP_PORT}/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`],
+        command: [
+          'CMD-SHELL',
+          `node -e "fetch('http://127.0.0.1:${APP_PORT}/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`,
+        ],
         interval: Duration.seconds(15),
         timeout: Duration.seconds(5),
         retries: 3,
@@ -102,12 +109,21 @@ export class ServiceStack extends Stack {
       // SIGKILL only after the server's own shutdown deadline has had its chance.
       stopTimeout: Duration.millis(shutdownMs + 5_000),
       // Non-blocking: a slow CloudWatch Logs must not stall the event loop that serves the sockets.
-      logging: ecs.LogDrivers.awsLogs({ logGroup: appLogs, streamPrefix: 'api', mode: ecs.AwsLogDriverMode.NON_BLOCKING, maxBufferSize: Size.mebibytes(25) }),
+      logging: ecs.LogDrivers.awsLogs({
+        logGroup: appLogs,
+        streamPrefix: 'api',
+        mode: ecs.AwsLogDriverMode.NON_BLOCKING,
+        maxBufferSize: Size.mebibytes(25),
+      }),
     });
     grantTables(this.taskDefinition.taskRole, platform.tables, SERVER_TABLE_ACTIONS, { indexes: true });
 
     // Connected sockets reach CloudWatch through an ADOT collector sidecar that scrapes /metrics.
-    const metricsLogs = new logs.LogGroup(this, 'MetricsLogs', { logGroupName: `/treatme/${s.name}/metrics`, retention: s.logRetentionDays, removalPolicy: removal });
+    const metricsLogs = new logs.LogGroup(this, 'MetricsLogs', {
+      logGroupName: `/treatme/${s.name}/metrics`,
+      retention: s.logRetentionDays,
+      removalPolicy: removal,
+    });
     const collectorLogs = new logs.LogGroup(this, 'CollectorLogs', { retention: s.logRetentionDays, removalPolicy: removal });
     const collector = this.taskDefinition.addContainer('metrics-collector', {
       image: ecs.ContainerImage.fromRegistry(COLLECTOR_IMAGE),
@@ -126,7 +142,11 @@ export class ServiceStack extends Stack {
     );
 
     // Load balancer: the only thing reachable from the internet.
-    const albSg = (this.loadBalancerSecurityGroup = new ec2.SecurityGroup(this, 'AlbSg', { vpc: platform.vpc, description: 'TreatMe ALB: public listener', allowAllOutbound: false }));
+    const albSg = (this.loadBalancerSecurityGroup = new ec2.SecurityGroup(this, 'AlbSg', {
+      vpc: platform.vpc,
+      description: 'TreatMe ALB: public listener',
+      allowAllOutbound: false,
+    }));
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'Alb', {
       vpc: platform.vpc,
       internetFacing: true,

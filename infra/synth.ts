@@ -11,7 +11,7 @@ import { buildApp } from './build-app';
 
 const envs: string[] = [];
 let out: string | undefined;
-for (const args = process.argv.slice(2); args.length > 0; ) {
+for (const args = process.argv.slice(2); args.length > 0;) {
   const arg = args.shift()!;
   if (arg === '--out') out = args.shift();
   else envs.push(arg);
@@ -30,7 +30,9 @@ for (const env of targets) {
       const warnings = stack.messages.filter((m) => m.level === 'warning').length;
       console.log(`${stack.stackName}: ${resources} resources, ${warnings} warning(s) → ${join(assembly.directory, stack.templateFile)}`);
     }
-    console.log(`${env}: synthesised and checked (cdk-nag AwsSolutions, CloudFormation schema) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `${env}: synthesised and checked (cdk-nag AwsSolutions, CloudFormation schema) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
   } catch (err) {
     failed = true;
     console.error(`${env}: synth failed: ${err instanceof Error ? err.message : String(err)}`);

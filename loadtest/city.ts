@@ -26,12 +26,18 @@ export async function seedVenues(prisma: PrismaClient, want: number, center: { l
     };
   });
   await prisma.venue.createMany({ data: rows, skipDuplicates: true });
-  const venues = await prisma.venue.findMany({ where: { slug: { in: rows.map((r) => r.slug) } }, select: { id: true, slug: true, name: true } });
+  const venues = await prisma.venue.findMany({
+    where: { slug: { in: rows.map((r) => r.slug) } },
+    select: { id: true, slug: true, name: true },
+  });
   await prisma.user.createMany({
     data: venues.map((v) => ({ email: `staff+${v.slug}@treatme.dev`, emailVerified: true, displayName: `${v.name} Bar` })),
     skipDuplicates: true,
   });
-  const staff = await prisma.user.findMany({ where: { email: { in: venues.map((v) => `staff+${v.slug}@treatme.dev`) } }, select: { id: true, email: true } });
+  const staff = await prisma.user.findMany({
+    where: { email: { in: venues.map((v) => `staff+${v.slug}@treatme.dev`) } },
+    select: { id: true, email: true },
+  });
   const byEmail = new Map(staff.map((s) => [s.email, s.id]));
   await prisma.venueStaff.createMany({
     data: venues.map((v) => ({ venueId: v.id, userId: byEmail.get(`staff+${v.slug}@treatme.dev`)!, role: 'BARTENDER' as const })),
@@ -69,7 +75,8 @@ export async function fetchVenues(url: string, center: { lat: number; lng: numbe
 /** The same city read from the system of record, for nodes this tool prepares itself: nearest `want` to the centre. */
 export async function venuesFromDatabase(prisma: PrismaClient, center: { lat: number; lng: number }, want: number): Promise<TraceVenue[]> {
   const rows = await prisma.venue.findMany({ select: { id: true, slug: true, latitude: true, longitude: true } });
-  const d = (r: { latitude: number; longitude: number }) => (r.latitude - center.lat) ** 2 + ((r.longitude - center.lng) * Math.cos((center.lat * Math.PI) / 180)) ** 2;
+  const d = (r: { latitude: number; longitude: number }) =>
+    (r.latitude - center.lat) ** 2 + ((r.longitude - center.lng) * Math.cos((center.lat * Math.PI) / 180)) ** 2;
   return rows
     .sort((x, y) => d(x) - d(y))
     .slice(0, want)

@@ -94,7 +94,9 @@ async function main(): Promise<void> {
     const out = a['trace-out'] ?? '.data/loadtest/trace.jsonl';
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, traceToLines(trace));
-    process.stderr.write(`wrote ${trace.events.length} events to ${out} (synthetic venues: replay with --trace-in against a server seeded with lt-venue-* slugs)\n`);
+    process.stderr.write(
+      `wrote ${trace.events.length} events to ${out} (synthetic venues: replay with --trace-in against a server seeded with lt-venue-* slugs)\n`,
+    );
     return;
   }
   const outcome = await runLoadtest({

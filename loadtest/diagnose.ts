@@ -32,7 +32,9 @@ export function serverStays(url: string, users: Identity[]): StayReader {
     });
     if (!res.ok) throw new Error(`${url} answered ${res.status} (is DEV_MODE on?)`);
     const body = DevPresenceLookupResponse.parse(await res.json());
-    return new Map(body.stays.map((s) => [s.userId, { venueId: s.venueId, expiresAt: s.expiresAt, checkedInAt: s.checkedInAt, node: s.node }]));
+    return new Map(
+      body.stays.map((s) => [s.userId, { venueId: s.venueId, expiresAt: s.expiresAt, checkedInAt: s.checkedInAt, node: s.node }]),
+    );
   };
 }
 
@@ -42,11 +44,18 @@ async function storedStays(endpoint: string, prefix: string): Promise<Map<string
   try {
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await doc.send(new ScanCommand({ TableName: tableName(prefix, 'presence'), ConsistentRead: true, ExclusiveStartKey: start }));
+      const page = await doc.send(
+        new ScanCommand({ TableName: tableName(prefix, 'presence'), ConsistentRead: true, ExclusiveStartKey: start }),
+      );
       for (const it of page.Items ?? []) {
         // The per-user pointer item's sort key starts with '#'; venue ids never do.
         if (String(it.venueId).startsWith('#')) continue;
-        out.set(String(it.userId), { venueId: String(it.venueId), expiresAt: Number(it.expiresAt), checkedInAt: Number(it.checkedInAt), node: typeof it.node === 'string' ? it.node : null });
+        out.set(String(it.userId), {
+          venueId: String(it.venueId),
+          expiresAt: Number(it.expiresAt),
+          checkedInAt: Number(it.checkedInAt),
+          node: typeof it.node === 'string' ? it.node : null,
+        });
       }
       start = page.LastEvaluatedKey;
     } while (start);
@@ -81,7 +90,9 @@ export async function explainDifferences(input: {
     if (server === model) return;
     differing++;
     if (lines.length >= (input.limit ?? 8) * 3) return;
-    lines.push(`user ${u}: server v${server}${stay ? ` (expiresAt ${stay.expiresAt}, checked in ${stay.checkedInAt}${stay.node ? `, node ${stay.node}` : ''})` : ''}, model ${input.model.describe(u)}`);
+    lines.push(
+      `user ${u}: server v${server}${stay ? ` (expiresAt ${stay.expiresAt}, checked in ${stay.checkedInAt}${stay.node ? `, node ${stay.node}` : ''})` : ''}, model ${input.model.describe(u)}`,
+    );
     lines.push(`  did: ${(input.trail.get(u) ?? []).slice(-8).join(' | ')}`);
   });
   lines.unshift(`${differing} users where ${input.source} and the model disagree (judged at ${input.at}):`);

@@ -200,7 +200,12 @@ export function generateTrace(o: GenerateOptions): Trace {
   // quiesce point has someone to ask what they saw.
   const lats = o.venues.map((v) => v.lat);
   const lngs = o.venues.map((v) => v.lng);
-  const city: [number, number, number, number] = [Math.min(...lngs) - 0.01, Math.min(...lats) - 0.01, Math.max(...lngs) + 0.01, Math.max(...lats) + 0.01];
+  const city: [number, number, number, number] = [
+    Math.min(...lngs) - 0.01,
+    Math.min(...lats) - 0.01,
+    Math.max(...lngs) + 0.01,
+    Math.max(...lats) + 0.01,
+  ];
   for (let w = 0; w < viewers; w++) {
     const wide = w % 5 === 0;
     let t = rng.between(0, 0.3 * D);
@@ -226,7 +231,10 @@ export function generateTrace(o: GenerateOptions): Trace {
   quiesce.forEach((q, i) => push({ t: q, e: 'quiesce', q: i }));
   // Stable sort: same-time events keep generation order, and a quiesce point comes after everything at its time.
   const order = (e: TraceEvent) => (e.e === 'quiesce' ? 1 : 0);
-  const sorted = events.map((e, i) => ({ e, i })).sort((a, b) => a.e.t - b.e.t || order(a.e) - order(b.e) || a.i - b.i).map((x) => x.e);
+  const sorted = events
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e.t - b.e.t || order(a.e) - order(b.e) || a.i - b.i)
+    .map((x) => x.e);
 
   const header: TraceHeader = {
     kind: 'header',

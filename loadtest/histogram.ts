@@ -49,7 +49,14 @@ export class Histogram {
   }
 
   summary(): HistogramSummary {
-    return { count: this.count, mean: this.mean(), p50: this.percentile(50), p90: this.percentile(90), p99: this.percentile(99), max: this.max };
+    return {
+      count: this.count,
+      mean: this.mean(),
+      p50: this.percentile(50),
+      p90: this.percentile(90),
+      p99: this.percentile(99),
+      max: this.max,
+    };
   }
 }
 

@@ -15,16 +15,23 @@ function bars(title: string, data: { label: string; n: number }[], unit: string)
     .map((d, i) => {
       const h = ((H - 50) * d.n) / max;
       const x = 30 + i * bw;
-      return `<rect x="${x + 2}" y="${H - 30 - h}" width="${bw - 4}" height="${h}" fill="#4363d8"><title>${esc(d.label)} ${unit}: ${d.n}</title></rect>` +
+      return (
+        `<rect x="${x + 2}" y="${H - 30 - h}" width="${bw - 4}" height="${h}" fill="#4363d8"><title>${esc(d.label)} ${unit}: ${d.n}</title></rect>` +
         `<text x="${x + bw / 2}" y="${H - 16}" font-size="9" text-anchor="middle">${esc(d.label)}</text>` +
-        (d.n > 0 ? `<text x="${x + bw / 2}" y="${H - 33 - h}" font-size="9" text-anchor="middle">${d.n}</text>` : '');
+        (d.n > 0 ? `<text x="${x + bw / 2}" y="${H - 33 - h}" font-size="9" text-anchor="middle">${d.n}</text>` : '')
+      );
     })
     .join('');
   return `<figure><figcaption>${esc(title)}</figcaption><svg width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg">${rects}<text x="${W / 2}" y="${H - 2}" font-size="10" text-anchor="middle">${esc(unit)}</text></svg></figure>`;
 }
 
 /** Lines over time, one per series, on a shared axis. */
-function lines(title: string, series: { name: string; points: [number, number][] }[], xLabel: (x: number) => string, yUnit: string): string {
+function lines(
+  title: string,
+  series: { name: string; points: [number, number][] }[],
+  xLabel: (x: number) => string,
+  yUnit: string,
+): string {
   const W = 640;
   const H = 220;
   const all = series.flatMap((s) => s.points);
@@ -54,7 +61,10 @@ function messageBuckets(values: number[]): { label: string; n: number }[] {
   const edges = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, Infinity];
   return edges.slice(0, -1).map((lo, i) => {
     const hi = edges[i + 1]!;
-    return { label: hi === Infinity ? `${lo}+` : hi - lo === 1 ? `${lo}` : `${lo}–${hi - 1}`, n: values.filter((v) => v >= lo && v < hi).length };
+    return {
+      label: hi === Infinity ? `${lo}+` : hi - lo === 1 ? `${lo}` : `${lo}–${hi - 1}`,
+      n: values.filter((v) => v >= lo && v < hi).length,
+    };
   });
 }
 
@@ -66,19 +76,37 @@ export function htmlReport(rec: Recorder, verdict: Verdict, facts: RunFacts): st
   parts.push('<h2>Latency</h2><table><tr><th>what</th><th>count</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>max ms</th></tr>');
   for (const [name, h] of rec.histograms) {
     const s = h.summary();
-    parts.push(`<tr><td>${esc(name)}</td><td>${s.count}</td><td>${s.p50.toFixed(1)}</td><td>${s.p90.toFixed(1)}</td><td>${s.p99.toFixed(1)}</td><td>${s.max.toFixed(1)}</td></tr>`);
+    parts.push(
+      `<tr><td>${esc(name)}</td><td>${s.count}</td><td>${s.p50.toFixed(1)}</td><td>${s.p90.toFixed(1)}</td><td>${s.p99.toFixed(1)}</td><td>${s.max.toFixed(1)}</td></tr>`,
+    );
   }
   parts.push('</table><div class="grid">');
   for (const [name, h] of rec.histograms) {
     if (h.count === 0) continue;
-    parts.push(bars(`${name} (${fmtHist(h.summary())})`, h.buckets().map((b) => ({ label: b.le === Infinity ? '>10s' : `≤${b.le}`, n: b.n })), 'ms'));
+    parts.push(
+      bars(
+        `${name} (${fmtHist(h.summary())})`,
+        h.buckets().map((b) => ({ label: b.le === Infinity ? '>10s' : `≤${b.le}`, n: b.n })),
+        'ms',
+      ),
+    );
   }
   parts.push('</div><h2>Messages per client</h2><div class="grid">');
   const mu = spread(rec.messagesPerUser);
   parts.push(bars(`per user (mean ${mu.mean.toFixed(1)}, max ${mu.max})`, messageBuckets(rec.messagesPerUser), 'messages received'));
-  parts.push(bars(`per map viewer (mean ${spread(rec.messagesPerViewer).mean.toFixed(1)})`, messageBuckets(rec.messagesPerViewer), 'messages received'));
+  parts.push(
+    bars(
+      `per map viewer (mean ${spread(rec.messagesPerViewer).mean.toFixed(1)})`,
+      messageBuckets(rec.messagesPerViewer),
+      'messages received',
+    ),
+  );
   parts.push('</div><h2>Errors by code</h2>');
-  parts.push(rec.errors.size === 0 ? '<p>none</p>' : `<table>${[...rec.errors].map(([k, v]) => `<tr><td>${esc(k)}</td><td>${v}</td></tr>`).join('')}</table>`);
+  parts.push(
+    rec.errors.size === 0
+      ? '<p>none</p>'
+      : `<table>${[...rec.errors].map(([k, v]) => `<tr><td>${esc(k)}</td><td>${v}</td></tr>`).join('')}</table>`,
+  );
   parts.push('<h2>Hottest venues over the night</h2>');
   const venues = new Map(facts.trace.header.venues.map((v) => [v.id, v.slug]));
   const ids = Object.keys(rec.countSeries[0]?.counts ?? {});
@@ -90,29 +118,76 @@ export function htmlReport(rec: Recorder, verdict: Verdict, facts: RunFacts): st
       'people',
     ),
   );
-  parts.push('<h2>Nodes</h2><table><tr><th>node</th><th>CPU s</th><th>cores</th><th>peak RSS MB</th><th>peak heap MB</th><th>peak sockets</th><th>count broadcasts</th><th>socket events</th></tr>');
+  parts.push(
+    '<h2>Nodes</h2><table><tr><th>node</th><th>CPU s</th><th>cores</th><th>peak RSS MB</th><th>peak heap MB</th><th>peak sockets</th><th>count broadcasts</th><th>socket events</th></tr>',
+  );
   for (const n of nodeFigures(rec.nodeSamples)) {
-    parts.push(`<tr><td>${n.node}</td><td>${n.cpuSeconds.toFixed(1)}</td><td>${n.cpuCores.toFixed(2)}</td><td>${n.peakRssMb.toFixed(0)}</td><td>${n.peakHeapMb.toFixed(0)}</td><td>${n.peakSockets}</td><td>${n.broadcasts}</td><td>${n.socketEvents}</td></tr>`);
+    parts.push(
+      `<tr><td>${n.node}</td><td>${n.cpuSeconds.toFixed(1)}</td><td>${n.cpuCores.toFixed(2)}</td><td>${n.peakRssMb.toFixed(0)}</td><td>${n.peakHeapMb.toFixed(0)}</td><td>${n.peakSockets}</td><td>${n.broadcasts}</td><td>${n.socketEvents}</td></tr>`,
+    );
   }
   parts.push('</table><div class="grid">');
   const nodes = [...new Set(rec.nodeSamples.map((s) => s.node))];
   const secs = (x: number) => `${(x / 1000).toFixed(0)} s`;
-  parts.push(lines('resident memory', nodes.map((n) => ({ name: n, points: rec.nodeSamples.filter((s) => s.node === n).map((s) => [s.at, s.rssBytes / 1e6] as [number, number]) })), secs, 'MB'));
-  parts.push(lines('heap used', nodes.map((n) => ({ name: n, points: rec.nodeSamples.filter((s) => s.node === n).map((s) => [s.at, s.heapUsedBytes / 1e6] as [number, number]) })), secs, 'MB'));
+  parts.push(
+    lines(
+      'resident memory',
+      nodes.map((n) => ({
+        name: n,
+        points: rec.nodeSamples.filter((s) => s.node === n).map((s) => [s.at, s.rssBytes / 1e6] as [number, number]),
+      })),
+      secs,
+      'MB',
+    ),
+  );
+  parts.push(
+    lines(
+      'heap used',
+      nodes.map((n) => ({
+        name: n,
+        points: rec.nodeSamples.filter((s) => s.node === n).map((s) => [s.at, s.heapUsedBytes / 1e6] as [number, number]),
+      })),
+      secs,
+      'MB',
+    ),
+  );
   parts.push(
     lines(
       'CPU (cores busy)',
       nodes.map((n) => {
         const list = rec.nodeSamples.filter((s) => s.node === n);
-        return { name: n, points: list.slice(1).map((s, i) => [s.at, (s.cpuSeconds - list[i]!.cpuSeconds) / Math.max(0.001, (s.at - list[i]!.at) / 1000)] as [number, number]) };
+        return {
+          name: n,
+          points: list
+            .slice(1)
+            .map((s, i) => [s.at, (s.cpuSeconds - list[i]!.cpuSeconds) / Math.max(0.001, (s.at - list[i]!.at) / 1000)] as [number, number]),
+        };
       }),
       secs,
       'cores',
     ),
   );
-  parts.push(lines('sockets connected', nodes.map((n) => ({ name: n, points: rec.nodeSamples.filter((s) => s.node === n).map((s) => [s.at, s.sockets] as [number, number]) })), secs, 'sockets'));
+  parts.push(
+    lines(
+      'sockets connected',
+      nodes.map((n) => ({
+        name: n,
+        points: rec.nodeSamples.filter((s) => s.node === n).map((s) => [s.at, s.sockets] as [number, number]),
+      })),
+      secs,
+      'sockets',
+    ),
+  );
   parts.push('</div>');
-  if (facts.nodeEnv) parts.push(`<h2>Node settings</h2><pre>${esc(Object.entries(facts.nodeEnv).filter(([k]) => !/SECRET|URL/.test(k)).map(([k, v]) => `${k}=${v}`).join('\n'))}</pre>`);
+  if (facts.nodeEnv)
+    parts.push(
+      `<h2>Node settings</h2><pre>${esc(
+        Object.entries(facts.nodeEnv)
+          .filter(([k]) => !/SECRET|URL/.test(k))
+          .map(([k, v]) => `${k}=${v}`)
+          .join('\n'),
+      )}</pre>`,
+    );
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>TreatMe load test</title><style>
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:12px}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 8px;font-size:13px;text-align:right}td:first-child{text-align:left}

@@ -92,7 +92,14 @@ export function compareCounts(input: {
       const n = v.seen.get(venue.id)?.count ?? null;
       const now = server?.counts.get(venue.id);
       if (outside(e, n) || (now !== undefined && n !== now)) {
-        mismatches.push({ source: v.label, venueId: venue.id, slug: venue.slug, expected: e, actual: n, ...(now !== undefined ? { server: now } : {}) });
+        mismatches.push({
+          source: v.label,
+          venueId: venue.id,
+          slug: venue.slug,
+          expected: e,
+          actual: n,
+          ...(now !== undefined ? { server: now } : {}),
+        });
       }
     });
   }
@@ -110,9 +117,13 @@ export async function freshSnapshot(url: string, venueIds: string[], timeoutMs =
     const out = new Map<string, number>();
     for (let k = 0; k < venueIds.length; k += MAX_WATCH_VENUES) {
       const ack = await new Promise<Ack<{ counts: VenueCount[] }>>((res, rej) =>
-        socket.timeout(timeoutMs).emit('venue:watch', { venueIds: venueIds.slice(k, k + MAX_WATCH_VENUES) }, (err: Error | null, a: Ack<{ counts: VenueCount[] }>) =>
-          err ? rej(err) : res(a),
-        ),
+        socket
+          .timeout(timeoutMs)
+          .emit(
+            'venue:watch',
+            { venueIds: venueIds.slice(k, k + MAX_WATCH_VENUES) },
+            (err: Error | null, a: Ack<{ counts: VenueCount[] }>) => (err ? rej(err) : res(a)),
+          ),
       );
       if (!ack.ok) throw new Error(`venue:watch refused: ${ack.error.code}`);
       for (const c of ack.data.counts) out.set(c.venueId, c.count);
@@ -127,7 +138,9 @@ export async function judgeQuiescePoint(q: QuiescePoint): Promise<QuiesceVerdict
   const venues = q.trace.header.venues;
   const ids = venues.map((v) => v.id);
   const before = Date.now();
-  const snapshots = await Promise.all(q.urls.map(async (url, node) => ({ label: `server@node${node}`, node, counts: await freshSnapshot(url, ids) })));
+  const snapshots = await Promise.all(
+    q.urls.map(async (url, node) => ({ label: `server@node${node}`, node, counts: await freshSnapshot(url, ids) })),
+  );
   const after = Date.now();
   const expected = q.model.expected({ lo: before, hi: after }, venues.length);
   const { mismatches, comparisons, viewersChecked } = compareCounts({ venues, expected, snapshots, viewers: q.viewers });
@@ -188,7 +201,8 @@ export async function judgeMoney(input: {
     }
     v.ordersCreated++;
     if (r.repeatIds.length > 0) v.doubleTaps++;
-    for (const other of r.repeatIds) if (other !== r.id) problems.push(`order ${r.o}: the same Idempotency-Key answered two orders (${r.id}, ${other})`);
+    for (const other of r.repeatIds)
+      if (other !== r.id) problems.push(`order ${r.o}: the same Idempotency-Key answered two orders (${r.id}, ${other})`);
     if (r.paid) v.paid++;
     if (r.qrCode) v.accepted++;
     if (r.confirmed) v.redeemed++;
@@ -201,12 +215,15 @@ export async function judgeMoney(input: {
   if (input.readOrders) {
     const rows = await input.readOrders(`lt-${input.runId}-`);
     const perKey = new Map<string, OrderRow[]>();
-    for (const row of rows) perKey.set(`${row.buyerId}/${row.idempotencyKey}`, [...(perKey.get(`${row.buyerId}/${row.idempotencyKey}`) ?? []), row]);
-    for (const [key, list] of perKey) if (list.length > 1) problems.push(`${list.length} orders in the database for one Idempotency-Key ${key}`);
+    for (const row of rows)
+      perKey.set(`${row.buyerId}/${row.idempotencyKey}`, [...(perKey.get(`${row.buyerId}/${row.idempotencyKey}`) ?? []), row]);
+    for (const [key, list] of perKey)
+      if (list.length > 1) problems.push(`${list.length} orders in the database for one Idempotency-Key ${key}`);
     // An order whose answer was lost (a client timeout) may exist without the replayer knowing its id;
     // that is not a double charge. One key never used by the replayer, or two orders for one key, is.
     const sent = new Set(input.orders.map((r) => r.key));
-    for (const row of rows) if (row.idempotencyKey && !sent.has(row.idempotencyKey)) problems.push(`order ${row.id} has a key the replayer never sent`);
+    for (const row of rows)
+      if (row.idempotencyKey && !sent.has(row.idempotencyKey)) problems.push(`order ${row.id} has a key the replayer never sent`);
     v.unanswered = rows.filter((row) => row.idempotencyKey && !byKey.has(row.idempotencyKey)).length;
     for (const row of rows) {
       const r = row.idempotencyKey ? byKey.get(row.idempotencyKey) : undefined;
@@ -215,7 +232,8 @@ export async function judgeMoney(input: {
         problems.push(`order ${row.id} was confirmed by the bartender but is ${row.status} / redemption ${row.redemptionStatus}`);
       }
       // A confirm whose answer was lost may have been served: only a REDEEMED order nobody tried to confirm is wrong.
-      if (!r?.confirmed && !r?.confirmUnsure && row.status === 'REDEEMED') problems.push(`order ${row.id} is REDEEMED though no bartender confirmed it`);
+      if (!r?.confirmed && !r?.confirmUnsure && row.status === 'REDEEMED')
+        problems.push(`order ${row.id} is REDEEMED though no bartender confirmed it`);
     }
   } else {
     // Through the API: each buyer's orders from this run, by id; an order nobody was answered is a double charge.
@@ -223,7 +241,9 @@ export async function judgeMoney(input: {
     for (const r of input.orders) if (r.id) buyers.set(r.buyer, (buyers.get(r.buyer) ?? new Set()).add(r.id));
     const url = input.urls[0]!;
     for (const [buyer, ids] of buyers) {
-      const res = await fetch(`${url}/api/orders?role=buyer&limit=100`, { headers: { authorization: `Bearer ${input.users[buyer]!.token}` } });
+      const res = await fetch(`${url}/api/orders?role=buyer&limit=100`, {
+        headers: { authorization: `Bearer ${input.users[buyer]!.token}` },
+      });
       if (!res.ok) {
         problems.push(`GET /api/orders for buyer ${buyer}: HTTP ${res.status}`);
         continue;

@@ -27,7 +27,8 @@ export function metricByLabel(text: string, name: string, label: string): Map<st
   return out;
 }
 
-const sumOf = (byCommand: Map<string, number>, commands: ReadonlySet<string>) => [...byCommand].reduce((a, [c, v]) => a + (commands.has(c) ? v : 0), 0);
+const sumOf = (byCommand: Map<string, number>, commands: ReadonlySet<string>) =>
+  [...byCommand].reduce((a, [c, v]) => a + (commands.has(c) ? v : 0), 0);
 
 export async function scrapeNode(url: string, node: string, at: number): Promise<NodeSample | null> {
   try {
@@ -87,7 +88,8 @@ export async function expiryCaughtUpTo(urls: string[]): Promise<number | null> {
       }
     }),
   );
-  const read = (name: string) => texts.filter((t): t is string => t !== null && t.includes(`${name} `)).map((t) => metricValue(t, name) * 1000);
+  const read = (name: string) =>
+    texts.filter((t): t is string => t !== null && t.includes(`${name} `)).map((t) => metricValue(t, name) * 1000);
   const swept = read('treatme_presence_swept_through_seconds');
   const timeouts = read('treatme_presence_timeouts_through_seconds');
   if (swept.length === 0 && timeouts.length === 0) return null;

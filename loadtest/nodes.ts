@@ -71,7 +71,8 @@ async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
 async function waitReady(node: NodeProcess, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (node.proc.exitCode !== null) throw new Error(`node ${node.id} exited ${node.proc.exitCode}:\n${node.output.join('').slice(-4_000)}`);
+    if (node.proc.exitCode !== null)
+      throw new Error(`node ${node.id} exited ${node.proc.exitCode}:\n${node.output.join('').slice(-4_000)}`);
     try {
       if ((await fetch(`${node.url}/ready`)).ok) return;
     } catch {

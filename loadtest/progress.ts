@@ -20,13 +20,17 @@ export class Progress {
   update(done: number, traceT: number, extra: Record<string, number>): void {
     const now = Date.now();
     const pct = this.total === 0 ? 100 : Math.floor((100 * done) / this.total);
-    const facts = Object.entries(extra).map(([k, v]) => `${k}=${Math.round(v)}`).join(' ');
+    const facts = Object.entries(extra)
+      .map(([k, v]) => `${k}=${Math.round(v)}`)
+      .join(' ');
     if (this.tty) {
       if (now - this.lastDraw < 100 && done < this.total) return;
       this.lastDraw = now;
       const width = 30;
       const filled = Math.round((pct / 100) * width);
-      this.out.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(pct).padStart(3)}% ${this.clock(traceT)} ${facts}\x1b[K`);
+      this.out.write(
+        `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(pct).padStart(3)}% ${this.clock(traceT)} ${facts}\x1b[K`,
+      );
     } else if (now - this.lastPlain >= this.everyMs) {
       this.lastPlain = now;
       this.out.write(`loadtest: ${pct}% (${done}/${this.total} events) night clock ${this.clock(traceT)} ${facts}\n`);

@@ -30,7 +30,10 @@ export async function provisionDirect(prisma: PrismaClient, header: TraceHeader,
     const rows = await prisma.user.findMany({ where: { email: { in: emails.slice(i, i + 5_000) } }, select: { id: true, email: true } });
     for (const r of rows) if (r.email) ids.set(r.email, r.id);
   }
-  const staffRows = await prisma.user.findMany({ where: { email: { in: header.venues.map((v) => v.staffEmail) } }, select: { id: true, email: true } });
+  const staffRows = await prisma.user.findMany({
+    where: { email: { in: header.venues.map((v) => v.staffEmail) } },
+    select: { id: true, email: true },
+  });
   for (const r of staffRows) if (r.email) ids.set(r.email, r.id);
   const tokens = new AccessTokens(jwtSecret, TOKEN_TTL_SECONDS);
   const identity = (email: string): Identity | undefined => {

@@ -114,7 +114,16 @@ function keepHigher(seen: Seen, c: VenueCount): boolean {
 }
 
 /** Error codes after which the server surely changed nothing. */
-const REFUSED = new Set(['VALIDATION', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'TOO_FAR', 'RATE_LIMITED', 'NOT_CHECKED_IN', 'PAYLOAD_TOO_LARGE']);
+const REFUSED = new Set([
+  'VALIDATION',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'TOO_FAR',
+  'RATE_LIMITED',
+  'NOT_CHECKED_IN',
+  'PAYLOAD_TOO_LARGE',
+]);
 
 /**
  * Plays a trace against live servers with real socket.io clients and HTTP calls, time-compressed by
@@ -195,7 +204,13 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
 
   const connectSocket = async (url: string, token: string | undefined, label: string): Promise<AnySocket | null> => {
     const sent = Date.now();
-    const socket = io(url, { auth: token ? { token } : {}, transports: ['websocket'], forceNew: true, reconnection: false, timeout: ackTimeout });
+    const socket = io(url, {
+      auth: token ? { token } : {},
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+      timeout: ackTimeout,
+    });
     const ok = await new Promise<boolean>((res) => {
       socket.once('connect', () => res(true));
       socket.once('connect_error', (err: Error & { data?: { code?: string } }) => {
@@ -211,12 +226,23 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     return socket;
   };
 
-  const http = async (method: string, url: string, route: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}) => {
+  const http = async (
+    method: string,
+    url: string,
+    route: string,
+    token: string | undefined,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const sent = Date.now();
     try {
       const res = await fetch(url, {
         method,
-        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+        headers: {
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...headers,
+        },
         body: body !== undefined ? JSON.stringify(body) : undefined,
         signal: AbortSignal.timeout(ackTimeout),
       });
@@ -230,7 +256,11 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     }
   };
 
-  const userAck = async <T>(u: number, event: string, payload: unknown): Promise<{ ack: Ack<T> | null; sentAt: number; ackAt: number } | null> => {
+  const userAck = async <T>(
+    u: number,
+    event: string,
+    payload: unknown,
+  ): Promise<{ ack: Ack<T> | null; sentAt: number; ackAt: number } | null> => {
     const s = userSockets.get(u);
     if (!s || !s.socket.connected) {
       rec.bump(`skipped ${event} (socket closed)`);
@@ -284,9 +314,18 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       case 'checkin': {
         const venueId = venueIds[ev.v]!;
         const before = model.endOf(u) ? 'present' : 'absent';
-        const r = await userAck<CheckInResult>(u, 'presence:checkin', { venueId, lat: ev.lat, lng: ev.lng, wantsToBuy: ev.buy, wantsToReceive: ev.recv });
+        const r = await userAck<CheckInResult>(u, 'presence:checkin', {
+          venueId,
+          lat: ev.lat,
+          lng: ev.lng,
+          wantsToBuy: ev.buy,
+          wantsToReceive: ev.recv,
+        });
         if (!r) return;
-        note(u, `checkin v${ev.v} ${r.sentAt}→${r.ackAt} ${r.ack ? (r.ack.ok ? `ok prev ${r.ack.data.previousVenueId ?? '-'}` : r.ack.error.code) : 'TIMEOUT'}`);
+        note(
+          u,
+          `checkin v${ev.v} ${r.sentAt}→${r.ackAt} ${r.ack ? (r.ack.ok ? `ok prev ${r.ack.data.previousVenueId ?? '-'}` : r.ack.error.code) : 'TIMEOUT'}`,
+        );
         if (r.ack?.ok) {
           model.checkIn(u, ev.v, r.sentAt, r.ackAt);
           const changed = before === 'absent' || r.ack.data.previousVenueId !== null;
@@ -296,7 +335,11 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       }
       case 'heartbeat': {
         const r = await userAck<{ presence: { venueId: string } | null }>(u, 'presence:heartbeat', {});
-        if (r) note(u, `heartbeat ${r.sentAt}→${r.ackAt} ${r.ack ? (r.ack.ok ? `venue ${r.ack.data.presence ? venueIndex.get(r.ack.data.presence.venueId) : null}` : r.ack.error.code) : 'TIMEOUT'}`);
+        if (r)
+          note(
+            u,
+            `heartbeat ${r.sentAt}→${r.ackAt} ${r.ack ? (r.ack.ok ? `venue ${r.ack.data.presence ? venueIndex.get(r.ack.data.presence.venueId) : null}` : r.ack.error.code) : 'TIMEOUT'}`,
+          );
         if (r?.ack?.ok) {
           const held = r.ack.data.presence ? (venueIndex.get(r.ack.data.presence.venueId) ?? null) : null;
           model.heartbeat(u, r.sentAt, r.ackAt, held);
@@ -364,7 +407,9 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       r.confirmed = c.status === 200;
       r.confirmUnsure = c.status === 0;
       if (ev.twice) {
-        const again = await http('POST', `${o.urls[r.buyer % n]!}/api/redemptions/scan`, '/api/redemptions/scan (again)', staff.token, { code: r.qrCode });
+        const again = await http('POST', `${o.urls[r.buyer % n]!}/api/redemptions/scan`, '/api/redemptions/scan (again)', staff.token, {
+          code: r.qrCode,
+        });
         r.rescans.push(again.status);
       }
     }
@@ -412,7 +457,12 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       if (keepHigher(state.seen, c)) onCount(i, c);
     });
     for (let k = 0; k < venueIds.length; k += MAX_WATCH_VENUES) {
-      const r = await emitAck<{ counts: VenueCount[] }>(socket, 'venue:watch', { venueIds: venueIds.slice(k, k + MAX_WATCH_VENUES) }, ackTimeout);
+      const r = await emitAck<{ counts: VenueCount[] }>(
+        socket,
+        'venue:watch',
+        { venueIds: venueIds.slice(k, k + MAX_WATCH_VENUES) },
+        ackTimeout,
+      );
       if ('timeout' in r || !r.ok) throw new Error(`observer venue:watch failed on ${o.urls[i]}`);
       r.data.counts.forEach((c) => keepHigher(state.seen, c));
     }
@@ -453,7 +503,10 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const hot = (() => {
     const counts = new Map<number, number>();
     for (const ev of trace.events) if (ev.e === 'checkin') counts.set(ev.v, (counts.get(ev.v) ?? 0) + 1);
-    return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([v]) => venueIds[v]!);
+    return [...counts.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([v]) => venueIds[v]!);
   })();
   let clockStart = Date.now();
   let traceNow = 0;
@@ -489,11 +542,25 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         // Stays the model says are over may still wait for a busy sweeper or heartbeat-timeout check: a
         // still world is one where the servers have ended everything that expired before now.
         const caughtUpBy = Date.now();
-        for (let through = await expiryCaughtUpTo(o.urls); through !== null && through < caughtUpBy && Date.now() < limit && !aborted; through = await expiryCaughtUpTo(o.urls)) {
+        for (
+          let through = await expiryCaughtUpTo(o.urls);
+          through !== null && through < caughtUpBy && Date.now() < limit && !aborted;
+          through = await expiryCaughtUpTo(o.urls)
+        ) {
           await sleep(250);
         }
         if (aborted) break;
-        await o.onQuiesce?.({ q: ev.q, traceT: ev.t, urls: o.urls, model, viewers: [...observers, ...viewers.values()], trace, trail, pausedAt, settledMs: Date.now() - pausedAt });
+        await o.onQuiesce?.({
+          q: ev.q,
+          traceT: ev.t,
+          urls: o.urls,
+          model,
+          viewers: [...observers, ...viewers.values()],
+          trace,
+          trail,
+          pausedAt,
+          settledMs: Date.now() - pausedAt,
+        });
         // The trace clock stood still while the world settled.
         clockStart += Date.now() - pausedAt;
       } else {

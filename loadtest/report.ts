@@ -66,11 +66,14 @@ export function summaryText(rec: Recorder, verdict: Verdict, facts: RunFacts): s
   );
   lines.push(`  target: ${facts.urls.length} node(s), ${facts.stores}${facts.aborted ? ` — ${facts.aborted}` : ''}`);
   lines.push('  latency:');
-  for (const [name, hist] of [...rec.histograms.entries()].sort(([a], [b]) => a.localeCompare(b))) lines.push(`    ${name.padEnd(44)} ${fmtHist(hist.summary())}`);
+  for (const [name, hist] of [...rec.histograms.entries()].sort(([a], [b]) => a.localeCompare(b)))
+    lines.push(`    ${name.padEnd(44)} ${fmtHist(hist.summary())}`);
   lines.push(`    ${'replayer lag behind schedule'.padEnd(44)} ${fmtHist(rec.lag.summary())}`);
   const mu = spread(rec.messagesPerUser);
   const mv = spread(rec.messagesPerViewer);
-  lines.push(`  messages received: per user mean ${mu.mean.toFixed(1)} p99 ${mu.p99} max ${mu.max} (total ${mu.total}); per map viewer mean ${mv.mean.toFixed(1)} max ${mv.max} (total ${mv.total})`);
+  lines.push(
+    `  messages received: per user mean ${mu.mean.toFixed(1)} p99 ${mu.p99} max ${mu.max} (total ${mu.total}); per map viewer mean ${mv.mean.toFixed(1)} max ${mv.max} (total ${mv.total})`,
+  );
   if (rec.errors.size > 0) {
     lines.push('  errors by code:');
     for (const [k, v] of [...rec.errors.entries()].sort((a, b) => b[1] - a[1])) lines.push(`    ${String(v).padStart(6)}  ${k}`);
@@ -93,7 +96,9 @@ export function summaryText(rec: Recorder, verdict: Verdict, facts: RunFacts): s
         `settled ${q.settledMs} ms, unsure ${q.unsure} → ${q.mismatches.length === 0 ? 'ok' : `${q.mismatches.length} DIFFERENCES`}`,
     );
     for (const m of q.mismatches.slice(0, 8)) {
-      lines.push(`      ${m.source} ${m.slug}: expected ${m.expected.lo === m.expected.hi ? m.expected.lo : `${m.expected.lo}..${m.expected.hi}`}, saw ${m.actual ?? 'nothing'}${m.server !== undefined ? ` (server now ${m.server})` : ''}`);
+      lines.push(
+        `      ${m.source} ${m.slug}: expected ${m.expected.lo === m.expected.hi ? m.expected.lo : `${m.expected.lo}..${m.expected.hi}`}, saw ${m.actual ?? 'nothing'}${m.server !== undefined ? ` (server now ${m.server})` : ''}`,
+      );
     }
   }
   const m = verdict.money;

@@ -94,14 +94,20 @@ export function nodeTimingEnv(speed: number, trace: { timeoutMs: number; graceMs
  * server takes its timeout and grace period in whole seconds, the timeout no shorter than 5 s, so a
  * speed that would need 8.6 s or 0.5 s runs a different night than the one generated and judged.
  */
-export function speedProblem(speed: number, trace: { timeoutMs: number; graceMs: number } = { timeoutMs: TIMEOUT_MS, graceMs: GRACE_MS }): string | null {
+export function speedProblem(
+  speed: number,
+  trace: { timeoutMs: number; graceMs: number } = { timeoutMs: TIMEOUT_MS, graceMs: GRACE_MS },
+): string | null {
   const exact = (ms: number) => Math.abs(ms / speed / 1000 - Math.round(ms / speed / 1000)) < 1e-9;
   const timeoutS = trace.timeoutMs / speed / 1000;
   const graceS = trace.graceMs / speed / 1000;
   const problems: string[] = [];
-  if (!exact(trace.timeoutMs)) problems.push(`the ${trace.timeoutMs / 1000} s heartbeat timeout would be ${timeoutS.toFixed(3)} s, not a whole number of seconds`);
-  else if (timeoutS < 5) problems.push(`the ${trace.timeoutMs / 1000} s heartbeat timeout would be ${timeoutS} s, under the server's 5 s minimum`);
-  if (!exact(trace.graceMs)) problems.push(`the ${trace.graceMs / 1000} s grace period would be ${graceS.toFixed(3)} s, not a whole number of seconds`);
+  if (!exact(trace.timeoutMs))
+    problems.push(`the ${trace.timeoutMs / 1000} s heartbeat timeout would be ${timeoutS.toFixed(3)} s, not a whole number of seconds`);
+  else if (timeoutS < 5)
+    problems.push(`the ${trace.timeoutMs / 1000} s heartbeat timeout would be ${timeoutS} s, under the server's 5 s minimum`);
+  if (!exact(trace.graceMs))
+    problems.push(`the ${trace.graceMs / 1000} s grace period would be ${graceS.toFixed(3)} s, not a whole number of seconds`);
   else if (graceS < 1) problems.push(`the ${trace.graceMs / 1000} s grace period would be under 1 s`);
   if (problems.length === 0) return null;
   return `--speed ${speed} cannot be judged exactly: ${problems.join('; ')}. The fastest speed that can is ${fastestExactSpeed(trace)}× (any speed that divides both into whole seconds, e.g. 1, 2, 5, 10, 20, 30).`;
@@ -226,10 +232,18 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
           const prefix = started?.env.DYNAMODB_TABLE_PREFIX;
           if (v.mismatches.length > 0 && ids) {
             // DynamoDB when this tool started real stores; otherwise (embedded, or --url) the server's dev lookup.
-            const source = endpoint && prefix ? { readStays: dynamoStays(endpoint, prefix), source: 'DynamoDB' } : { readStays: serverStays(urls[0]!, ids.users), source: `the store of ${urls[0]}` };
-            const why = await explainDifferences({ ...source, users: ids.users, venueIds: trace!.header.venues.map((x) => x.id), model: q.model, trail: q.trail, at: Date.now() }).catch(
-              (err: unknown) => [`could not read the presence table: ${String(err)}`],
-            );
+            const source =
+              endpoint && prefix
+                ? { readStays: dynamoStays(endpoint, prefix), source: 'DynamoDB' }
+                : { readStays: serverStays(urls[0]!, ids.users), source: `the store of ${urls[0]}` };
+            const why = await explainDifferences({
+              ...source,
+              users: ids.users,
+              venueIds: trace!.header.venues.map((x) => x.id),
+              model: q.model,
+              trail: q.trail,
+              at: Date.now(),
+            }).catch((err: unknown) => [`could not read the presence table: ${String(err)}`]);
             for (const l of why) log(l);
           }
         },
@@ -241,7 +255,14 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
       ? async (prefix: string): Promise<OrderRow[]> => {
           const rows = await started!.db!.prisma.order.findMany({
             where: { idempotencyKey: { startsWith: prefix } },
-            select: { id: true, buyerId: true, idempotencyKey: true, status: true, capturedAt: true, redemption: { select: { status: true } } },
+            select: {
+              id: true,
+              buyerId: true,
+              idempotencyKey: true,
+              status: true,
+              capturedAt: true,
+              redemption: { select: { status: true } },
+            },
           });
           return rows.map((r) => ({ ...r, redemptionStatus: r.redemption?.status ?? null }));
         }
@@ -254,7 +275,15 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
     if (quiesce.length < plannedQuiesce) extra.push(`only ${quiesce.length} of ${plannedQuiesce} quiesce points were judged`);
     const verdict = verdictOf(quiesce, money, extra);
     await o.beforeStop?.(started, result);
-    const facts = { trace, speed: o.speed, urls, stores: started ? `${o.stores} stores (started here)` : 'given URLs', realMs: result.realMs, aborted: result.aborted, nodeEnv: started?.env };
+    const facts = {
+      trace,
+      speed: o.speed,
+      urls,
+      stores: started ? `${o.stores} stores (started here)` : 'given URLs',
+      realMs: result.realMs,
+      aborted: result.aborted,
+      nodeEnv: started?.env,
+    };
     const summary = summaryText(rec, verdict, facts);
     const html = htmlReport(rec, verdict, facts);
     if (o.htmlOut) {

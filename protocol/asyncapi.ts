@@ -54,7 +54,10 @@ const serverRouting: { [E in keyof ServerToClientEvents]: { channel: string; sum
   'order:paid': { channel: 'staffRoom', summary: 'A paid treat at this venue, for the bar' },
   'redemption:new': { channel: 'staffRoom', summary: 'A treat was accepted: its QR code may be scanned soon' },
   'server:shutdown': { channel: 'connection', summary: 'This node is draining: reconnect (to any node) after reconnectAfterMs' },
-  'auth:expired': { channel: 'connection', summary: 'The socket’s credentials ended (token expired without auth:refresh, or revoked): the server disconnects it next' },
+  'auth:expired': {
+    channel: 'connection',
+    summary: 'The socket’s credentials ended (token expired without auth:refresh, or revoked): the server disconnects it next',
+  },
 };
 
 const ErrorSchema = z.object({

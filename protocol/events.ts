@@ -77,9 +77,7 @@ export interface PersonAtVenue {
  * `remove`: the person is off the list (left, moved, expired, went invisible, or a block now stands
  * between you); removing someone not on the list is a no-op.
  */
-export type VenuePeopleChange =
-  | { type: 'upsert'; person: PersonAtVenue }
-  | { type: 'remove'; userId: string };
+export type VenuePeopleChange = { type: 'upsert'; person: PersonAtVenue } | { type: 'remove'; userId: string };
 
 /**
  * Changes to the people list of the venue the receiver is checked in at, applied in order on top of

@@ -4,7 +4,11 @@ import { z } from 'zod';
  * Payload schemas for every client→server message. The server parses with these; clients and the
  * load tester may use them to build payloads. Limits are deliberately tight: a phone never needs more.
  */
-export const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'must be an id');
+export const Id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be an id');
 export const Latitude = z.number().finite().min(-90).max(90);
 export const Longitude = z.number().finite().min(-180).max(180);
 

@@ -75,7 +75,16 @@ export const TraceEvent = z.discriminatedUnion('e', [
   z.strictObject({ t: Time, e: z.literal('view'), w: Index, bbox: BBox }),
   z.strictObject({ t: Time, e: z.literal('unview'), w: Index }),
   /** User `u` buys a treat for user `to` at venue `v`; `dup` re-sends the same request (a double tap). */
-  z.strictObject({ t: Time, e: z.literal('order'), o: Index, u: Index, to: Index, v: Index, cents: z.number().int().min(50), dup: z.boolean() }),
+  z.strictObject({
+    t: Time,
+    e: z.literal('order'),
+    o: Index,
+    u: Index,
+    to: Index,
+    v: Index,
+    cents: z.number().int().min(50),
+    dup: z.boolean(),
+  }),
   /** The buyer's payment succeeds (dev payments: a signed webhook through the real route). */
   z.strictObject({ t: Time, e: z.literal('pay'), o: Index }),
   /** The recipient accepts: the order gets its QR code. */
@@ -120,7 +129,8 @@ export function parseTraceLines(text: string): Trace {
   let last = 0;
   for (let i = 1; i < lines.length; i++) {
     const parsed = TraceEvent.safeParse(JSON.parse(lines[i]!));
-    if (!parsed.success) throw new TraceFormatError(`line ${i + 1}: ${parsed.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new TraceFormatError(`line ${i + 1}: ${parsed.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
     if (parsed.data.t < last) throw new TraceFormatError(`line ${i + 1}: t=${parsed.data.t} goes back in time`);
     last = parsed.data.t;
     events.push(parsed.data);

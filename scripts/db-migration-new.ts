@@ -15,7 +15,10 @@ if (!rawName) {
   console.error('usage: npm run db:migration:new -- <name>');
   process.exit(1);
 }
-const name = rawName.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+const name = rawName
+  .toLowerCase()
+  .replace(/[^a-z0-9]+/g, '_')
+  .replace(/^_+|_+$/g, '');
 
 const config = loadConfig();
 const pglite = config.DATABASE_URL ? undefined : new PGlite();

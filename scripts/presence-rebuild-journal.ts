@@ -24,7 +24,9 @@ async function main(): Promise<number> {
     throw err;
   }
   if (!config.dynamo || !config.DATABASE_URL) {
-    console.error('Needs DATABASE_URL and DynamoDB (DYNAMODB_ENDPOINT or AWS_REGION): an embedded server keeps its presences in memory and rebuilds at its own start-up.');
+    console.error(
+      'Needs DATABASE_URL and DynamoDB (DYNAMODB_ENDPOINT or AWS_REGION): an embedded server keeps its presences in memory and rebuilds at its own start-up.',
+    );
     return 1;
   }
   const logger = pino({ level: 'warn' });
@@ -34,7 +36,9 @@ async function main(): Promise<number> {
     const venueIds = (await db.prisma.venue.findMany({ select: { id: true } })).map((v) => v.id);
     const journal = new PresenceJournal(db.prisma, logger);
     const r = await journal.rebuild(presence.store, venueIds);
-    console.log(`presence journal: ${r.stays} unexpired stays in the store, ${r.rows} rows before; ${r.upserted} rows written or corrected, ${r.deleted} deleted`);
+    console.log(
+      `presence journal: ${r.stays} unexpired stays in the store, ${r.rows} rows before; ${r.upserted} rows written or corrected, ${r.deleted} deleted`,
+    );
     return 0;
   } finally {
     await presence.store.close();

@@ -36,6 +36,8 @@ const env = {
 };
 const result = spawnSync(process.execPath, [prismaCli, 'generate', '--schema', schema], { cwd: root, env, stdio: 'inherit' });
 if (result.status !== 0) {
-  console.error(`prisma-generate: \`prisma generate\` failed (exit ${result.status ?? result.signal}); the server cannot start without server/generated/prisma`);
+  console.error(
+    `prisma-generate: \`prisma generate\` failed (exit ${result.status ?? result.signal}); the server cannot start without server/generated/prisma`,
+  );
   process.exit(result.status || 1);
 }

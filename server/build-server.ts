@@ -64,7 +64,11 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       main: createRedis(config.REDIS_URL, 'main', logger, metrics, { keyPrefix }),
       // Pub/sub clients must not queue while Redis is down: a stale burst of counts on reconnect is
       // worse than a fresh snapshot, which the fan-out layer sends on recovery.
-      pub: createRedis(config.REDIS_URL, 'pub', logger, metrics, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1_000 }),
+      pub: createRedis(config.REDIS_URL, 'pub', logger, metrics, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        commandTimeout: 1_000,
+      }),
       // Subscriptions issued while Redis is down wait for it instead of failing after two retries.
       sub: createRedis(config.REDIS_URL, 'sub', logger, metrics, { maxRetriesPerRequest: null }),
     };

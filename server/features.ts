@@ -68,7 +68,11 @@ export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boole
       ...(devStaff ? [devStaff] : []),
       ...(devPresence ? [devPresence] : []),
     ],
-    socketFeatures: [...realtime.socketFeatures, staffRoomFeature(ctx, realtime.guard), tokenExpiryFeature(ctx.tokens, realtime.guard, tokenExpiry)],
+    socketFeatures: [
+      ...realtime.socketFeatures,
+      staffRoomFeature(ctx, realtime.guard),
+      tokenExpiryFeature(ctx.tokens, realtime.guard, tokenExpiry),
+    ],
     jobs: [people.job, ...realtime.jobs, orders.expiry, tokenExpiry.job()],
   };
   return features;

@@ -45,7 +45,13 @@ export async function connectUsers(urls: string[], tokens: string[]): Promise<Lo
     50,
     async ({ t, k }) => {
       const node = k % urls.length;
-      const socket = io(urls[node]!, { auth: { token: t }, transports: ['websocket'], forceNew: true, reconnection: false, timeout: 60_000 });
+      const socket = io(urls[node]!, {
+        auth: { token: t },
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+        timeout: 60_000,
+      });
       await new Promise<void>((res, rej) => {
         socket.once('connect', () => res());
         socket.once('connect_error', rej);
@@ -64,9 +70,12 @@ async function dynamoByCommand(urls: string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const u of urls) {
     const text = await (await fetch(`${u}/metrics`)).text();
-    for (const m of text.matchAll(/^treatme_dynamodb_write_batch_size_(sum|count) (\S+)$/gm)) out.set(`batch_${m[1]}`, (out.get(`batch_${m[1]}`) ?? 0) + Number(m[2]));
-    for (const m of text.matchAll(/^treatme_dynamodb_write_wait_seconds_(sum|count) (\S+)$/gm)) out.set(`batch_wait_${m[1]}`, (out.get(`batch_wait_${m[1]}`) ?? 0) + Number(m[2]));
-    for (const m of text.matchAll(/^treatme_dynamodb_write_wait_seconds_bucket\{le="0.005"\} (\S+)$/gm)) out.set('batch_wait_5ms', (out.get('batch_wait_5ms') ?? 0) + Number(m[1]));
+    for (const m of text.matchAll(/^treatme_dynamodb_write_batch_size_(sum|count) (\S+)$/gm))
+      out.set(`batch_${m[1]}`, (out.get(`batch_${m[1]}`) ?? 0) + Number(m[2]));
+    for (const m of text.matchAll(/^treatme_dynamodb_write_wait_seconds_(sum|count) (\S+)$/gm))
+      out.set(`batch_wait_${m[1]}`, (out.get(`batch_wait_${m[1]}`) ?? 0) + Number(m[2]));
+    for (const m of text.matchAll(/^treatme_dynamodb_write_wait_seconds_bucket\{le="0.005"\} (\S+)$/gm))
+      out.set('batch_wait_5ms', (out.get('batch_wait_5ms') ?? 0) + Number(m[1]));
     for (const m of text.matchAll(/^treatme_dynamodb_requests_total\{[^}]*command="([^"]+)"[^}]*\}\s+(\S+)$/gm)) {
       out.set(m[1]!, (out.get(m[1]!) ?? 0) + Number(m[2]));
     }
@@ -160,5 +169,17 @@ export async function runPhase(o: {
   const waitUnder5ms = (delta.get('batch_wait_5ms') ?? NaN) / waits;
   const byCommand = new Map([...delta].filter(([c, v]) => v > 0 && !c.startsWith('batch_')));
   const dynamoRequests = m1.reduce((a, s, i) => a + s.dynamoReads + s.dynamoWrites - (m0[i]!.dynamoReads + m0[i]!.dynamoWrites), 0);
-  return { seconds: (end - start) / 1000, ok, errors, rate: ok / ((end - start) / 1000), ack, cpu, dynamoRequests, byCommand, batchSize, waitMeanMs, waitUnder5ms };
+  return {
+    seconds: (end - start) / 1000,
+    ok,
+    errors,
+    rate: ok / ((end - start) / 1000),
+    ack,
+    cpu,
+    dynamoRequests,
+    byCommand,
+    batchSize,
+    waitMeanMs,
+    waitUnder5ms,
+  };
 }

@@ -28,7 +28,10 @@ export async function openFleet(o: FleetOptions): Promise<Fleet> {
   const progress = new Map<ChildProcess, number>();
   const killAll = () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
   process.once('exit', killAll);
-  const ticker = setInterval(() => o.log?.(`  clients: ${[...progress.values()].reduce((a, n) => a + n, 0)} / ${o.tokens.length} connected`), 5_000);
+  const ticker = setInterval(
+    () => o.log?.(`  clients: ${[...progress.values()].reduce((a, n) => a + n, 0)} / ${o.tokens.length} connected`),
+    5_000,
+  );
   try {
     const results = await Promise.all(
       shares.map(

@@ -50,6 +50,9 @@ export function topCosts(dir: string, limit = 8): { total: number; rows: { group
       byGroup.set(g, (byGroup.get(g) ?? 0) + ms);
     });
   }
-  const rows = [...byGroup].map(([group, ms]) => ({ group, ms })).sort((a, b) => b.ms - a.ms).slice(0, limit);
+  const rows = [...byGroup]
+    .map(([group, ms]) => ({ group, ms }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, limit);
   return { total, rows };
 }

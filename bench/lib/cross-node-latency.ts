@@ -178,13 +178,23 @@ export async function checkinSweep(o: SweepOptions): Promise<StepResult[]> {
     const receipts: Receipt[] = [];
     const observers = await Promise.all(nodes.urls.map((u) => connectAll(u, [undefined]).then((s) => s[0]!)));
     sockets.push(...observers);
-    observers.forEach((s, node) => s.on('venue:count', (c: VenueCount) => receipts.push({ venueId: c.venueId, version: c.version, node, receivedAt: Date.now() })));
-    await Promise.all(observers.map((s) => new Promise((r) => s.timeout(30_000).emit('venue:watch', { venueIds: venues.map((v) => v.id) }, r))));
+    observers.forEach((s, node) =>
+      s.on('venue:count', (c: VenueCount) => receipts.push({ venueId: c.venueId, version: c.version, node, receivedAt: Date.now() })),
+    );
+    await Promise.all(
+      observers.map((s) => new Promise((r) => s.timeout(30_000).emit('venue:watch', { venueIds: venues.map((v) => v.id) }, r))),
+    );
 
     const perNode = nodes.urls.map((_, i) => tokens.filter((_, k) => k % NODES === i));
     const clients = await Promise.all(nodes.urls.map((u, i) => connectAll(u, perNode[i]!)));
     // Interleaved by node, so the round-robin below spreads even a short step over all three nodes.
-    const users = Array.from({ length: tokens.length }, (_, k) => ({ socket: clients[k % NODES]![Math.floor(k / NODES)]!, node: k % NODES, venue: -1, busy: false, lastSentAt: 0 }));
+    const users = Array.from({ length: tokens.length }, (_, k) => ({
+      socket: clients[k % NODES]![Math.floor(k / NODES)]!,
+      node: k % NODES,
+      venue: -1,
+      busy: false,
+      lastSentAt: 0,
+    }));
     sockets.push(...users.map((u) => u.socket));
     o.log(`  ${users.length} users and ${observers.length} observers connected over ${NODES} nodes`);
 
@@ -227,21 +237,23 @@ export async function checkinSweep(o: SweepOptions): Promise<StepResult[]> {
           user.lastSentAt = now;
           inflight++;
           sent++;
-          user.socket.timeout(30_000).emit('presence:checkin', { venueId: v.id, lat: v.lat, lng: v.lng }, (err: Error | null, res: CheckInAck) => {
-            const ackAt = Date.now();
-            user.busy = false;
-            inflight--;
-            lastAnswer = ackAt;
-            const code = err ? 'CLIENT_TIMEOUT' : res.ok ? null : res.error.code;
-            if (code !== null) {
-              errors.set(code, (errors.get(code) ?? 0) + 1);
-              return;
-            }
-            if (!res.ok) return;
-            user.venue = vi;
-            ack.add(ackAt - now);
-            acks.push({ venueId: v.id, version: res.data.count.version, sentAt: now, node: user.node, ackAt });
-          });
+          user.socket
+            .timeout(30_000)
+            .emit('presence:checkin', { venueId: v.id, lat: v.lat, lng: v.lng }, (err: Error | null, res: CheckInAck) => {
+              const ackAt = Date.now();
+              user.busy = false;
+              inflight--;
+              lastAnswer = ackAt;
+              const code = err ? 'CLIENT_TIMEOUT' : res.ok ? null : res.error.code;
+              if (code !== null) {
+                errors.set(code, (errors.get(code) ?? 0) + 1);
+                return;
+              }
+              if (!res.ok) return;
+              user.venue = vi;
+              ack.add(ackAt - now);
+              acks.push({ venueId: v.id, version: res.data.count.version, sentAt: now, node: user.node, ackAt });
+            });
         }
         await sleep(2);
       }
@@ -262,7 +274,7 @@ export async function checkinSweep(o: SweepOptions): Promise<StepResult[]> {
         unplaced,
         ok: acks.length,
         errors,
-        achievedRate: acks.length / (Math.max(lastAnswer, sendEnd) - start) * 1000,
+        achievedRate: (acks.length / (Math.max(lastAnswer, sendEnd) - start)) * 1000,
         ack,
         matched: matchAcks(acks, receipts, NODES),
         delivered: receipts.length - receiptsBefore,

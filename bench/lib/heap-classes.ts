@@ -29,7 +29,11 @@ export function classTotals(file: string): ClassTotals {
     const name = s.strings[s.nodes[i + iName]!] ?? '?';
     // Object and closure names identify what allocated them; a string's "name" is its content.
     const key =
-      type === 'object' || type === 'closure' ? `${type === 'closure' ? 'ƒ ' : ''}${name}` : type === 'array' || type === 'hidden' || type === 'object shape' ? `(${type}) ${name.slice(0, 60)}` : `(${type})`;
+      type === 'object' || type === 'closure'
+        ? `${type === 'closure' ? 'ƒ ' : ''}${name}`
+        : type === 'array' || type === 'hidden' || type === 'object shape'
+          ? `(${type}) ${name.slice(0, 60)}`
+          : `(${type})`;
     const t = out.get(key) ?? { count: 0, bytes: 0 };
     t.count++;
     t.bytes += s.nodes[i + iSize]!;
@@ -60,7 +64,9 @@ export function formatDelta(rows: ClassDelta[], top: number): string {
   const total = rows.reduce((a, r) => a + r.bytesPerSocket, 0);
   return [
     `  total ${total.toFixed(0)} B/socket`,
-    ...rows.slice(0, top).map((r) => `  ${r.bytesPerSocket.toFixed(0).padStart(6)} B  ${r.countPerSocket.toFixed(2).padStart(6)}×  ${r.key}`),
+    ...rows
+      .slice(0, top)
+      .map((r) => `  ${r.bytesPerSocket.toFixed(0).padStart(6)} B  ${r.countPerSocket.toFixed(2).padStart(6)}×  ${r.key}`),
   ].join('\n');
 }
 

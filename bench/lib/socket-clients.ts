@@ -21,7 +21,10 @@ let lost = 0;
 let closing = false;
 
 function open(url: string, token: string): Promise<WebSocket> {
-  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false, handshakeTimeout: 60_000 });
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`, {
+    perMessageDeflate: false,
+    handshakeTimeout: 60_000,
+  });
   return new Promise((res, rej) => {
     let connected = false;
     ws.on('message', (data) => {

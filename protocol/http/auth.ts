@@ -2,7 +2,10 @@ import { z } from 'zod';
 
 export const Email = z.email().trim().toLowerCase().max(254);
 /** E.164: what SMS providers accept without guessing a country. */
-export const Phone = z.string().trim().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 phone number like +14155550123');
+export const Phone = z
+  .string()
+  .trim()
+  .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 phone number like +14155550123');
 export const DisplayName = z.string().trim().min(1).max(60);
 
 /** The signed-in user's own view of their account. */
@@ -50,7 +53,10 @@ export const CodeRequestResponse = z.object({
 });
 export type CodeRequestResponse = z.infer<typeof CodeRequestResponse>;
 
-export const OneTimeCode = z.string().trim().regex(/^\d{6}$/, 'must be 6 digits');
+export const OneTimeCode = z
+  .string()
+  .trim()
+  .regex(/^\d{6}$/, 'must be 6 digits');
 export const CodeVerifyBody = z.discriminatedUnion('channel', [
   z.strictObject({ channel: z.literal('email'), destination: Email, code: OneTimeCode, displayName: DisplayName.optional() }),
   z.strictObject({ channel: z.literal('phone'), destination: Phone, code: OneTimeCode, displayName: DisplayName.optional() }),
@@ -78,7 +84,10 @@ export const AccessTokenBody = z.strictObject({ accessToken: z.string().min(8).m
 export const AuthCodeBody = z.strictObject({
   code: z.string().min(4).max(2_048),
   redirectUri: z.url().max(2_048),
-  codeVerifier: z.string().regex(/^[A-Za-z0-9._~-]{43,128}$/, 'must be a PKCE code verifier').optional(),
+  codeVerifier: z
+    .string()
+    .regex(/^[A-Za-z0-9._~-]{43,128}$/, 'must be a PKCE code verifier')
+    .optional(),
   displayName: DisplayName.optional(),
 });
 /** What each provider's sign-in sends: an ID token (Google, Apple), an access token or an authorization code. */

@@ -22,5 +22,14 @@ export const DevPresenceLookupResponse = z.object({ now: z.number(), stays: z.ar
 export type DevPresenceLookupResponse = z.infer<typeof DevPresenceLookupResponse>;
 
 export const devPresenceOperations: HttpOperation[] = [
-  { method: 'post', path: '/api/dev/presence/lookup', summary: 'Dev mode only: the unexpired stays of the given users, as the presence store holds them', tag: 'dev', auth: 'none', devOnly: true, body: DevPresenceLookupBody, responses: { 200: DevPresenceLookupResponse } },
+  {
+    method: 'post',
+    path: '/api/dev/presence/lookup',
+    summary: 'Dev mode only: the unexpired stays of the given users, as the presence store holds them',
+    tag: 'dev',
+    auth: 'none',
+    devOnly: true,
+    body: DevPresenceLookupBody,
+    responses: { 200: DevPresenceLookupResponse },
+  },
 ];

@@ -28,7 +28,12 @@ export const Radius = z
     }
     return meters;
   })
-  .pipe(z.number().min(MIN_RADIUS_METERS).max(MAX_RADIUS_METERS, `at most ${MAX_RADIUS_METERS / 1000}km`));
+  .pipe(
+    z
+      .number()
+      .min(MIN_RADIUS_METERS)
+      .max(MAX_RADIUS_METERS, `at most ${MAX_RADIUS_METERS / 1000}km`),
+  );
 
 export const NearbyVenuesQuery = z.strictObject({
   lat: numberParam(Latitude),

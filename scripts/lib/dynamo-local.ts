@@ -92,9 +92,13 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
   throw new DynamoLocalError(`DynamoDB Local did not listen on port ${port} within ${timeoutMs} ms`);
 }
 
-export async function startDynamoLocal(opts: { port?: number; inMemory?: boolean; log?: (line: string) => void } = {}): Promise<DynamoLocal> {
+export async function startDynamoLocal(
+  opts: { port?: number; inMemory?: boolean; log?: (line: string) => void } = {},
+): Promise<DynamoLocal> {
   if (!javaAvailable()) {
-    throw new DynamoLocalError('Java is not installed or not on PATH: DynamoDB Local needs a Java 17 runtime (apt-get install -y openjdk-17-jre-headless).');
+    throw new DynamoLocalError(
+      'Java is not installed or not on PATH: DynamoDB Local needs a Java 17 runtime (apt-get install -y openjdk-17-jre-headless).',
+    );
   }
   const emulator = ensureEmulator();
   const port = opts.port ?? (await freePort());

@@ -16,7 +16,13 @@ const AUDIENCE = 'treatme-app';
 
 // `ims`: issued-at in ms. `iat` has whole seconds only, too coarse to tell a token issued just before a
 // logout-all from one issued just after it.
-const Claims = z.object({ sub: z.string().min(1), typ: z.literal('access'), exp: z.number(), iat: z.number().optional(), ims: z.number().optional() });
+const Claims = z.object({
+  sub: z.string().min(1),
+  typ: z.literal('access'),
+  exp: z.number(),
+  iat: z.number().optional(),
+  ims: z.number().optional(),
+});
 export interface AccessClaims {
   userId: string;
   /** Epoch ms. */

@@ -40,7 +40,13 @@ const ANONYMOUS = {
  * reference it: the money trail must survive) but is anonymized and marked deleted, which every
  * credential check refuses. Sessions end first, so nothing the person still holds can act meanwhile.
  */
-export async function deleteAccount(ctx: AppContext, deps: AccountDeletionDeps, userId: string, body: DeleteAccountBody, source: Source): Promise<DeleteAccountResponse> {
+export async function deleteAccount(
+  ctx: AppContext,
+  deps: AccountDeletionDeps,
+  userId: string,
+  body: DeleteAccountBody,
+  source: Source,
+): Promise<DeleteAccountResponse> {
   const prisma = ctx.db.prisma;
   const user = await prisma.user.findUnique({ where: { id: userId } });
   if (!user || user.deletedAt) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Account no longer exists');
@@ -75,7 +81,18 @@ export async function deleteAccount(ctx: AppContext, deps: AccountDeletionDeps, 
     await tx.group.deleteMany({ where: { members: { none: {} } } });
     await tx.venueStaff.deleteMany({ where: { userId } });
     await tx.user.update({ where: { id: userId }, data: { ...ANONYMOUS, deletedAt: new Date(now) } });
-    await audit(ctx, { userId, action: 'account.deleted', resourceType: 'user', resourceId: userId, changes: { endedOrders, devices: devices.length }, ...source }, tx);
+    await audit(
+      ctx,
+      {
+        userId,
+        action: 'account.deleted',
+        resourceType: 'user',
+        resourceId: userId,
+        changes: { endedOrders, devices: devices.length },
+        ...source,
+      },
+      tx,
+    );
   });
   ctx.credentials.forget(userId);
   return { deleted: true, endedOrders };
@@ -114,7 +131,10 @@ async function endOpenOrders(ctx: AppContext, deps: AccountDeletionDeps, userId:
   }
   if (dueNow.length > 0) {
     const now = ctx.now();
-    await prisma.order.updateMany({ where: { id: { in: dueNow }, status: { in: ['PENDING', 'PAID', 'ACCEPTED'] } }, data: { expiresAt: new Date(now) } });
+    await prisma.order.updateMany({
+      where: { id: { in: dueNow }, status: { in: ['PENDING', 'PAID', 'ACCEPTED'] } },
+      data: { expiresAt: new Date(now) },
+    });
     const run = await deps.orders.expiry.runOnce(now);
     ended += run.expired.filter((id) => dueNow.includes(id)).length;
   }

@@ -51,26 +51,34 @@ export async function rotateRefreshToken(ctx: Ctx, token: string, source: Source
   // The conditional update is the lock: of two concurrent refreshes with one token, exactly one
   // matches `replacedById: null`; the other sees a replaced token and is treated as reuse.
   // The new token keeps the family's first expiry: rotating does not extend a session forever.
-  await prisma.$transaction(async (tx) => {
-    const created = await tx.refreshToken.create({
-      data: { userId: row.userId, familyId: row.familyId, tokenHash: hashRefreshToken(next), expiresAt: row.expiresAt },
+  await prisma
+    .$transaction(async (tx) => {
+      const created = await tx.refreshToken.create({
+        data: { userId: row.userId, familyId: row.familyId, tokenHash: hashRefreshToken(next), expiresAt: row.expiresAt },
+      });
+      const claimed = await tx.refreshToken.updateMany({
+        where: { id: row.id, replacedById: null, revokedAt: null },
+        data: { replacedById: created.id, revokedAt: new Date(ctx.now()) },
+      });
+      if (claimed.count !== 1) throw new RotationLost();
+    })
+    .catch(async (err: unknown) => {
+      if (!(err instanceof RotationLost)) throw err;
+      await revokeFamily(ctx, row.familyId, row.userId, source, AuditAction.TokenReuseDetected);
+      throw new AppError(ErrorCode.UNAUTHENTICATED, 'Refresh token reused; session revoked');
     });
-    const claimed = await tx.refreshToken.updateMany({
-      where: { id: row.id, replacedById: null, revokedAt: null },
-      data: { replacedById: created.id, revokedAt: new Date(ctx.now()) },
-    });
-    if (claimed.count !== 1) throw new RotationLost();
-  }).catch(async (err: unknown) => {
-    if (!(err instanceof RotationLost)) throw err;
-    await revokeFamily(ctx, row.familyId, row.userId, source, AuditAction.TokenReuseDetected);
-    throw new AppError(ErrorCode.UNAUTHENTICATED, 'Refresh token reused; session revoked');
-  });
   return { userId: row.userId, refreshToken: next };
 }
 
 class RotationLost extends Error {}
 
-export async function revokeFamily(ctx: Ctx, familyId: string, userId: string, source: Source, action: string = AuditAction.TokenRevoked): Promise<number> {
+export async function revokeFamily(
+  ctx: Ctx,
+  familyId: string,
+  userId: string,
+  source: Source,
+  action: string = AuditAction.TokenRevoked,
+): Promise<number> {
   const { count } = await ctx.db.prisma.refreshToken.updateMany({
     where: { familyId, revokedAt: null },
     data: { revokedAt: new Date(ctx.now()) },
@@ -87,7 +95,17 @@ export async function revokeByToken(ctx: Ctx, token: string, source: Source): Pr
 
 /** Logout everywhere. */
 export async function revokeAllForUser(ctx: Ctx, userId: string, source: Source): Promise<number> {
-  const { count } = await ctx.db.prisma.refreshToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: new Date(ctx.now()) } });
-  await audit(ctx, { userId, action: AuditAction.TokenRevoked, resourceType: 'user', resourceId: userId, changes: { revoked: count, scope: 'all' }, ...source });
+  const { count } = await ctx.db.prisma.refreshToken.updateMany({
+    where: { userId, revokedAt: null },
+    data: { revokedAt: new Date(ctx.now()) },
+  });
+  await audit(ctx, {
+    userId,
+    action: AuditAction.TokenRevoked,
+    resourceType: 'user',
+    resourceId: userId,
+    changes: { revoked: count, scope: 'all' },
+    ...source,
+  });
   return count;
 }

@@ -18,7 +18,14 @@ export async function startSession(
   extra: Record<string, unknown> = {},
 ): Promise<SessionResponse> {
   const refresh = await issueRefreshToken(ctx, user.id);
-  await audit(ctx, { userId: user.id, action: AuditAction.SignIn, resourceType: 'user', resourceId: user.id, changes: { method, ...extra }, ...source });
+  await audit(ctx, {
+    userId: user.id,
+    action: AuditAction.SignIn,
+    resourceType: 'user',
+    resourceId: user.id,
+    changes: { method, ...extra },
+    ...source,
+  });
   return {
     accessToken: ctx.tokens.sign(user.id),
     refreshToken: refresh.token,

@@ -41,5 +41,10 @@ export function toUserView(u: UserRow): UserView {
 /** A first display name from an email's local part; the user can change it later. */
 export function nameFromEmail(email: string): string {
   const local = email.split('@')[0] ?? 'Guest';
-  return local.replace(/[._+-]+/g, ' ').trim().slice(0, 60) || 'Guest';
+  return (
+    local
+      .replace(/[._+-]+/g, ' ')
+      .trim()
+      .slice(0, 60) || 'Guest'
+  );
 }

@@ -5,9 +5,7 @@ import { z } from 'zod';
  * The one place that reads the environment. Every field has a default that yields a complete
  * single-node server (embedded mode); each service URL switches one part to the real thing.
  */
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
@@ -26,7 +24,12 @@ const urlWithScheme = (schemes: string[], label: string) =>
 const trustProxy = z.string().refine((v) => {
   if (/^\d+$/.test(v)) return true;
   try {
-    proxyaddr.compile(v.split(',').map((s) => s.trim()).filter(Boolean));
+    proxyaddr.compile(
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
     return true;
   } catch {
     return false;
@@ -50,7 +53,10 @@ export const envSchema = z.object({
 
   DATABASE_URL: postgresUrl.optional(),
   /** PostgreSQL schema to use inside DATABASE_URL's database (tests give each file its own). */
-  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public'),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default('public'),
   /** Embedded PostgreSQL (PGlite) data folder; kept across restarts. */
   PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
   /** Embedded PostgreSQL in memory only (nothing kept across restarts). */
@@ -65,7 +71,10 @@ export const envSchema = z.object({
 
   DYNAMODB_ENDPOINT: httpUrl.optional(),
   AWS_REGION: z.string().min(1).optional(),
-  DYNAMODB_TABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]*$/).default('clubapp-dev-'),
+  DYNAMODB_TABLE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]*$/)
+    .default('clubapp-dev-'),
   /**
    * Counter items per venue: each caps near 1,000 writes/s in DynamoDB and serialises concurrent
    * transactions, so a hot venue spreads its count over several. May grow, never shrink.
@@ -88,7 +97,10 @@ export const envSchema = z.object({
   STRIPE_API_BASE: httpUrl.optional(),
 
   /** Currency of every order (ISO 4217, lower case as Stripe wants it). */
-  ORDER_CURRENCY: z.string().regex(/^[a-z]{3}$/).default('usd'),
+  ORDER_CURRENCY: z
+    .string()
+    .regex(/^[a-z]{3}$/)
+    .default('usd'),
   /** An unredeemed order ends this long after creation and its hold is released (must stay under Stripe's ~7-day authorization). */
   ORDER_EXPIRY_HOURS: int(1, 144).default(24),
   /** How often the order-expiry job looks for ended orders and unreleased holds. */
@@ -187,10 +199,16 @@ export const envSchema = z.object({
   SMTP_URL: urlWithScheme(['smtp:', 'smtps:'], 'smtp:// or smtps://').optional(),
   /** The From of code e-mails, e.g. `TreatMe <codes@treatme.app>`. */
   CODE_FROM_EMAIL: z.string().min(3).optional(),
-  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-zA-Z]{8,}$/, 'must be a Twilio account SID (AC…)').optional(),
+  TWILIO_ACCOUNT_SID: z
+    .string()
+    .regex(/^AC[0-9a-zA-Z]{8,}$/, 'must be a Twilio account SID (AC…)')
+    .optional(),
   TWILIO_AUTH_TOKEN: z.string().min(8).optional(),
   /** Sender of code SMS: an E.164 number or a Messaging Service SID (MG…). */
-  TWILIO_FROM: z.string().regex(/^(\+[1-9]\d{6,14}|MG[0-9a-zA-Z]{8,})$/, 'must be an E.164 number or a Messaging Service SID').optional(),
+  TWILIO_FROM: z
+    .string()
+    .regex(/^(\+[1-9]\d{6,14}|MG[0-9a-zA-Z]{8,})$/, 'must be an E.164 number or a Messaging Service SID')
+    .optional(),
   /** Point the Twilio client elsewhere (tests use a local double). */
   TWILIO_API_BASE: httpUrl.default('https://api.twilio.com'),
   /** A code provider that has not answered after this long fails the request (retryable). */
@@ -227,8 +245,14 @@ export const envSchema = z.object({
 
   /** APNs signing key (.p8, token-based auth); with APNS_KEY_ID, APNS_TEAM_ID and APNS_TOPIC it switches iOS pushes on. */
   APNS_KEY_FILE: z.string().min(1).optional(),
-  APNS_KEY_ID: z.string().regex(/^[A-Z0-9]{10}$/, 'must be the 10-character key id').optional(),
-  APNS_TEAM_ID: z.string().regex(/^[A-Z0-9]{10}$/, 'must be the 10-character team id').optional(),
+  APNS_KEY_ID: z
+    .string()
+    .regex(/^[A-Z0-9]{10}$/, 'must be the 10-character key id')
+    .optional(),
+  APNS_TEAM_ID: z
+    .string()
+    .regex(/^[A-Z0-9]{10}$/, 'must be the 10-character team id')
+    .optional(),
   /** The app's bundle id (the `apns-topic`). */
   APNS_TOPIC: z.string().min(1).optional(),
   /** `production`, `sandbox`, or a URL (tests: an `http://` h2c double). */
@@ -311,7 +335,8 @@ function providerProblems(e: Env): string[] {
   const out: string[] = [];
   const together = (names: (keyof Env)[]) => {
     const set = names.filter((n) => e[n] !== undefined);
-    if (set.length > 0 && set.length < names.length) out.push(`${names.filter((n) => e[n] === undefined).join(', ')}: required with ${set.join(', ')}`);
+    if (set.length > 0 && set.length < names.length)
+      out.push(`${names.filter((n) => e[n] === undefined).join(', ')}: required with ${set.join(', ')}`);
   };
   together(['APNS_KEY_FILE', 'APNS_KEY_ID', 'APNS_TEAM_ID', 'APNS_TOPIC']);
   together(['FACEBOOK_APP_ID', 'FACEBOOK_APP_SECRET']);
@@ -320,7 +345,8 @@ function providerProblems(e: Env): string[] {
   together(['SNAPCHAT_CLIENT_ID', 'SNAPCHAT_CLIENT_SECRET']);
   together(['TWITTER_CLIENT_ID', 'TWITTER_CLIENT_SECRET']);
   const { email, phone } = codeSenders(e);
-  if (email === 'smtp' && (!e.SMTP_URL || !e.CODE_FROM_EMAIL)) out.push('SMTP_URL and CODE_FROM_EMAIL: required when e-mail codes go by SMTP');
+  if (email === 'smtp' && (!e.SMTP_URL || !e.CODE_FROM_EMAIL))
+    out.push('SMTP_URL and CODE_FROM_EMAIL: required when e-mail codes go by SMTP');
   if (phone === 'twilio' && (!e.TWILIO_ACCOUNT_SID || !e.TWILIO_AUTH_TOKEN || !e.TWILIO_FROM)) {
     out.push('TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM: required when SMS codes go by Twilio');
   }
@@ -328,7 +354,10 @@ function providerProblems(e: Env): string[] {
 }
 
 /** Which sender each code channel uses. */
-export function codeSenders(c: Pick<Env, 'CODE_SENDER' | 'CODE_SENDER_EMAIL' | 'CODE_SENDER_SMS'>): { email: 'log' | 'smtp'; phone: 'log' | 'twilio' } {
+export function codeSenders(c: Pick<Env, 'CODE_SENDER' | 'CODE_SENDER_EMAIL' | 'CODE_SENDER_SMS'>): {
+  email: 'log' | 'smtp';
+  phone: 'log' | 'twilio';
+} {
   return {
     email: c.CODE_SENDER_EMAIL ?? (c.CODE_SENDER === 'smtp' ? 'smtp' : 'log'),
     phone: c.CODE_SENDER_SMS ?? (c.CODE_SENDER === 'twilio' ? 'twilio' : 'log'),
@@ -376,7 +405,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       e.STRIPE_SECRET_KEY && e.STRIPE_WEBHOOK_SECRET
         ? { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiBase: e.STRIPE_API_BASE }
         : undefined,
-    trustProxy: !e.TRUST_PROXY ? false : /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY.split(',').map((s) => s.trim()).filter(Boolean),
-    corsOrigins: e.CORS_ORIGINS === '*' ? '*' : e.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+    trustProxy: !e.TRUST_PROXY
+      ? false
+      : /^\d+$/.test(e.TRUST_PROXY)
+        ? Number(e.TRUST_PROXY)
+        : e.TRUST_PROXY.split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+    corsOrigins:
+      e.CORS_ORIGINS === '*'
+        ? '*'
+        : e.CORS_ORIGINS.split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
   };
 }

@@ -104,7 +104,10 @@ export class ApnsProvider implements PushProvider {
     return session;
   }
 
-  private request(headers: http2.OutgoingHttpHeaders, payload: string): Promise<{ status: number; body: string; headers: http2.IncomingHttpHeaders }> {
+  private request(
+    headers: http2.OutgoingHttpHeaders,
+    payload: string,
+  ): Promise<{ status: number; body: string; headers: http2.IncomingHttpHeaders }> {
     return new Promise((resolve, reject) => {
       const session = this.connect();
       const req = session.request(headers);

@@ -75,9 +75,7 @@ export class DynamoDeviceDirectory implements DeviceDirectory {
 
 /** Embedded mode: PostgreSQL rows are the directory; writes already happened there. */
 export class PostgresDeviceDirectory implements DeviceDirectory {
-  constructor(
-    private readonly ctx: Pick<AppContext, 'db' | 'config'>,
-  ) {}
+  constructor(private readonly ctx: Pick<AppContext, 'db' | 'config'>) {}
 
   async put(): Promise<void> {}
   async remove(): Promise<void> {}

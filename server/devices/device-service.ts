@@ -6,7 +6,16 @@ import { AppError } from '../errors';
 import { deviceDirectory } from './device-directory';
 
 type Source = { ip: string | null; userAgent: string | null };
-type DeviceRow = { id: string; token: string; platform: DeviceView['platform']; appVersion: string | null; osVersion: string | null; pushEnabled: boolean; locale: string | null; lastSeenAt: Date };
+type DeviceRow = {
+  id: string;
+  token: string;
+  platform: DeviceView['platform'];
+  appVersion: string | null;
+  osVersion: string | null;
+  pushEnabled: boolean;
+  locale: string | null;
+  lastSeenAt: Date;
+};
 
 function toView(ctx: AppContext, d: DeviceRow): DeviceView {
   return {
@@ -49,7 +58,14 @@ export async function registerDevice(ctx: AppContext, me: string, body: Register
   const view = toView(ctx, device);
   await directory.put({ userId: me, token: body.token, ...fields, lastSeenAt: now.getTime(), expiresAt: Date.parse(view.expiresAt) });
   if (!previous || previous.userId !== me) {
-    await audit(ctx, { userId: me, action: AuditAction.DeviceRegistered, resourceType: 'device', resourceId: device.id, changes: { platform: body.platform, movedFrom: previous?.userId ?? null }, ...source });
+    await audit(ctx, {
+      userId: me,
+      action: AuditAction.DeviceRegistered,
+      resourceType: 'device',
+      resourceId: device.id,
+      changes: { platform: body.platform, movedFrom: previous?.userId ?? null },
+      ...source,
+    });
   }
   return view;
 }
@@ -59,7 +75,13 @@ export async function unregisterDevice(ctx: AppContext, me: string, token: strin
   // Another user's token answers like an unknown one: a token must not reveal whose phone it is.
   if (count === 0) throw new AppError(ErrorCode.NOT_FOUND, 'No such device');
   await deviceDirectory(ctx).remove(me, token);
-  await audit(ctx, { userId: me, action: AuditAction.DeviceUnregistered, resourceType: 'device', resourceId: token.slice(0, 16), ...source });
+  await audit(ctx, {
+    userId: me,
+    action: AuditAction.DeviceUnregistered,
+    resourceType: 'device',
+    resourceId: token.slice(0, 16),
+    ...source,
+  });
 }
 
 export async function listDevices(ctx: AppContext, me: string): Promise<DeviceView[]> {

@@ -106,7 +106,8 @@ export class FcmProvider implements PushProvider {
     if (res.ok) return { outcome: 'sent' };
     const err = readError(text);
     const codes = new Set([err.status, ...err.details]);
-    if (codes.has('UNREGISTERED') || codes.has('SENDER_ID_MISMATCH')) return { outcome: 'dead', reason: codes.has('UNREGISTERED') ? 'UNREGISTERED' : 'SENDER_ID_MISMATCH' };
+    if (codes.has('UNREGISTERED') || codes.has('SENDER_ID_MISMATCH'))
+      return { outcome: 'dead', reason: codes.has('UNREGISTERED') ? 'UNREGISTERED' : 'SENDER_ID_MISMATCH' };
     if (res.status === 401) {
       this.access = undefined;
       return { outcome: 'retry', reason: 'UNAUTHENTICATED' };

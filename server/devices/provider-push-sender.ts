@@ -20,7 +20,11 @@ export function createPushMetrics(ctx: Pick<AppContext, 'metrics'>): PushMetrics
       labelNames: ['provider', 'outcome'] as const,
       registers: [ctx.metrics.registry],
     }),
-    queued: new Gauge({ name: 'treatme_push_queue_size', help: 'Pushes queued, waiting for a retry or in flight', registers: [ctx.metrics.registry] }),
+    queued: new Gauge({
+      name: 'treatme_push_queue_size',
+      help: 'Pushes queued, waiting for a retry or in flight',
+      registers: [ctx.metrics.registry],
+    }),
   };
 }
 
@@ -74,7 +78,10 @@ export class ProviderPushSender implements PushSender {
     const tokenHint = `${d.token.slice(0, 8)}…`;
     if (!provider) {
       metrics.deliveries.inc({ provider: name ?? d.platform.toLowerCase(), outcome: 'unconfigured' });
-      logger.info({ userId: d.userId, platform: d.platform, token: tokenHint, title: n.title }, 'push not sent: no provider configured for this platform');
+      logger.info(
+        { userId: d.userId, platform: d.platform, token: tokenHint, title: n.title },
+        'push not sent: no provider configured for this platform',
+      );
       return;
     }
     const push = renderFor(d, n);
@@ -88,7 +95,9 @@ export class ProviderPushSender implements PushSender {
         const reason = result.reason;
         if (result.outcome === 'dead') {
           logger.info({ userId: d.userId, provider: provider.name, token: tokenHint, reason }, 'push token is dead; removing the device');
-          await this.deps.removeDead(d.userId, d.token).catch((err: unknown) => logger.warn({ err, userId: d.userId }, 'could not remove a dead push token'));
+          await this.deps
+            .removeDead(d.userId, d.token)
+            .catch((err: unknown) => logger.warn({ err, userId: d.userId }, 'could not remove a dead push token'));
           return;
         }
         logger.warn({ userId: d.userId, provider: provider.name, token: tokenHint, reason, attempts }, 'push not delivered');

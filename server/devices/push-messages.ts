@@ -28,7 +28,10 @@ const es: Table = {
 };
 
 const de: Table = {
-  order_received: { title: 'Du hast einen Drink bekommen!', body: 'Jemand hat dir einen Drink spendiert. Öffne TreatMe, um ihn anzunehmen.' },
+  order_received: {
+    title: 'Du hast einen Drink bekommen!',
+    body: 'Jemand hat dir einen Drink spendiert. Öffne TreatMe, um ihn anzunehmen.',
+  },
   order_accepted: { title: 'Einladung angenommen', body: 'Dein Drink wurde angenommen. Prost!' },
   order_rejected: { title: 'Einladung abgelehnt', body: 'Dein Drink wurde abgelehnt; die Reservierung auf deiner Karte ist freigegeben.' },
   order_redeemed: { title: 'Prost!', body: 'Der Drink wurde an der Bar serviert.' },

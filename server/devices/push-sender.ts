@@ -53,7 +53,10 @@ export class LogPushSender implements PushSender {
       const now = this.now();
       const targets = (await this.devices.forUser(userId, now)).filter((d) => d.pushEnabled);
       for (const d of targets) {
-        this.logger.info({ userId, platform: d.platform, token: `${d.token.slice(0, 8)}…`, title: notification.title }, 'push (log sender)');
+        this.logger.info(
+          { userId, platform: d.platform, token: `${d.token.slice(0, 8)}…`, title: notification.title },
+          'push (log sender)',
+        );
         this.recent.push({ userId, token: d.token, platform: d.platform, notification, at: now });
       }
       if (this.recent.length > this.keep) this.recent.splice(0, this.recent.length - this.keep);
@@ -96,7 +99,10 @@ export function buildPushProviders(ctx: Pick<AppContext, 'config' | 'now'>): Par
   }
   if (c.FCM_SERVICE_ACCOUNT_FILE) {
     const parsed = ServiceAccountKey.safeParse(JSON.parse(readConfigFile(c.FCM_SERVICE_ACCOUNT_FILE, 'FCM_SERVICE_ACCOUNT_FILE')));
-    if (!parsed.success) throw new Error(`FCM_SERVICE_ACCOUNT_FILE: not a service-account key (${parsed.error.issues.map((i) => i.path.join('.')).join(', ')})`);
+    if (!parsed.success)
+      throw new Error(
+        `FCM_SERVICE_ACCOUNT_FILE: not a service-account key (${parsed.error.issues.map((i) => i.path.join('.')).join(', ')})`,
+      );
     out.fcm = new FcmProvider({
       account: parsed.data,
       apiBase: c.FCM_API_BASE,
@@ -119,7 +125,13 @@ export const getPushSender = perContext<PushSender>((ctx) => {
     logger: ctx.logger,
     metrics: createPushMetrics(ctx),
     now: ctx.now,
-    queue: { concurrency: c.PUSH_CONCURRENCY, maxQueued: c.PUSH_QUEUE_MAX, maxAttempts: c.PUSH_MAX_ATTEMPTS, baseDelayMs: c.PUSH_RETRY_BASE_MS, maxDelayMs: 60_000 },
+    queue: {
+      concurrency: c.PUSH_CONCURRENCY,
+      maxQueued: c.PUSH_QUEUE_MAX,
+      maxAttempts: c.PUSH_MAX_ATTEMPTS,
+      baseDelayMs: c.PUSH_RETRY_BASE_MS,
+      maxDelayMs: 60_000,
+    },
   });
   ctx.logger.info({ providers: Object.keys(providers) }, 'push notifications go to the providers');
   ctx.stoppables.push({ name: 'push sender', stop: () => sender.stop() });

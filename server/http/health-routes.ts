@@ -30,7 +30,9 @@ export function healthRoutes(checks: ReadinessCheck[], isDraining: () => boolean
       }),
     );
     const ok = !isDraining() && results.every(([, r]) => r.ok);
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : isDraining() ? 'draining' : 'unavailable', checks: Object.fromEntries(results) });
+    res
+      .status(ok ? 200 : 503)
+      .json({ status: ok ? 'ready' : isDraining() ? 'draining' : 'unavailable', checks: Object.fromEntries(results) });
   });
   return router;
 }

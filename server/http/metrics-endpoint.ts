@@ -36,10 +36,17 @@ export function publicMetricsRoute(config: MetricsConfig, metrics: Metrics): Req
 }
 
 /** METRICS_PORT: a plain HTTP server that serves only /metrics, for a scraper on the private network. */
-export async function startMetricsServer(port: number, host: string, metrics: Metrics, logger: Logger): Promise<{ server: Server; port: number }> {
+export async function startMetricsServer(
+  port: number,
+  host: string,
+  metrics: Metrics,
+  logger: Logger,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: ErrorCode.NOT_FOUND, message: 'Only /metrics is served here' } }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { code: ErrorCode.NOT_FOUND, message: 'Only /metrics is served here' } }));
       return;
     }
     metrics.registry.metrics().then(

@@ -33,7 +33,9 @@ export function jsonDepthExceeds(value: unknown, max: number): boolean {
 
 export const limitJsonDepth: RequestHandler = (req, _res, next) => {
   if (jsonDepthExceeds(req.body, MAX_JSON_DEPTH)) {
-    throw new AppError(ErrorCode.VALIDATION, `JSON body nested deeper than ${MAX_JSON_DEPTH} levels`, { details: { maxDepth: MAX_JSON_DEPTH } });
+    throw new AppError(ErrorCode.VALIDATION, `JSON body nested deeper than ${MAX_JSON_DEPTH} levels`, {
+      details: { maxDepth: MAX_JSON_DEPTH },
+    });
   }
   next();
 };

@@ -29,7 +29,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['event', 'outcome'] as const,
       registers: [registry],
     }),
-    redisUp: new Gauge({ name: 'treatme_redis_up', help: '1 while the Redis connection is ready', labelNames: ['client'] as const, registers: [registry] }),
+    redisUp: new Gauge({
+      name: 'treatme_redis_up',
+      help: '1 while the Redis connection is ready',
+      labelNames: ['client'] as const,
+      registers: [registry],
+    }),
     redisOutages: new Counter({
       name: 'treatme_redis_outages_total',
       help: 'Times a Redis connection went from ready to lost',

@@ -7,7 +7,11 @@ const BATCH = 100;
  * Tells recipients whose accepted drink is still unredeemed that it expires soon: one push per order,
  * claimed by a compare-and-set on `expiryWarnedAt`, so several nodes running the job send it once.
  */
-export async function warnExpiringSoon(ctx: Pick<AppContext, 'db' | 'config' | 'logger'>, notifier: OrderNotifier, now: number): Promise<string[]> {
+export async function warnExpiringSoon(
+  ctx: Pick<AppContext, 'db' | 'config' | 'logger'>,
+  notifier: OrderNotifier,
+  now: number,
+): Promise<string[]> {
   const minutes = ctx.config.PUSH_EXPIRING_SOON_MINUTES;
   if (minutes === 0) return [];
   const prisma = ctx.db.prisma;
@@ -18,7 +22,10 @@ export async function warnExpiringSoon(ctx: Pick<AppContext, 'db' | 'config' | '
   });
   const warned: string[] = [];
   for (const order of due) {
-    const { count } = await prisma.order.updateMany({ where: { id: order.id, expiryWarnedAt: null, status: 'ACCEPTED' }, data: { expiryWarnedAt: new Date(now) } });
+    const { count } = await prisma.order.updateMany({
+      where: { id: order.id, expiryWarnedAt: null, status: 'ACCEPTED' },
+      data: { expiryWarnedAt: new Date(now) },
+    });
     if (count !== 1) continue;
     warned.push(order.id);
     await notifier.expiringSoon(order);

@@ -92,7 +92,8 @@ export class OrderExpiryJob implements Job {
       if (outcome === 'cancelled' || outcome === 'refunded' || outcome === 'nothing_held') run.released.push(id);
     }
     run.warned = await warnExpiringSoon(this.ctx, this.notifier, now);
-    if (run.expired.length || run.released.length) this.ctx.logger.info({ expired: run.expired.length, released: run.released.length }, 'order expiry pass');
+    if (run.expired.length || run.released.length)
+      this.ctx.logger.info({ expired: run.expired.length, released: run.released.length }, 'order expiry pass');
     return run;
   }
 
@@ -113,7 +114,19 @@ export class OrderExpiryJob implements Job {
       }
       const t = await tryTransitionOrder(tx, orderId, OrderEvent.Expire, at);
       if (!t) return false;
-      await audit(this.ctx, { userId: null, action: 'order.expired', resourceType: 'order', resourceId: orderId, changes: { status: [t.from, t.to] }, ip: null, userAgent: null }, tx);
+      await audit(
+        this.ctx,
+        {
+          userId: null,
+          action: 'order.expired',
+          resourceType: 'order',
+          resourceId: orderId,
+          changes: { status: [t.from, t.to] },
+          ip: null,
+          userAgent: null,
+        },
+        tx,
+      );
       return true;
     });
     if (!done) return false;

@@ -29,7 +29,9 @@ export class OrderMoney {
     let pi = await this.gateway.retrieve(piId).catch((err: unknown) => gatewayFailure(err));
     if (pi.status === 'succeeded') return pi;
     if (pi.status !== 'requires_capture') {
-      throw new AppError(ErrorCode.PAYMENT_FAILED, `The payment hold is no longer valid (${pi.status})`, { details: { paymentStatus: pi.status } });
+      throw new AppError(ErrorCode.PAYMENT_FAILED, `The payment hold is no longer valid (${pi.status})`, {
+        details: { paymentStatus: pi.status },
+      });
     }
     try {
       pi = await this.gateway.capture(piId, `capture:${order.id}`);
@@ -122,7 +124,8 @@ export class OrderMoney {
 function gatewayFailure(err: unknown): never {
   if (err instanceof AppError) throw err;
   if (err instanceof PaymentError) {
-    if (err.kind === 'transient') throw new AppError(ErrorCode.UNAVAILABLE, 'The payment provider is unavailable; try again', { cause: err });
+    if (err.kind === 'transient')
+      throw new AppError(ErrorCode.UNAVAILABLE, 'The payment provider is unavailable; try again', { cause: err });
     throw new AppError(ErrorCode.PAYMENT_FAILED, err.message, { cause: err });
   }
   throw err;

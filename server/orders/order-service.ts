@@ -1,5 +1,11 @@
 import { ErrorCode } from '../../protocol/errors';
-import type { CreateOrderBody, CreateOrderResponse, AcceptOrderResponse, ListOrdersQuery, QrCodeResponse } from '../../protocol/http/orders';
+import type {
+  CreateOrderBody,
+  CreateOrderResponse,
+  AcceptOrderResponse,
+  ListOrdersQuery,
+  QrCodeResponse,
+} from '../../protocol/http/orders';
 import { MAX_ORDER_CENTS } from '../../protocol/http/orders';
 import type { OrderView } from '../../protocol/events';
 import { audit } from '../audit/audit';
@@ -91,10 +97,14 @@ export class OrderService {
           tx.order.count({ where: { buyerId, status: { in: ['PENDING', 'PAID'] } } }),
         ]);
         if (waiting >= this.ctx.config.MAX_PENDING_TREATS_PER_RECIPIENT) {
-          throw new AppError(ErrorCode.LIMIT_REACHED, 'This person already has several treats waiting', { details: { limit: this.ctx.config.MAX_PENDING_TREATS_PER_RECIPIENT } });
+          throw new AppError(ErrorCode.LIMIT_REACHED, 'This person already has several treats waiting', {
+            details: { limit: this.ctx.config.MAX_PENDING_TREATS_PER_RECIPIENT },
+          });
         }
         if (unanswered >= this.ctx.config.MAX_UNANSWERED_OFFERS_PER_BUYER) {
-          throw new AppError(ErrorCode.LIMIT_REACHED, 'You have too many unanswered treats; wait for answers or cancel some', { details: { limit: this.ctx.config.MAX_UNANSWERED_OFFERS_PER_BUYER } });
+          throw new AppError(ErrorCode.LIMIT_REACHED, 'You have too many unanswered treats; wait for answers or cancel some', {
+            details: { limit: this.ctx.config.MAX_UNANSWERED_OFFERS_PER_BUYER },
+          });
         }
         const created = await tx.order.create({
           data: {
@@ -109,12 +119,25 @@ export class OrderService {
             expiresAt: new Date(now + this.ctx.config.ORDER_EXPIRY_HOURS * 3_600_000),
             message: body.message ?? null,
             ...(items ? { items: items as unknown as Prisma.InputJsonValue } : {}),
-            ...(items ? { orderItems: { create: items.map((i) => ({ menuItemId: i.menuItemId, name: i.name, priceCents: i.priceCents, quantity: i.quantity })) } } : {}),
+            ...(items
+              ? {
+                  orderItems: {
+                    create: items.map((i) => ({ menuItemId: i.menuItemId, name: i.name, priceCents: i.priceCents, quantity: i.quantity })),
+                  },
+                }
+              : {}),
           },
         });
         await audit(
           this.ctx,
-          { userId: buyerId, action: 'order.created', resourceType: 'order', resourceId: created.id, changes: { status: [null, 'PENDING'], amountCents, recipientId: body.recipientId, venueId: body.venueId }, ...source },
+          {
+            userId: buyerId,
+            action: 'order.created',
+            resourceType: 'order',
+            resourceId: created.id,
+            changes: { status: [null, 'PENDING'], amountCents, recipientId: body.recipientId, venueId: body.venueId },
+            ...source,
+          },
           tx,
         );
         return created;
@@ -135,9 +158,18 @@ export class OrderService {
   private async resume(order: Order, body: CreateOrderBody): Promise<CreateOrderResponse> {
     const sameItems = body.items
       ? JSON.stringify(normaliseItems(body.items)) ===
-        JSON.stringify(normaliseItems(((order.items as unknown as PricedItem[] | null) ?? []).map((i) => ({ menuItemId: i.menuItemId, quantity: i.quantity }))))
+        JSON.stringify(
+          normaliseItems(
+            ((order.items as unknown as PricedItem[] | null) ?? []).map((i) => ({ menuItemId: i.menuItemId, quantity: i.quantity })),
+          ),
+        )
       : order.items === null && body.amountCents === order.amountCents;
-    if (order.recipientId !== body.recipientId || order.venueId !== body.venueId || order.paymentMethod !== body.paymentMethod || !sameItems) {
+    if (
+      order.recipientId !== body.recipientId ||
+      order.venueId !== body.venueId ||
+      order.paymentMethod !== body.paymentMethod ||
+      !sameItems
+    ) {
       throw new AppError(ErrorCode.IDEMPOTENCY_KEY_REUSED, 'This Idempotency-Key was already used for a different order');
     }
     return this.attachPayment(order, { ip: null, userAgent: null });
@@ -151,7 +183,10 @@ export class OrderService {
     try {
       if (order.stripePaymentIntentId) {
         const pi = await this.gateway.retrieve(order.stripePaymentIntentId);
-        return { order: toOrderView(order), payment: { provider: this.gateway.kind, paymentIntentId: pi.id, clientSecret: pi.clientSecret } };
+        return {
+          order: toOrderView(order),
+          payment: { provider: this.gateway.kind, paymentIntentId: pi.id, clientSecret: pi.clientSecret },
+        };
       }
       if (order.status !== 'PENDING') {
         throw new AppError(ErrorCode.INVALID_TRANSITION, `This order is already ${order.status}`, { details: { status: order.status } });
@@ -172,7 +207,14 @@ export class OrderService {
         await tx.order.updateMany({ where: { id: order.id, stripePaymentIntentId: null }, data: { stripePaymentIntentId: pi.id } });
         await audit(
           this.ctx,
-          { userId: order.buyerId, action: 'payment.intent_created', resourceType: 'order', resourceId: order.id, changes: { paymentIntentId: pi.id, amountCents: pi.amount, provider: this.gateway.kind }, ...source },
+          {
+            userId: order.buyerId,
+            action: 'payment.intent_created',
+            resourceType: 'order',
+            resourceId: order.id,
+            changes: { paymentIntentId: pi.id, amountCents: pi.amount, provider: this.gateway.kind },
+            ...source,
+          },
           tx,
         );
         return tx.order.findUniqueOrThrow({ where: { id: order.id } });
@@ -181,7 +223,10 @@ export class OrderService {
     } catch (err) {
       if (err instanceof PaymentError) {
         // The order stays PENDING without a payment: the same key retries it, the expiry job ends it.
-        if (err.kind === 'transient') throw new AppError(ErrorCode.UNAVAILABLE, 'The payment provider is unavailable; retry with the same Idempotency-Key', { cause: err });
+        if (err.kind === 'transient')
+          throw new AppError(ErrorCode.UNAVAILABLE, 'The payment provider is unavailable; retry with the same Idempotency-Key', {
+            cause: err,
+          });
         throw new AppError(ErrorCode.PAYMENT_FAILED, err.message, { cause: err });
       }
       throw err;
@@ -221,7 +266,12 @@ export class OrderService {
   }
 
   async list(userId: string, q: ListOrdersQuery): Promise<OrderView[]> {
-    const who = q.role === 'buyer' ? [{ buyerId: userId }] : q.role === 'recipient' ? [{ recipientId: userId }] : [{ buyerId: userId }, { recipientId: userId }];
+    const who =
+      q.role === 'buyer'
+        ? [{ buyerId: userId }]
+        : q.role === 'recipient'
+          ? [{ recipientId: userId }]
+          : [{ buyerId: userId }, { recipientId: userId }];
     const rows = await this.ctx.db.prisma.order.findMany({
       where: { OR: who, ...(q.status ? { status: q.status } : {}) },
       orderBy: { createdAt: 'desc' },
@@ -234,7 +284,8 @@ export class OrderService {
     const order = await this.ctx.db.prisma.order.findUnique({ where: { id: orderId } });
     if (!order || (order.buyerId !== userId && order.recipientId !== userId)) throw notFound();
     const allowed = role === 'buyer' ? order.buyerId === userId : order.recipientId === userId;
-    if (!allowed) throw new AppError(ErrorCode.FORBIDDEN, role === 'buyer' ? 'Only the buyer can do this' : 'Only the recipient can do this');
+    if (!allowed)
+      throw new AppError(ErrorCode.FORBIDDEN, role === 'buyer' ? 'Only the buyer can do this' : 'Only the recipient can do this');
     return order;
   }
 
@@ -252,7 +303,18 @@ export class OrderService {
     const { saved, redemption } = await this.ctx.db.prisma.$transaction(async (tx) => {
       const t = await transitionOrder(tx, orderId, OrderEvent.Accept, at);
       const redemption = await tx.redemption.create({ data: { orderId, qrCodeHash: qr.hash, status: 'PENDING' } });
-      await audit(this.ctx, { userId, action: 'order.accepted', resourceType: 'order', resourceId: orderId, changes: { status: [t.from, t.to], redemptionId: redemption.id }, ...source }, tx);
+      await audit(
+        this.ctx,
+        {
+          userId,
+          action: 'order.accepted',
+          resourceType: 'order',
+          resourceId: orderId,
+          changes: { status: [t.from, t.to], redemptionId: redemption.id },
+          ...source,
+        },
+        tx,
+      );
       return { saved: await tx.order.findUniqueOrThrow({ where: { id: orderId } }), redemption };
     });
     this.notifierSafe(() => this.notifier.accepted(saved, redemption));
@@ -274,7 +336,11 @@ export class OrderService {
     const at = new Date(this.ctx.now());
     const saved = await this.ctx.db.prisma.$transaction(async (tx) => {
       const t = await transitionOrder(tx, orderId, event, at);
-      await audit(this.ctx, { userId, action, resourceType: 'order', resourceId: orderId, changes: { status: [t.from, t.to] }, ...source }, tx);
+      await audit(
+        this.ctx,
+        { userId, action, resourceType: 'order', resourceId: orderId, changes: { status: [t.from, t.to] }, ...source },
+        tx,
+      );
       return tx.order.findUniqueOrThrow({ where: { id: orderId } });
     });
     await this.money.release(orderId);
@@ -298,7 +364,11 @@ export class OrderService {
         data: { qrCodeHash: qr.hash, version: { increment: 1 } },
       });
       if (count !== 1) return null;
-      await audit(this.ctx, { userId, action: 'redemption.code_reissued', resourceType: 'redemption', resourceId: redemption.id, ...source }, tx);
+      await audit(
+        this.ctx,
+        { userId, action: 'redemption.code_reissued', resourceType: 'redemption', resourceId: redemption.id, ...source },
+        tx,
+      );
       return tx.redemption.findUniqueOrThrow({ where: { id: redemption.id } });
     });
     if (!updated) throw new AppError(ErrorCode.CONFLICT, 'The code was scanned or changed meanwhile; reload the order');

@@ -39,7 +39,11 @@ export const ordersOf = perContext<Orders>((ctx: AppContext): Orders => {
   let gateway: PaymentGateway;
   let simulated: SimulatedGateway | undefined;
   if (config.stripe) {
-    gateway = new StripeGateway({ secretKey: config.stripe.secretKey, webhookSecret: config.stripe.webhookSecret, apiBase: config.stripe.apiBase });
+    gateway = new StripeGateway({
+      secretKey: config.stripe.secretKey,
+      webhookSecret: config.stripe.webhookSecret,
+      apiBase: config.stripe.apiBase,
+    });
   } else {
     // Several nodes without Stripe share the simulated intents through Redis; each signs its own
     // events, and the dev route delivers them to its own node, so the secret can stay per process.
@@ -50,7 +54,11 @@ export const ordersOf = perContext<Orders>((ctx: AppContext): Orders => {
   const timings = { ttlMs: config.IDEMPOTENCY_TTL_SECONDS * 1000, leaseMs: 60_000 };
   let idempotency: IdempotencyStore;
   if (config.dynamo) {
-    const dynamo = createDynamoClients({ endpoint: config.dynamo.endpoint, region: config.dynamo.region, requests: ctx.metrics.dynamoRequests });
+    const dynamo = createDynamoClients({
+      endpoint: config.dynamo.endpoint,
+      region: config.dynamo.region,
+      requests: ctx.metrics.dynamoRequests,
+    });
     idempotency = new DynamoIdempotencyStore(dynamo.doc, config.dynamo.tablePrefix, timings);
     ctx.stoppables.push({ name: 'orders-dynamo', stop: () => dynamo.client.destroy() });
   } else {

@@ -29,7 +29,11 @@ export async function buildPresence(
   if (!config.dynamo) {
     return { store: new MemoryPresenceStore(timings), locks, dynamo: undefined, readiness: [] };
   }
-  const dynamo = createDynamoClients({ endpoint: config.dynamo.endpoint, region: config.dynamo.region, requests: deps.metrics.dynamoRequests });
+  const dynamo = createDynamoClients({
+    endpoint: config.dynamo.endpoint,
+    region: config.dynamo.region,
+    requests: deps.metrics.dynamoRequests,
+  });
   if (config.DYNAMODB_CREATE_TABLES) {
     const report = await ensureTables(dynamo.client, config.dynamo.tablePrefix);
     deps.logger.info(report, 'dynamodb tables ensured');
@@ -51,6 +55,8 @@ export async function buildPresence(
     store,
     locks,
     dynamo,
-    readiness: [{ name: 'dynamodb', check: async () => void (await dynamo.client.send(new DescribeTableCommand({ TableName: presenceTable }))) }],
+    readiness: [
+      { name: 'dynamodb', check: async () => void (await dynamo.client.send(new DescribeTableCommand({ TableName: presenceTable }))) },
+    ],
   };
 }

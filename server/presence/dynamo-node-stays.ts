@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type DynamoDBDocumentClient,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { NODE_ATTRIBUTE, PRESENCE_BY_NODE } from '../storage/dynamo-tables';
 import { mapLimit } from './map-limit';
 import type { CountChange, EndedStay } from './presence-store';
@@ -26,7 +32,12 @@ const MAX_ATTEMPTS = 8;
  * and two survivors racing each other decrement each venue once. The index is eventually consistent:
  * an entry that is stale only costs a read.
  */
-export async function endNodeStays(d: NodeStaysDeps, nodeId: string, now: number, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]> {
+export async function endNodeStays(
+  d: NodeStaysDeps,
+  nodeId: string,
+  now: number,
+  onEnded?: (ended: EndedStay) => void,
+): Promise<CountChange[]> {
   const keys: { userId: string; venueId: string }[] = [];
   let start: Record<string, unknown> | undefined;
   do {
@@ -74,7 +85,8 @@ export async function endNodeStays(d: NodeStaysDeps, nodeId: string, now: number
       } catch (err) {
         // Changed under us (a heartbeat renewed it, a resume took it over) or another transaction held
         // it: read again and decide again.
-        if (!(err instanceof Error) || (err.name !== 'TransactionCanceledException' && err.name !== 'TransactionConflictException')) throw err;
+        if (!(err instanceof Error) || (err.name !== 'TransactionCanceledException' && err.name !== 'TransactionConflictException'))
+          throw err;
         await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
       }
     }

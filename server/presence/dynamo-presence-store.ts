@@ -126,7 +126,11 @@ export class DynamoPresenceStore implements PresenceStore {
     this.doc = opts.doc;
     this.presenceTable = tableName(opts.tablePrefix, 'presence');
     this.countsTable = tableName(opts.tablePrefix, 'venue-counts');
-    this.t = { timeoutMs: opts.timeoutMs, ttlMs: opts.ttlMs, ...(opts.refreshBelowMs !== undefined ? { refreshBelowMs: opts.refreshBelowMs } : {}) };
+    this.t = {
+      timeoutMs: opts.timeoutMs,
+      ttlMs: opts.ttlMs,
+      ...(opts.refreshBelowMs !== undefined ? { refreshBelowMs: opts.refreshBelowMs } : {}),
+    };
     this.counterShards = opts.counterShards ?? 4;
     this.expiryShards = opts.expiryShards ?? 16;
     this.ttlMarginS = opts.ttlMarginSeconds ?? 3600;
@@ -135,7 +139,8 @@ export class DynamoPresenceStore implements PresenceStore {
     this.counterShard = (opts.counterShard ?? Math.floor(Math.random() * this.counterShards)) % this.counterShards;
     this.known = new UserStateCache(opts.stateCacheSize ?? 100_000);
     this.batcher = new WriteBatcher({
-      send: async (items) => void (await this.doc.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: randomUUID() }))),
+      send: async (items) =>
+        void (await this.doc.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: randomUUID() }))),
       counterOp: (venueId, delta, slot, now, changes) => this.counterOp(venueId, delta, now, slot, changes),
       windowMs: opts.writeWindowMs ?? 2,
       maxInFlight: opts.writeSlots ?? 2,
@@ -235,8 +240,7 @@ export class DynamoPresenceStore implements PresenceStore {
         new UpdateCommand({
           TableName: this.presenceTable,
           Key: { userId: old.userId, venueId: old.venueId },
-          UpdateExpression:
-            `SET #lat = :lat, #lng = :lng, #buy = :buy, #recv = :recv, #vis = :vis, #seen = :now, #exp = :exp, #ttl = :ttl${input.nodeId !== undefined ? ', #node = :node' : ''}`,
+          UpdateExpression: `SET #lat = :lat, #lng = :lng, #buy = :buy, #recv = :recv, #vis = :vis, #seen = :now, #exp = :exp, #ttl = :ttl${input.nodeId !== undefined ? ', #node = :node' : ''}`,
           // Exactly the stay we know (it may be a remembered copy): anything else re-reads first.
           ConditionExpression: '#exp = :old AND #cin = :cin AND #exp > :now',
           ExpressionAttributeNames: {
@@ -302,7 +306,12 @@ export class DynamoPresenceStore implements PresenceStore {
       const item = state.item;
       if (item && item.expiresAt > now) {
         const next = heartbeatExpiry(item, now, this.t) ?? item.expiresAt;
-        const updated = await this.updateIfUnchanged(item, now, { lastSeenAt: now, expiresAt: next, ttl: this.ttlOf(next), ...(nodeId !== undefined ? { [NODE_ATTRIBUTE]: nodeId } : {}) });
+        const updated = await this.updateIfUnchanged(item, now, {
+          lastSeenAt: now,
+          expiresAt: next,
+          ttl: this.ttlOf(next),
+          ...(nodeId !== undefined ? { [NODE_ATTRIBUTE]: nodeId } : {}),
+        });
         if (updated) return updated;
       } else if (fresh) return null;
       if (fresh) await this.backoff(attempt, `resume of ${userId}`);
@@ -355,9 +364,19 @@ export class DynamoPresenceStore implements PresenceStore {
    * SET on the stay conditioned on its expiry being what we read and still in the future, so a
    * heartbeat cannot revive a stay the sweeper is ending, nor undo a concurrent grace shortening.
    */
-  private async updateIfUnchanged(item: PresenceRecord, now: number, set: Record<string, unknown>, sameSeen = false): Promise<PresenceRecord | null> {
+  private async updateIfUnchanged(
+    item: PresenceRecord,
+    now: number,
+    set: Record<string, unknown>,
+    sameSeen = false,
+  ): Promise<PresenceRecord | null> {
     const names: Record<string, string> = { '#exp': 'expiresAt', '#cin': 'checkedInAt', ...(sameSeen ? { '#seenAt': 'lastSeenAt' } : {}) };
-    const values: Record<string, unknown> = { ':old': item.expiresAt, ':cin': item.checkedInAt, ':now': now, ...(sameSeen ? { ':seenAt': item.lastSeenAt } : {}) };
+    const values: Record<string, unknown> = {
+      ':old': item.expiresAt,
+      ':cin': item.checkedInAt,
+      ':now': now,
+      ...(sameSeen ? { ':seenAt': item.lastSeenAt } : {}),
+    };
     const parts: string[] = [];
     Object.entries(set).forEach(([k, v], i) => {
       names[`#s${i}`] = k;
@@ -406,7 +425,9 @@ export class DynamoPresenceStore implements PresenceStore {
   private async end(item: Pick<PresenceRecord, 'userId' | 'venueId' | 'expiresAt'>, now: number): Promise<boolean> {
     const ok = await this.batcher.submit({
       userId: item.userId,
-      items: [{ Delete: { TableName: this.presenceTable, Key: { userId: item.userId, venueId: item.venueId }, ...this.exactExpiry(item) } }],
+      items: [
+        { Delete: { TableName: this.presenceTable, Key: { userId: item.userId, venueId: item.venueId }, ...this.exactExpiry(item) } },
+      ],
       deltas: [[item.venueId, -1]],
       now,
     });
@@ -454,7 +475,17 @@ export class DynamoPresenceStore implements PresenceStore {
   }
 
   endNodeStays(nodeId: string, now: number, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]> {
-    return endNodeStays({ doc: this.doc, presenceTable: this.presenceTable, counterOp: (v, d, at) => this.counterOp(v, d, at), changesFor: (v) => this.changesFor(v) }, nodeId, now, onEnded);
+    return endNodeStays(
+      {
+        doc: this.doc,
+        presenceTable: this.presenceTable,
+        counterOp: (v, d, at) => this.counterOp(v, d, at),
+        changesFor: (v) => this.changesFor(v),
+      },
+      nodeId,
+      now,
+      onEnded,
+    );
   }
 
   // ---- reads -----------------------------------------------------------------------------------
@@ -486,10 +517,12 @@ export class DynamoPresenceStore implements PresenceStore {
 
   async getCounts(venueIds: string[]): Promise<Map<string, VenueCount>> {
     const rows = await this.readCounters(venueIds);
-    return new Map([...new Set(venueIds)].map((id) => {
-      const r = rows.get(id);
-      return [id, { count: r?.count ?? 0, version: r?.version ?? 0 }];
-    }));
+    return new Map(
+      [...new Set(venueIds)].map((id) => {
+        const r = rows.get(id);
+        return [id, { count: r?.count ?? 0, version: r?.version ?? 0 }];
+      }),
+    );
   }
 
   /**
@@ -509,7 +542,9 @@ export class DynamoPresenceStore implements PresenceStore {
       const keys = chunk.flatMap((venueId) => Array.from({ length: this.counterShards }, (_, shard) => ({ venueId, shard })));
       for (let attempt = 1; ; attempt++) {
         try {
-          const out = await this.doc.send(new TransactGetCommand({ TransactItems: keys.map((Key) => ({ Get: { TableName: this.countsTable, Key } })) }));
+          const out = await this.doc.send(
+            new TransactGetCommand({ TransactItems: keys.map((Key) => ({ Get: { TableName: this.countsTable, Key } })) }),
+          );
           for (const r of out.Responses ?? []) if (r.Item) addShard(rows, r.Item);
           return;
         } catch (err) {
@@ -630,10 +665,7 @@ export class DynamoPresenceStore implements PresenceStore {
 
   async clear(): Promise<void> {
     this.known.clear();
-    await Promise.all([
-      this.deleteAll(this.presenceTable, ['userId', 'venueId']),
-      this.deleteAll(this.countsTable, ['venueId', 'shard']),
-    ]);
+    await Promise.all([this.deleteAll(this.presenceTable, ['userId', 'venueId']), this.deleteAll(this.countsTable, ['venueId', 'shard'])]);
   }
 
   private async deleteAll(table: string, keyNames: [string, string]): Promise<void> {
@@ -689,7 +721,12 @@ export class DynamoPresenceStore implements PresenceStore {
 
   private toItem(p: PresenceRecord): Item {
     const { nodeId, ...stay } = p;
-    return { ...stay, ...(nodeId !== undefined ? { [NODE_ATTRIBUTE]: nodeId } : {}), expShard: String(stableShard(p.userId, this.expiryShards)), ttl: this.ttlOf(p.expiresAt) };
+    return {
+      ...stay,
+      ...(nodeId !== undefined ? { [NODE_ATTRIBUTE]: nodeId } : {}),
+      expShard: String(stableShard(p.userId, this.expiryShards)),
+      ttl: this.ttlOf(p.expiresAt),
+    };
   }
 
   private ttlOf(expiresAtMs: number): number {
@@ -803,4 +840,3 @@ const MAX_TRANSACT_ITEMS = 100;
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
-

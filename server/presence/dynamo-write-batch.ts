@@ -84,7 +84,7 @@ export class WriteBatcher {
     const users = new Set<string>();
     const venues = new Set<string>();
     let items = 0;
-    for (let i = 0; i < this.queue.length; ) {
+    for (let i = 0; i < this.queue.length;) {
       const p = this.queue[i]!;
       const newVenues = p.write.deltas.filter(([v]) => !venues.has(v)).length;
       if (users.has(p.write.userId) || items + p.write.items.length + venues.size + newVenues > this.maxItems) {
@@ -131,14 +131,19 @@ export class WriteBatcher {
       for (const p of batch) if (p.attempts === 0) this.o.onWait(t - p.queuedAt);
     }
     const now = Math.max(...batch.map((p) => p.write.now));
-    const items = [...batch.flatMap((p) => p.write.items), ...[...deltas].map(([v, m]) => this.o.counterOp(v, m.delta, slot, now, m.changes))];
+    const items = [
+      ...batch.flatMap((p) => p.write.items),
+      ...[...deltas].map(([v, m]) => this.o.counterOp(v, m.delta, slot, now, m.changes)),
+    ];
     try {
       await this.o.send(items);
       this.o.onCommit?.(batch.length, items.length);
       for (const p of batch) p.resolve(true);
       return;
     } catch (err) {
-      const reasons = cancellationReasons(err) ?? (isTransientConflict(err) ? batch.flatMap((p) => p.write.items.map(() => 'TransactionConflict')) : undefined);
+      const reasons =
+        cancellationReasons(err) ??
+        (isTransientConflict(err) ? batch.flatMap((p) => p.write.items.map(() => 'TransactionConflict')) : undefined);
       if (reasons === undefined) {
         for (const p of batch) p.reject(err);
         return;
@@ -161,16 +166,25 @@ export class WriteBatcher {
       for (const p of retry) {
         p.attempts++;
         if (conflicted && p.attempts >= this.o.maxAttempts) {
-          p.reject(new AppError(ErrorCode.CONFLICT, `Presence changed concurrently; a write of ${p.write.userId} gave up after ${p.attempts} attempts`, { cause: err }));
+          p.reject(
+            new AppError(
+              ErrorCode.CONFLICT,
+              `Presence changed concurrently; a write of ${p.write.userId} gave up after ${p.attempts} attempts`,
+              { cause: err },
+            ),
+          );
         } else again.push(p);
       }
       // Back in line at the front, in their order; after a conflict, a short random pause first.
       this.queue.unshift(...again);
       if (conflicted && again.length > 0 && !this.timer) {
-        this.timer = setTimeout(() => {
-          this.timer = undefined;
-          this.flush();
-        }, Math.random() * Math.min(200, 5 * 2 ** Math.min(again[0]!.attempts, 6)));
+        this.timer = setTimeout(
+          () => {
+            this.timer = undefined;
+            this.flush();
+          },
+          Math.random() * Math.min(200, 5 * 2 ** Math.min(again[0]!.attempts, 6)),
+        );
       }
     }
   }

@@ -30,7 +30,10 @@ export function journalRebuildJob(d: JournalRebuildDeps) {
     try {
       const r = await d.journal.rebuild(d.store, d.venueIds());
       const level = r.upserted + r.deleted > 0 ? 'warn' : 'info';
-      d.logger[level]({ reason, ...r }, r.upserted + r.deleted > 0 ? 'presence journal rebuilt from the presence store' : 'presence journal agrees with the presence store');
+      d.logger[level](
+        { reason, ...r },
+        r.upserted + r.deleted > 0 ? 'presence journal rebuilt from the presence store' : 'presence journal agrees with the presence store',
+      );
     } catch (err) {
       d.logger.warn({ err, reason }, 'presence journal rebuild failed; the next one retries');
     } finally {

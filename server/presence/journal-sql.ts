@@ -31,7 +31,11 @@ const UPDATE_ALL = Prisma.sql`ON CONFLICT ("userId") DO UPDATE SET "venueId" = E
  * updated, so a flush of 300 changes is one round trip, not 300. A row whose user or venue was deleted
  * meanwhile (an account deleted mid-stay) is skipped, not allowed to fail the batch on its foreign key.
  */
-export function journalStatement(upserts: [string, PresenceRecord][], deletes: string[], onConflict: 'update' | 'keep' = 'update'): Prisma.Sql | null {
+export function journalStatement(
+  upserts: [string, PresenceRecord][],
+  deletes: string[],
+  onConflict: 'update' | 'keep' = 'update',
+): Prisma.Sql | null {
   if (upserts.length === 0 && deletes.length === 0) return null;
   const gone = deletes.length > 0 ? Prisma.sql`DELETE FROM presences WHERE "userId" IN (${Prisma.join(deletes)})` : null;
   if (upserts.length === 0) return gone;
@@ -54,12 +58,16 @@ export interface JournalRow {
 }
 
 export async function readJournalRows(prisma: PrismaClient): Promise<JournalRow[]> {
-  return prisma.$queryRaw<JournalRow[]>`SELECT "userId", "venueId", "wantsToBuy", "wantsToReceive", visible, "updatedAt"::text AS stamp FROM presences`;
+  return prisma.$queryRaw<
+    JournalRow[]
+  >`SELECT "userId", "venueId", "wantsToBuy", "wantsToReceive", visible, "updatedAt"::text AS stamp FROM presences`;
 }
 
 /** Whether a durable row says what the stay says (position and heartbeat times are not compared: heartbeats never reach the journal). */
 export function rowMatches(row: JournalRow, p: PresenceRecord): boolean {
-  return row.venueId === p.venueId && row.wantsToBuy === p.wantsToBuy && row.wantsToReceive === p.wantsToReceive && row.visible === p.visible;
+  return (
+    row.venueId === p.venueId && row.wantsToBuy === p.wantsToBuy && row.wantsToReceive === p.wantsToReceive && row.visible === p.visible
+  );
 }
 
 /**
@@ -81,7 +89,8 @@ export async function applyCorrections(
       upserted += await prisma.$executeRaw(journalStatement([[f.userId, f.stay]], [], 'keep')!);
     } else {
       const p = f.stay;
-      upserted += await prisma.$executeRaw`UPDATE presences SET "venueId" = ${p.venueId}, "wantsToBuy" = ${p.wantsToBuy}, "wantsToReceive" = ${p.wantsToReceive},
+      upserted +=
+        await prisma.$executeRaw`UPDATE presences SET "venueId" = ${p.venueId}, "wantsToBuy" = ${p.wantsToBuy}, "wantsToReceive" = ${p.wantsToReceive},
         visible = ${p.visible}, latitude = ${p.lat}::float8, longitude = ${p.lng}::float8, "expiresAt" = ${utc(p.checkedInAt + DURABLE_EXPIRY_MS)},
         "lastSeenAt" = ${utc(p.lastSeenAt)}, "updatedAt" = ${NOW_UTC} WHERE "userId" = ${f.userId} AND "updatedAt"::text = ${f.row.stamp}`;
     }

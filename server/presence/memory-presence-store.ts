@@ -27,7 +27,11 @@ export class MemoryPresenceStore implements PresenceStore {
   private readonly t: PresenceTimings;
 
   constructor(opts: MemoryPresenceStoreOptions) {
-    this.t = { timeoutMs: opts.timeoutMs, ttlMs: opts.ttlMs, ...(opts.refreshBelowMs !== undefined ? { refreshBelowMs: opts.refreshBelowMs } : {}) };
+    this.t = {
+      timeoutMs: opts.timeoutMs,
+      ttlMs: opts.ttlMs,
+      ...(opts.refreshBelowMs !== undefined ? { refreshBelowMs: opts.refreshBelowMs } : {}),
+    };
   }
 
   private bump(venueId: string, delta: number): CountChange {
@@ -104,7 +108,12 @@ export class MemoryPresenceStore implements PresenceStore {
   async resume(userId: string, now: number, nodeId?: string): Promise<PresenceRecord | null> {
     const p = this.live(userId, now);
     if (!p) return null;
-    const presence = { ...p, lastSeenAt: now, expiresAt: heartbeatExpiry(p, now, this.t) ?? p.expiresAt, ...(nodeId !== undefined ? { nodeId } : {}) };
+    const presence = {
+      ...p,
+      lastSeenAt: now,
+      expiresAt: heartbeatExpiry(p, now, this.t) ?? p.expiresAt,
+      ...(nodeId !== undefined ? { nodeId } : {}),
+    };
     this.byUser.set(userId, presence);
     return presence;
   }

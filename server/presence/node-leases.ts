@@ -88,8 +88,20 @@ export class DynamoNodeLeases implements NodeLeaseStore {
           Key: { userId: LEASES_PK, venueId: key },
           UpdateExpression: 'SET #state = :alive, #until = :until, #renewed = :now, #nodeId = :nodeId, #ttl = :ttl',
           ConditionExpression: 'attribute_not_exists(userId) OR #state = :alive',
-          ExpressionAttributeNames: { '#state': 'state', '#until': 'leaseUntil', '#renewed': 'renewedAt', '#nodeId': 'nodeId', '#ttl': 'ttl' },
-          ExpressionAttributeValues: { ':alive': 'alive', ':until': leaseUntil, ':now': now, ':nodeId': nodeId, ':ttl': Math.ceil(leaseUntil / 1000) + DEAD_ROW_TTL_S },
+          ExpressionAttributeNames: {
+            '#state': 'state',
+            '#until': 'leaseUntil',
+            '#renewed': 'renewedAt',
+            '#nodeId': 'nodeId',
+            '#ttl': 'ttl',
+          },
+          ExpressionAttributeValues: {
+            ':alive': 'alive',
+            ':until': leaseUntil,
+            ':now': now,
+            ':nodeId': nodeId,
+            ':ttl': Math.ceil(leaseUntil / 1000) + DEAD_ROW_TTL_S,
+          },
         }),
         this.opts(),
       );
@@ -139,7 +151,12 @@ export class DynamoNodeLeases implements NodeLeaseStore {
           // Exactly the row we judged lapsed: a renewal in between (a node that was only slow) wins.
           ConditionExpression:
             lease.state === 'alive' ? '#state = :alive AND #until = :until' : '#state = :reaping AND #claimUntil = :oldClaim',
-          ExpressionAttributeNames: { '#state': 'state', '#by': 'claimedBy', '#claimUntil': 'claimUntil', ...(lease.state === 'alive' ? { '#until': 'leaseUntil' } : {}) },
+          ExpressionAttributeNames: {
+            '#state': 'state',
+            '#by': 'claimedBy',
+            '#claimUntil': 'claimUntil',
+            ...(lease.state === 'alive' ? { '#until': 'leaseUntil' } : {}),
+          },
           ExpressionAttributeValues: {
             ':reaping': 'reaping',
             ':by': by,
@@ -157,24 +174,27 @@ export class DynamoNodeLeases implements NodeLeaseStore {
   }
 
   async markDead(key: string, by: string, now: number): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { userId: LEASES_PK, venueId: key },
-        UpdateExpression: 'SET #state = :dead, #deadAt = :now',
-        ConditionExpression: '#state = :reaping AND #by = :by',
-        ExpressionAttributeNames: { '#state': 'state', '#deadAt': 'deadAt', '#by': 'claimedBy' },
-        ExpressionAttributeValues: { ':dead': 'dead', ':reaping': 'reaping', ':now': now, ':by': by },
-      }),
-      this.opts(),
-    ).catch((err: unknown) => {
-      // Another survivor took a claim we held too long over: it finishes the job.
-      if (!(err instanceof Error && err.name === 'ConditionalCheckFailedException')) throw err;
-    });
+    await this.doc
+      .send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { userId: LEASES_PK, venueId: key },
+          UpdateExpression: 'SET #state = :dead, #deadAt = :now',
+          ConditionExpression: '#state = :reaping AND #by = :by',
+          ExpressionAttributeNames: { '#state': 'state', '#deadAt': 'deadAt', '#by': 'claimedBy' },
+          ExpressionAttributeValues: { ':dead': 'dead', ':reaping': 'reaping', ':now': now, ':by': by },
+        }),
+        this.opts(),
+      )
+      .catch((err: unknown) => {
+        // Another survivor took a claim we held too long over: it finishes the job.
+        if (!(err instanceof Error && err.name === 'ConditionalCheckFailedException')) throw err;
+      });
   }
 
   /** Test hook: a node's row as stored. */
   async get(key: string): Promise<Record<string, unknown> | undefined> {
-    return (await this.doc.send(new GetCommand({ TableName: this.table, Key: { userId: LEASES_PK, venueId: key }, ConsistentRead: true }))).Item;
+    return (await this.doc.send(new GetCommand({ TableName: this.table, Key: { userId: LEASES_PK, venueId: key }, ConsistentRead: true })))
+      .Item;
   }
 }

@@ -90,9 +90,11 @@ export class NodeReaper {
     this.draining = true;
     await Promise.all([this.renewTask.stop(), this.watchTask.stop()]);
     const now = this.o.now();
-    await this.o.leases.renew(this.currentKey, this.o.nodeId, now, now + Math.max(this.o.leaseMs, this.o.drainGraceMs)).catch((err: unknown) => {
-      this.o.log.warn({ err }, 'node lease: could not hand over on drain; it lapses on its own');
-    });
+    await this.o.leases
+      .renew(this.currentKey, this.o.nodeId, now, now + Math.max(this.o.leaseMs, this.o.drainGraceMs))
+      .catch((err: unknown) => {
+        this.o.log.warn({ err }, 'node lease: could not hand over on drain; it lapses on its own');
+      });
   }
 
   async stop(): Promise<void> {
@@ -112,11 +114,18 @@ export class NodeReaper {
     } catch (err) {
       const since = this.lastRenewedAt ? now - this.lastRenewedAt : undefined;
       // Below a lease nothing is lost; past it the others may be ending this node's stays.
-      (since !== undefined && since > this.o.leaseMs ? this.o.log.error : this.o.log.warn).call(this.o.log, { err, sinceRenewalMs: since }, 'node lease renewal failed');
+      (since !== undefined && since > this.o.leaseMs ? this.o.log.error : this.o.log.warn).call(
+        this.o.log,
+        { err, sinceRenewalMs: since },
+        'node lease renewal failed',
+      );
       return;
     }
     // Our row is no longer "alive": another node declared us dead while we were stalled or cut off.
-    this.o.log.error({ previousKey: key, lastRenewedAt: this.lastRenewedAt }, 'this node was declared dead by the cluster; rejoining as a new incarnation');
+    this.o.log.error(
+      { previousKey: key, lastRenewedAt: this.lastRenewedAt },
+      'this node was declared dead by the cluster; rejoining as a new incarnation',
+    );
     this.o.metrics.selfDeclaredDead();
     this.currentKey = newKey(this.o.nodeId);
     this.o.onDeclaredDead(key);
@@ -124,7 +133,9 @@ export class NodeReaper {
     // Stays the old incarnation wrote after the survivor's reap (before we noticed) would otherwise wait
     // for their stored lease: end them too, once the sockets handed back have had a moment to resume.
     setTimeout(() => {
-      this.endStaysOf(key).catch((err: unknown) => this.o.log.warn({ err, previousKey: key }, 'ending the old incarnation’s leftover stays failed'));
+      this.endStaysOf(key).catch((err: unknown) =>
+        this.o.log.warn({ err, previousKey: key }, 'ending the old incarnation’s leftover stays failed'),
+      );
     }, 2_000).unref();
   }
 
@@ -145,8 +156,13 @@ export class NodeReaper {
       if (!lapsed && !stalledClaim) continue;
       if (!(await this.o.leases.claim(lease, this.currentKey, now, now + 4 * this.o.leaseMs).catch(() => false))) continue;
       if (lapsed) this.o.metrics.nodeDeclaredDead();
-      this.o.log.warn({ deadNode: lease.key, lastRenewedAt: lease.renewedAt, leaseUntil: lease.leaseUntil }, 'node lease lapsed: ending the stays it held');
-      await this.reap(lease).catch((err: unknown) => this.o.log.error({ err, deadNode: lease.key }, 'ending a dead node’s stays failed; another survivor takes over'));
+      this.o.log.warn(
+        { deadNode: lease.key, lastRenewedAt: lease.renewedAt, leaseUntil: lease.leaseUntil },
+        'node lease lapsed: ending the stays it held',
+      );
+      await this.reap(lease).catch((err: unknown) =>
+        this.o.log.error({ err, deadNode: lease.key }, 'ending a dead node’s stays failed; another survivor takes over'),
+      );
     }
   }
 

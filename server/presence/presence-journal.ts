@@ -53,7 +53,11 @@ type Pending = { presence: PresenceRecord | null; previousVenueId: string | null
 function journalMetrics(registry: Registry | undefined) {
   const registers = registry ? [registry] : [];
   return {
-    depth: new Gauge({ name: 'treatme_presence_journal_depth', help: 'Presence changes queued or being written to PostgreSQL on this node', registers }),
+    depth: new Gauge({
+      name: 'treatme_presence_journal_depth',
+      help: 'Presence changes queued or being written to PostgreSQL on this node',
+      registers,
+    }),
     rows: new Counter({
       name: 'treatme_presence_journal_rows_total',
       help: 'Durable presence rows by outcome: written, failed (retried), dropped (queue full; the rebuild repairs them)',

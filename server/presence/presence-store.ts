@@ -211,7 +211,8 @@ export function leaseTimings(c: {
   const timeoutMs = (c.PRESENCE_TIMEOUT_SECONDS + c.PRESENCE_LEASE_EXTRA_SECONDS) * 1000;
   // `every` (the naive baseline): a lease that is always "near its end" makes the liveness tracker
   // ask the store on each heartbeat and the store write each time — one switch for both layers.
-  const refreshBelowMs = c.PRESENCE_HEARTBEAT_WRITES === 'every' ? Number.POSITIVE_INFINITY : Math.min(c.PRESENCE_LEASE_REFRESH_SECONDS * 1000, timeoutMs / 2);
+  const refreshBelowMs =
+    c.PRESENCE_HEARTBEAT_WRITES === 'every' ? Number.POSITIVE_INFINITY : Math.min(c.PRESENCE_LEASE_REFRESH_SECONDS * 1000, timeoutMs / 2);
   return { timeoutMs, ttlMs: c.PRESENCE_TTL_SECONDS * 1000, refreshBelowMs };
 }
 

@@ -76,7 +76,8 @@ export class PresenceSweeper {
       this.opts.onLease?.(held);
       return held;
     } catch (err) {
-      if (!this.leaseLost) this.opts.log?.warn({ err }, 'presence sweeper: lease store unreachable; sweeping on this node until it is back');
+      if (!this.leaseLost)
+        this.opts.log?.warn({ err }, 'presence sweeper: lease store unreachable; sweeping on this node until it is back');
       this.leaseLost = true;
       this.opts.onLease?.(true);
       return true;

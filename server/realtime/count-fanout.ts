@@ -102,11 +102,13 @@ export class CountFanout {
     if (ids.length === 0) return 0;
     const counts = await this.store.getCounts(ids);
     const fresh: VenueCount[] = [];
-    for (const [venueId, c] of counts) if (c.version > this.coalescer.lastSent(venueId)) fresh.push({ venueId, count: c.count, version: c.version });
+    for (const [venueId, c] of counts)
+      if (c.version > this.coalescer.lastSent(venueId)) fresh.push({ venueId, count: c.count, version: c.version });
     this.accept(fresh);
     const sent = fresh.length;
     if (sent > 0) this.metrics.countResyncRepairs.inc({ reason }, sent);
-    if (reason === 'redis-recovered' || sent > 0) this.logger.info({ reason, venues: ids.length, refreshed: sent }, 'venue counts resynced');
+    if (reason === 'redis-recovered' || sent > 0)
+      this.logger.info({ reason, venues: ids.length, refreshed: sent }, 'venue counts resynced');
     return sent;
   }
 

@@ -102,7 +102,8 @@ export class LivenessTracker {
       // lease run out before its timeout, and the sweeper would end it early: renew those near the end.
       const expiring: string[] = [];
       for (const [userId, t] of this.users) {
-        if (t.presence.expiresAt < t.lastBeatAt + this.o.timeoutMs && t.presence.expiresAt - now < this.o.refreshBelowMs) expiring.push(userId);
+        if (t.presence.expiresAt < t.lastBeatAt + this.o.timeoutMs && t.presence.expiresAt - now < this.o.refreshBelowMs)
+          expiring.push(userId);
       }
       await mapLimit(expiring, ENDS_IN_FLIGHT, async (userId) => {
         try {

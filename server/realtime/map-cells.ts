@@ -29,7 +29,12 @@ export function cellsOfPoint(lat: number, lng: number): string[] {
 
 /** A bbox crossing the antimeridian (west > east) is two longitude ranges. */
 export function lngRanges([west, , east]: BBox): [number, number][] {
-  return west <= east ? [[west, east]] : [[west, 180], [-180, east]];
+  return west <= east
+    ? [[west, east]]
+    : [
+        [west, 180],
+        [-180, east],
+      ];
 }
 
 function cellsAtLevel(bbox: BBox, level: number, cap: number): string[] | null {

@@ -15,15 +15,27 @@ export interface NodeLiveness {
 }
 
 function reaperMetrics(registry: Registry): NodeReaperMetrics {
-  const declared = new Counter({ name: 'treatme_nodes_declared_dead_total', help: 'Lapsed node leases this node claimed (one survivor per dead node)', registers: [registry] });
-  const ended = new Counter({ name: 'treatme_node_stays_ended_total', help: 'Stays this node ended because the node holding their socket died', registers: [registry] });
+  const declared = new Counter({
+    name: 'treatme_nodes_declared_dead_total',
+    help: 'Lapsed node leases this node claimed (one survivor per dead node)',
+    registers: [registry],
+  });
+  const ended = new Counter({
+    name: 'treatme_node_stays_ended_total',
+    help: 'Stays this node ended because the node holding their socket died',
+    registers: [registry],
+  });
   const recovery = new Histogram({
     name: 'treatme_node_recovery_seconds',
     help: 'From a dead node’s last lease renewal to the end of its last stay',
     buckets: [2, 5, 10, 12, 15, 20, 30, 60, 120],
     registers: [registry],
   });
-  const self = new Counter({ name: 'treatme_node_self_declared_dead_total', help: 'Times this node found its own lease taken (stalled or cut off longer than a lease)', registers: [registry] });
+  const self = new Counter({
+    name: 'treatme_node_self_declared_dead_total',
+    help: 'Times this node found its own lease taken (stalled or cut off longer than a lease)',
+    registers: [registry],
+  });
   return {
     nodeDeclaredDead: () => declared.inc(),
     staysEnded: (n) => ended.inc(n),

@@ -39,7 +39,12 @@ export class NodeOutbox {
     this.setTimer = o.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
     this.clearTimer = o.clearTimer ?? ((t) => clearTimeout(t as NodeJS.Timeout));
     this.publishes = o.registry
-      ? new Counter({ name: 'treatme_fanout_publishes_total', help: 'Inter-node fan-out frames this node published (one Redis publish each)', labelNames: ['kind'] as const, registers: [o.registry] })
+      ? new Counter({
+          name: 'treatme_fanout_publishes_total',
+          help: 'Inter-node fan-out frames this node published (one Redis publish each)',
+          labelNames: ['kind'] as const,
+          registers: [o.registry],
+        })
       : undefined;
     o.io.on('node:fanout', (frame: NodeFanoutFrame) => {
       if (frame.counts.length > 0) for (const l of this.countListeners) l(frame.counts);
@@ -104,7 +109,9 @@ export class NodeOutbox {
     this.counts = new Map();
     this.people = new Map();
     this.lastSentAt = this.now();
-    this.publishes?.inc({ kind: frame.counts.length > 0 && frame.people.length > 0 ? 'both' : frame.counts.length > 0 ? 'counts' : 'people' });
+    this.publishes?.inc({
+      kind: frame.counts.length > 0 && frame.people.length > 0 ? 'both' : frame.counts.length > 0 ? 'counts' : 'people',
+    });
     // Failures (Redis down) are swallowed by the adapter: other nodes catch up with a resync when Redis returns.
     this.o.io.serverSideEmit('node:fanout', frame);
   }

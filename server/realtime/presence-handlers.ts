@@ -34,7 +34,8 @@ export interface PresenceHandlerDeps {
 }
 
 function moveToVenueRoom(socket: TypedSocket, venueId: string | null): void {
-  for (const room of socket.rooms) if (room.startsWith(Rooms.venuePeople('')) && room !== (venueId && Rooms.venuePeople(venueId))) void socket.leave(room);
+  for (const room of socket.rooms)
+    if (room.startsWith(Rooms.venuePeople('')) && room !== (venueId && Rooms.venuePeople(venueId))) void socket.leave(room);
   if (venueId) void socket.join(Rooms.venuePeople(venueId));
 }
 
@@ -80,7 +81,10 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
     });
     d.fanout.publish(result.changes);
     d.journal.record(userId, result.presence, result.previousVenueId);
-    const here = result.changes.find((c) => c.venueId === p.venueId) ?? { venueId: p.venueId, ...(await d.store.getCounts([p.venueId])).get(p.venueId)! };
+    const here = result.changes.find((c) => c.venueId === p.venueId) ?? {
+      venueId: p.venueId,
+      ...(await d.store.getCounts([p.venueId])).get(p.venueId)!,
+    };
     return { presence: toPresenceView(result.presence), previousVenueId: result.previousVenueId, count: here };
   });
 

@@ -39,7 +39,16 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
   });
   await catalog.start();
 
-  const fanout = new CountFanout(io, catalog, ctx.presence, logger, metrics, config.COUNT_COALESCE_MS, ctx.redis !== undefined, config.FANOUT_PUBLISH_WINDOW_MS);
+  const fanout = new CountFanout(
+    io,
+    catalog,
+    ctx.presence,
+    logger,
+    metrics,
+    config.COUNT_COALESCE_MS,
+    ctx.redis !== undefined,
+    config.FANOUT_PUBLISH_WINDOW_MS,
+  );
   const journal = new PresenceJournal(db.prisma, logger, {
     flushMs: config.PRESENCE_JOURNAL_FLUSH_MS,
     maxPending: config.PRESENCE_JOURNAL_MAX_PENDING,
@@ -55,7 +64,11 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
     intervalMs: config.PRESENCE_JOURNAL_REBUILD_INTERVAL_MS,
   });
   journal.onFlush(friendPresenceNotifier(io, db.prisma));
-  const guard: EventGuardDeps = { logger, metrics, limiter: createEventLimiter(config.SOCKET_EVENTS_PER_SECOND, config.SOCKET_EVENTS_BURST) };
+  const guard: EventGuardDeps = {
+    logger,
+    metrics,
+    limiter: createEventLimiter(config.SOCKET_EVENTS_PER_SECOND, config.SOCKET_EVENTS_BURST),
+  };
 
   const liveness = new LivenessTracker({
     store: ctx.presence,
@@ -142,7 +155,9 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
       graceMs: config.PRESENCE_GRACE_SECONDS * 1000,
       isDraining,
       nodeKey: nodes.key,
-      ...(ctx.redis ? { reclaimElsewhere: deviceHandover({ io, store: ctx.presence, liveness, logger, now: ctx.now, nodeKey: nodes.key }) } : {}),
+      ...(ctx.redis
+        ? { reclaimElsewhere: deviceHandover({ io, store: ctx.presence, liveness, logger, now: ctx.now, nodeKey: nodes.key }) }
+        : {}),
     }),
     watchHandlers({ guard, store: ctx.presence, catalog, table: fanout.table }),
   ];

@@ -22,7 +22,10 @@ export interface SocketFeature {
 }
 
 /** Exported so the sockets benchmark's bare socket.io baseline runs with exactly these options. */
-export function socketIoOptions(config: Config, admit: (req: Parameters<NonNullable<ServerOptions['allowRequest']>>[0]) => boolean = () => true): Partial<ServerOptions> {
+export function socketIoOptions(
+  config: Config,
+  admit: (req: Parameters<NonNullable<ServerOptions['allowRequest']>>[0]) => boolean = () => true,
+): Partial<ServerOptions> {
   return {
     // A phone never needs a larger frame; bigger ones are dropped by the engine before parsing.
     maxHttpBufferSize: config.SOCKET_MAX_MESSAGE_BYTES,
@@ -44,16 +47,22 @@ export function socketIoOptions(config: Config, admit: (req: Parameters<NonNulla
 
 export function createSocketServer(httpServer: HttpServer, config: Config): TypedServer {
   const perAddress = new ConnectionsPerAddress(config);
-  const io: TypedServer = new Server(httpServer, socketIoOptions(config, (req) => perAddress.admit(req)));
+  const io: TypedServer = new Server(
+    httpServer,
+    socketIoOptions(config, (req) => perAddress.admit(req)),
+  );
   // socket.io keeps each session's first HTTP request by default; nothing here reads it after the
   // handshake (socket.handshake holds what we need), and at tens of thousands of sockets it is the
   // largest share of per-socket memory (socket.io's "Memory usage" guide). engine.io also keeps it
   // from the upgrade's TCP socket: see upgrade-request.ts.
-  io.engine.on('connection', (rawSocket: { request: unknown; transport: unknown; once(event: 'upgrade' | 'close', fn: (transport: unknown) => void): void }) => {
-    perAddress.track(rawSocket.request as Parameters<ConnectionsPerAddress['track']>[0], (fn) => rawSocket.once('close', fn));
-    rawSocket.request = null;
-    if (releaseUpgradeRequest(rawSocket.transport) === 0) rawSocket.once('upgrade', releaseUpgradeRequest);
-  });
+  io.engine.on(
+    'connection',
+    (rawSocket: { request: unknown; transport: unknown; once(event: 'upgrade' | 'close', fn: (transport: unknown) => void): void }) => {
+      perAddress.track(rawSocket.request as Parameters<ConnectionsPerAddress['track']>[0], (fn) => rawSocket.once('close', fn));
+      rawSocket.request = null;
+      if (releaseUpgradeRequest(rawSocket.transport) === 0) rawSocket.once('upgrade', releaseUpgradeRequest);
+    },
+  );
   return io;
 }
 
@@ -77,7 +86,10 @@ export function trackConnections(io: TypedServer, logger: Logger, metrics: Metri
   }
   io.on('connection', (socket) => {
     metrics.socketsConnected.inc();
-    logger.info({ socket: socket.id, user: socket.data.userId, recovered: socket.recovered, ip: socket.handshake.address }, 'socket connected');
+    logger.info(
+      { socket: socket.id, user: socket.data.userId, recovered: socket.recovered, ip: socket.handshake.address },
+      'socket connected',
+    );
     socket.onAny(dispatch);
     socket.on('disconnect', onDisconnect);
     for (const f of features) f.connected?.(socket);

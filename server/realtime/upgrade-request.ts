@@ -37,5 +37,7 @@ export function releaseUpgradeRequest(transport: unknown): number {
 
 export function hasUpgradeRelay(transport: unknown): boolean {
   const tcp = tcpSocketOf(transport);
-  return (tcp?.rawListeners('close') ?? []).some((raw) => ((raw as Listener & { listener?: Listener }).listener ?? raw).toString() === RELAY_SOURCE);
+  return (tcp?.rawListeners('close') ?? []).some(
+    (raw) => ((raw as Listener & { listener?: Listener }).listener ?? raw).toString() === RELAY_SOURCE,
+  );
 }

@@ -67,7 +67,11 @@ export function watchHandlers(d: WatchHandlerDeps): SocketFeature {
     await socket.join(cells);
     socket.data.mapCells = cells;
     const venues = d.catalog.inView(p.bbox, MAX_SNAPSHOT_VENUES);
-    const counts = await countsOf(d.store, venues.map((v) => v.id), d.table);
+    const counts = await countsOf(
+      d.store,
+      venues.map((v) => v.id),
+      d.table,
+    );
     socket.emit('venue:snapshot', { counts });
     return { counts };
   });

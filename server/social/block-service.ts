@@ -15,11 +15,29 @@ export async function blockUser(ctx: AppContext, me: string, other: string, sour
   const target = await prisma.user.findUnique({ where: { id: other }, select: { id: true } });
   if (!target) throw new AppError(ErrorCode.NOT_FOUND, 'No such user');
   const block = await prisma.$transaction(async (tx) => {
-    await tx.friendship.deleteMany({ where: { OR: [{ requesterId: me, addresseeId: other }, { requesterId: other, addresseeId: me }] } });
-    return tx.block.upsert({ where: { blockerId_blockedId: { blockerId: me, blockedId: other } }, update: {}, create: { blockerId: me, blockedId: other } });
+    await tx.friendship.deleteMany({
+      where: {
+        OR: [
+          { requesterId: me, addresseeId: other },
+          { requesterId: other, addresseeId: me },
+        ],
+      },
+    });
+    return tx.block.upsert({
+      where: { blockerId_blockedId: { blockerId: me, blockedId: other } },
+      update: {},
+      create: { blockerId: me, blockedId: other },
+    });
   });
   friendsChanged(ctx, [me, other]);
-  await audit(ctx, { userId: me, action: AuditAction.UserBlocked, resourceType: 'block', resourceId: block.id, changes: { blockedId: other }, ...source });
+  await audit(ctx, {
+    userId: me,
+    action: AuditAction.UserBlocked,
+    resourceType: 'block',
+    resourceId: block.id,
+    changes: { blockedId: other },
+    ...source,
+  });
 }
 
 export async function unblockUser(ctx: AppContext, me: string, other: string, source: Source): Promise<void> {
@@ -28,7 +46,14 @@ export async function unblockUser(ctx: AppContext, me: string, other: string, so
   if (!block) throw new AppError(ErrorCode.NOT_FOUND, 'You have not blocked this user');
   await prisma.block.deleteMany({ where: { id: block.id } });
   friendsChanged(ctx, [me, other]);
-  await audit(ctx, { userId: me, action: AuditAction.UserUnblocked, resourceType: 'block', resourceId: block.id, changes: { blockedId: other }, ...source });
+  await audit(ctx, {
+    userId: me,
+    action: AuditAction.UserUnblocked,
+    resourceType: 'block',
+    resourceId: block.id,
+    changes: { blockedId: other },
+    ...source,
+  });
 }
 
 /** Only the blocks I made: who blocked me is never revealed. */

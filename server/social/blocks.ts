@@ -5,7 +5,12 @@ type Prisma = AppContext['db']['prisma'];
 /** True when either user blocked the other: then neither sees, befriends, invites or treats the other. */
 export async function isBlockedEitherWay(prisma: Prisma, a: string, b: string): Promise<boolean> {
   const hit = await prisma.block.findFirst({
-    where: { OR: [{ blockerId: a, blockedId: b }, { blockerId: b, blockedId: a }] },
+    where: {
+      OR: [
+        { blockerId: a, blockedId: b },
+        { blockerId: b, blockedId: a },
+      ],
+    },
     select: { id: true },
   });
   return hit !== null;

@@ -80,7 +80,8 @@ export class FriendCache {
 
 export const friendCache = perContext((ctx: AppContext) => {
   const cache = new FriendCache({
-    load: async (userId) => (await listFriends(ctx.db.prisma, userId)).map((f) => ({ id: f.id, displayName: f.displayName, profileImageUrl: f.profileImageUrl })),
+    load: async (userId) =>
+      (await listFriends(ctx.db.prisma, userId)).map((f) => ({ id: f.id, displayName: f.displayName, profileImageUrl: f.profileImageUrl })),
     now: ctx.now,
     ttlMs: ctx.config.FRIENDS_CACHE_SECONDS * 1000,
   });

@@ -13,7 +13,12 @@ export function toPublicUser(u: { id: string; displayName: string; profileImageU
 /** The pair's friendship row in either direction, if any. */
 export async function friendshipBetween(prisma: Pick<Prisma, 'friendship'>, a: string, b: string) {
   return prisma.friendship.findFirst({
-    where: { OR: [{ requesterId: a, addresseeId: b }, { requesterId: b, addresseeId: a }] },
+    where: {
+      OR: [
+        { requesterId: a, addresseeId: b },
+        { requesterId: b, addresseeId: a },
+      ],
+    },
   });
 }
 

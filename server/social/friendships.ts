@@ -29,7 +29,14 @@ export async function requestFriendship(ctx: AppContext, me: string, other: stri
   if (existing) return acceptFriendship(ctx, me, other, source);
   try {
     const f = await ctx.db.prisma.friendship.create({ data: { requesterId: me, addresseeId: other } });
-    await audit(ctx, { userId: me, action: AuditAction.FriendRequested, resourceType: 'friendship', resourceId: f.id, changes: { addresseeId: other }, ...source });
+    await audit(ctx, {
+      userId: me,
+      action: AuditAction.FriendRequested,
+      resourceType: 'friendship',
+      resourceId: f.id,
+      changes: { addresseeId: other },
+      ...source,
+    });
   } catch (err) {
     // Both asked at the same instant: the unique pair index let one in; report what now exists.
     const now = await friendshipBetween(ctx.db.prisma, me, other);
@@ -53,7 +60,14 @@ export async function acceptFriendship(ctx: AppContext, me: string, other: strin
   }
   friendsChanged(ctx, [me, other]);
   const f = await friendshipBetween(prisma, me, other);
-  await audit(ctx, { userId: me, action: AuditAction.FriendAccepted, resourceType: 'friendship', resourceId: f?.id ?? `${other}:${me}`, changes: { requesterId: other }, ...source });
+  await audit(ctx, {
+    userId: me,
+    action: AuditAction.FriendAccepted,
+    resourceType: 'friendship',
+    resourceId: f?.id ?? `${other}:${me}`,
+    changes: { requesterId: other },
+    ...source,
+  });
   return { userId: other, state: 'friends' };
 }
 
@@ -63,7 +77,14 @@ export async function removeFriendship(ctx: AppContext, me: string, other: strin
   if (!f) throw new AppError(ErrorCode.NOT_FOUND, 'No friendship or request with this user');
   await ctx.db.prisma.friendship.deleteMany({ where: { id: f.id } });
   if (f.status === 'ACCEPTED') friendsChanged(ctx, [me, other]);
-  await audit(ctx, { userId: me, action: AuditAction.FriendRemoved, resourceType: 'friendship', resourceId: f.id, changes: { otherUserId: other, was: f.status }, ...source });
+  await audit(ctx, {
+    userId: me,
+    action: AuditAction.FriendRemoved,
+    resourceType: 'friendship',
+    resourceId: f.id,
+    changes: { otherUserId: other, was: f.status },
+    ...source,
+  });
 }
 
 export async function friendsOverview(ctx: AppContext, me: string): Promise<FriendsResponse> {
@@ -71,13 +92,25 @@ export async function friendsOverview(ctx: AppContext, me: string): Promise<Frie
   const select = { id: true, displayName: true, profileImageUrl: true } as const;
   const [friends, incoming, outgoing, blocked] = await Promise.all([
     listFriends(prisma, me),
-    prisma.friendship.findMany({ where: { addresseeId: me, status: 'PENDING' }, include: { requester: { select } }, orderBy: { createdAt: 'desc' } }),
-    prisma.friendship.findMany({ where: { requesterId: me, status: 'PENDING' }, include: { addressee: { select } }, orderBy: { createdAt: 'desc' } }),
+    prisma.friendship.findMany({
+      where: { addresseeId: me, status: 'PENDING' },
+      include: { requester: { select } },
+      orderBy: { createdAt: 'desc' },
+    }),
+    prisma.friendship.findMany({
+      where: { requesterId: me, status: 'PENDING' },
+      include: { addressee: { select } },
+      orderBy: { createdAt: 'desc' },
+    }),
     blockedEitherWay(prisma, me),
   ]);
   return {
     friends: friends.map((f) => ({ ...toPublicUser(f), since: f.since.toISOString() })),
-    incoming: incoming.filter((f) => !blocked.has(f.requesterId)).map((f) => ({ ...toPublicUser(f.requester), requestedAt: f.createdAt.toISOString() })),
-    outgoing: outgoing.filter((f) => !blocked.has(f.addresseeId)).map((f) => ({ ...toPublicUser(f.addressee), requestedAt: f.createdAt.toISOString() })),
+    incoming: incoming
+      .filter((f) => !blocked.has(f.requesterId))
+      .map((f) => ({ ...toPublicUser(f.requester), requestedAt: f.createdAt.toISOString() })),
+    outgoing: outgoing
+      .filter((f) => !blocked.has(f.addresseeId))
+      .map((f) => ({ ...toPublicUser(f.addressee), requestedAt: f.createdAt.toISOString() })),
   };
 }

@@ -19,9 +19,13 @@ const inviteKey = perContext((ctx) => ctx.tokens.deriveKey('group-invite'));
 
 export function signGroupInvite(ctx: AppContext, groupId: string, inviteeId: string, inviterId: string): { code: string; expiresAt: Date } {
   const nowSeconds = Math.floor(ctx.now() / 1000);
-  const code = jwt.sign({ typ: 'group-invite', gid: groupId, inv: inviteeId, by: inviterId, iat: nowSeconds, exp: nowSeconds + INVITE_TTL_SECONDS }, inviteKey(ctx), {
-    algorithm: 'HS256',
-  });
+  const code = jwt.sign(
+    { typ: 'group-invite', gid: groupId, inv: inviteeId, by: inviterId, iat: nowSeconds, exp: nowSeconds + INVITE_TTL_SECONDS },
+    inviteKey(ctx),
+    {
+      algorithm: 'HS256',
+    },
+  );
   return { code, expiresAt: new Date((nowSeconds + INVITE_TTL_SECONDS) * 1000) };
 }
 

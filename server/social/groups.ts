@@ -49,12 +49,23 @@ export async function createGroup(ctx: AppContext, me: string, name: string, sou
     data: { name, members: { create: { userId: me, isOwner: true } } },
     include: groupInclude,
   });
-  await audit(ctx, { userId: me, action: AuditAction.GroupCreated, resourceType: 'group', resourceId: created.id, changes: { name }, ...source });
+  await audit(ctx, {
+    userId: me,
+    action: AuditAction.GroupCreated,
+    resourceType: 'group',
+    resourceId: created.id,
+    changes: { name },
+    ...source,
+  });
   return toView(created);
 }
 
 export async function myGroups(ctx: AppContext, me: string): Promise<GroupView[]> {
-  const groups = await ctx.db.prisma.group.findMany({ where: { members: { some: { userId: me } } }, include: groupInclude, orderBy: { createdAt: 'desc' } });
+  const groups = await ctx.db.prisma.group.findMany({
+    where: { members: { some: { userId: me } } },
+    include: groupInclude,
+    orderBy: { createdAt: 'desc' },
+  });
   return groups.map(toView);
 }
 
@@ -68,9 +79,17 @@ export async function inviteToGroup(ctx: AppContext, groupId: string, me: string
   const invitee = await ctx.db.prisma.user.findUnique({ where: { id: inviteeId }, select: { id: true } });
   if (!invitee || (await isBlockedEitherWay(ctx.db.prisma, me, inviteeId))) throw new AppError(ErrorCode.NOT_FOUND, 'No such user');
   if (g.members.some((m) => m.userId === inviteeId)) throw new AppError(ErrorCode.CONFLICT, 'Already a member');
-  if (g.members.length >= MAX_GROUP_MEMBERS) throw new AppError(ErrorCode.LIMIT_REACHED, `A group has at most ${MAX_GROUP_MEMBERS} members`);
+  if (g.members.length >= MAX_GROUP_MEMBERS)
+    throw new AppError(ErrorCode.LIMIT_REACHED, `A group has at most ${MAX_GROUP_MEMBERS} members`);
   const invite = signGroupInvite(ctx, groupId, inviteeId, me);
-  await audit(ctx, { userId: me, action: AuditAction.GroupInvited, resourceType: 'group', resourceId: groupId, changes: { inviteeId }, ...source });
+  await audit(ctx, {
+    userId: me,
+    action: AuditAction.GroupInvited,
+    resourceType: 'group',
+    resourceId: groupId,
+    changes: { inviteeId },
+    ...source,
+  });
   await getPushSender(ctx).send(inviteeId, {
     title: 'Group invite',
     body: `You are invited to ${g.name}`,
@@ -81,19 +100,29 @@ export async function inviteToGroup(ctx: AppContext, groupId: string, me: string
 
 export async function joinGroup(ctx: AppContext, groupId: string, me: string, inviteCode: string, source: Source): Promise<GroupView> {
   const claims = verifyGroupInvite(ctx, inviteCode);
-  if (claims.gid !== groupId || claims.inv !== me) throw new AppError(ErrorCode.FORBIDDEN, 'This invite is not for you or not for this group');
+  if (claims.gid !== groupId || claims.inv !== me)
+    throw new AppError(ErrorCode.FORBIDDEN, 'This invite is not for you or not for this group');
   const g = await loadGroup(ctx, groupId);
   if (!g) throw new AppError(ErrorCode.NOT_FOUND, 'No such group');
   if (g.members.some((m) => m.userId === me)) return toView(g);
-  if (!g.members.some((m) => m.userId === claims.by)) throw new AppError(ErrorCode.FORBIDDEN, 'The inviter has left this group; ask for a new invite');
+  if (!g.members.some((m) => m.userId === claims.by))
+    throw new AppError(ErrorCode.FORBIDDEN, 'The inviter has left this group; ask for a new invite');
   if (await isBlockedEitherWay(ctx.db.prisma, me, claims.by)) throw new AppError(ErrorCode.FORBIDDEN, 'Invite no longer valid');
-  if (g.members.length >= MAX_GROUP_MEMBERS) throw new AppError(ErrorCode.LIMIT_REACHED, `A group has at most ${MAX_GROUP_MEMBERS} members`);
+  if (g.members.length >= MAX_GROUP_MEMBERS)
+    throw new AppError(ErrorCode.LIMIT_REACHED, `A group has at most ${MAX_GROUP_MEMBERS} members`);
   await ctx.db.prisma.groupMember.upsert({
     where: { groupId_userId: { groupId, userId: me } },
     update: {},
     create: { groupId, userId: me },
   });
-  await audit(ctx, { userId: me, action: AuditAction.GroupJoined, resourceType: 'group', resourceId: groupId, changes: { invitedBy: claims.by }, ...source });
+  await audit(ctx, {
+    userId: me,
+    action: AuditAction.GroupJoined,
+    resourceType: 'group',
+    resourceId: groupId,
+    changes: { invitedBy: claims.by },
+    ...source,
+  });
   return getGroup(ctx, groupId, me);
 }
 
@@ -114,17 +143,36 @@ export async function leaveGroup(ctx: AppContext, groupId: string, me: string, s
     }
     return false;
   });
-  await audit(ctx, { userId: me, action: deleted ? AuditAction.GroupDeleted : AuditAction.GroupLeft, resourceType: 'group', resourceId: groupId, ...source });
+  await audit(ctx, {
+    userId: me,
+    action: deleted ? AuditAction.GroupDeleted : AuditAction.GroupLeft,
+    resourceType: 'group',
+    resourceId: groupId,
+    ...source,
+  });
   return { deleted };
 }
 
-export async function setGroupVenue(ctx: AppContext, groupId: string, me: string, venueId: string | null, source: Source): Promise<GroupView> {
+export async function setGroupVenue(
+  ctx: AppContext,
+  groupId: string,
+  me: string,
+  venueId: string | null,
+  source: Source,
+): Promise<GroupView> {
   const g = await groupForMember(ctx, groupId, me);
   if (venueId !== null) {
     const venue = await ctx.db.prisma.venue.findUnique({ where: { id: venueId }, select: { id: true } });
     if (!venue) throw new AppError(ErrorCode.NOT_FOUND, 'No such venue');
   }
   await ctx.db.prisma.group.update({ where: { id: groupId }, data: { currentVenueId: venueId } });
-  await audit(ctx, { userId: me, action: AuditAction.GroupVenueSet, resourceType: 'group', resourceId: groupId, changes: { currentVenueId: [g.currentVenueId, venueId] }, ...source });
+  await audit(ctx, {
+    userId: me,
+    action: AuditAction.GroupVenueSet,
+    resourceType: 'group',
+    resourceId: groupId,
+    changes: { currentVenueId: [g.currentVenueId, venueId] },
+    ...source,
+  });
   return getGroup(ctx, groupId, me);
 }

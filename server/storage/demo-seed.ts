@@ -42,7 +42,11 @@ const VENUES: [string, number, number, string, string][] = [
 ];
 
 const slugify = (name: string) =>
-  name.toLowerCase().replace(/&/g, 'and').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  name
+    .toLowerCase()
+    .replace(/&/g, 'and')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 
 function offset(lat: number, lng: number, northM: number, eastM: number): { latitude: number; longitude: number } {
   const latitude = lat + northM / 111_320;

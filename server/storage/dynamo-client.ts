@@ -52,7 +52,13 @@ export function commandLabel(commandName: string | undefined): string {
 }
 
 /** Operations that consume write capacity; the rest of what the server sends reads or describes. */
-export const DYNAMO_WRITE_COMMANDS: ReadonlySet<string> = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'BatchWriteItem']);
+export const DYNAMO_WRITE_COMMANDS: ReadonlySet<string> = new Set([
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'TransactWriteItems',
+  'BatchWriteItem',
+]);
 /** Operations that consume read capacity (table administration, e.g. DescribeTable, is neither). */
 export const DYNAMO_READ_COMMANDS: ReadonlySet<string> = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
 

@@ -15,9 +15,7 @@ export const MIGRATIONS_DIR = path.join(root, 'prisma/migrations');
 export const SCHEMA_PATH = path.join(root, 'prisma/schema.prisma');
 
 /** Where migrations go: a PostgreSQL schema inside a server's database, or an embedded PGlite. */
-export type MigrationTarget =
-  | { kind: 'postgres'; url: string; schema: string }
-  | { kind: 'pglite'; client: PGlite };
+export type MigrationTarget = { kind: 'postgres'; url: string; schema: string } | { kind: 'pglite'; client: PGlite };
 
 const noFilter: SchemaFilter = { externalTables: [], externalEnums: [] };
 
@@ -25,7 +23,10 @@ const noFilter: SchemaFilter = { externalTables: [], externalEnums: [] };
 export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<MigrationList> {
   const lockfile = await readFile(path.join(dir, 'migration_lock.toml'), 'utf8').catch(() => null);
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const folders = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const migrationDirectories = await Promise.all(
     folders.map(async (name) => ({
       path: name,
@@ -126,8 +127,7 @@ async function withEngine<T>(
   run: (engine: Awaited<ReturnType<typeof createSchemaEngine>>) => Promise<T>,
 ): Promise<T> {
   if (target.kind === 'postgres') await ensurePostgresSchema(target.url, target.schema);
-  const { factory, end } =
-    target.kind === 'postgres' ? postgresFactory(target.url, target.schema) : pgliteFactory(target.client);
+  const { factory, end } = target.kind === 'postgres' ? postgresFactory(target.url, target.schema) : pgliteFactory(target.client);
   const engine = await createSchemaEngine(factory);
   try {
     return await run(engine);

@@ -23,14 +23,7 @@ export type {
   Venue,
   VenueStaff,
 } from '../generated/prisma/client';
-export {
-  DevicePlatform,
-  FriendshipStatus,
-  OrderStatus,
-  PaymentMethod,
-  RedemptionStatus,
-  StaffRole,
-} from '../generated/prisma/enums';
+export { DevicePlatform, FriendshipStatus, OrderStatus, PaymentMethod, RedemptionStatus, StaffRole } from '../generated/prisma/enums';
 
 /** What an interactive `prisma.$transaction(async (tx) => …)` callback receives. */
 export type PrismaTransaction = import('../generated/prisma/client').Prisma.TransactionClient;

@@ -24,7 +24,13 @@ export interface PeopleFanoutDeps {
 }
 
 function personOf(p: Flags & { userId: string }, profile: PublicProfile): Omit<PersonAtVenue, 'isFriend'> {
-  return { userId: p.userId, displayName: profile.displayName, profileImageUrl: profile.profileImageUrl, wantsToBuy: p.wantsToBuy, wantsToReceive: p.wantsToReceive };
+  return {
+    userId: p.userId,
+    displayName: profile.displayName,
+    profileImageUrl: profile.profileImageUrl,
+    wantsToBuy: p.wantsToBuy,
+    wantsToReceive: p.wantsToReceive,
+  };
 }
 
 /**
@@ -64,7 +70,9 @@ export class VenuePeopleFanout {
 
   /** The presence journal's listener: runs on the node where the changes were made, after PostgreSQL has them. */
   readonly onPresence = async (events: PresenceEvent[], scope: FlushScope): Promise<void> => {
-    const { profiles } = events.some((e) => e.presence?.visible) ? await flushRelations(this.d.prisma, events, scope) : { profiles: new Map<string, PublicProfile>() };
+    const { profiles } = events.some((e) => e.presence?.visible)
+      ? await flushRelations(this.d.prisma, events, scope)
+      : { profiles: new Map<string, PublicProfile>() };
     const relays: VenuePeopleRelay[] = [];
     for (const { userId, presence, previousVenueId } of events) {
       if (previousVenueId) relays.push({ venueId: previousVenueId, userId, person: null });
@@ -142,10 +150,17 @@ export class VenuePeopleFanout {
     for (const w of work) this.emitLocal(w.venueId, w.changes, w.viewers, relations);
   }
 
-  private emitLocal(venueId: string, changes: VenuePeopleRelay[], viewers: { socket: TypedSocket; userId: string }[], relations: Relations): void {
+  private emitLocal(
+    venueId: string,
+    changes: VenuePeopleRelay[],
+    viewers: { socket: TypedSocket; userId: string }[],
+    relations: Relations,
+  ): void {
     const changed = new Set(changes.map((c) => c.userId));
     const wire = (c: VenuePeopleRelay, viewerId: string | null): VenuePeopleChange =>
-      c.person ? { type: 'upsert', person: { ...c.person, isFriend: viewerId !== null && relations.isFriend(viewerId, c.userId) } } : { type: 'remove', userId: c.userId };
+      c.person
+        ? { type: 'upsert', person: { ...c.person, isFriend: viewerId !== null && relations.isFriend(viewerId, c.userId) } }
+        : { type: 'remove', userId: c.userId };
 
     // Only the sockets asked about get this message: one that left the venue while the query ran is not
     // told any more, and one that arrived meanwhile read the list when it checked in.
@@ -216,7 +231,10 @@ export class VenuePeopleFanout {
       const known = this.known.get(venueId);
       if (!known) {
         // First sight of this venue here: its viewers read the list when they checked in.
-        this.known.set(venueId, new Map([...listed].map(([id, p]) => [id, { wantsToBuy: p.wantsToBuy, wantsToReceive: p.wantsToReceive }])));
+        this.known.set(
+          venueId,
+          new Map([...listed].map(([id, p]) => [id, { wantsToBuy: p.wantsToBuy, wantsToReceive: p.wantsToReceive }])),
+        );
         continue;
       }
       // A difference is only a suspect when the previous round saw the very same one: during a rush most
@@ -226,7 +244,8 @@ export class VenuePeopleFanout {
       for (const [id, flags] of known) {
         const p = listed.get(id);
         if (!p) seen.set(id, 'gone');
-        else if (p.wantsToBuy !== flags.wantsToBuy || p.wantsToReceive !== flags.wantsToReceive) seen.set(id, `${p.wantsToBuy}/${p.wantsToReceive}`);
+        else if (p.wantsToBuy !== flags.wantsToBuy || p.wantsToReceive !== flags.wantsToReceive)
+          seen.set(id, `${p.wantsToBuy}/${p.wantsToReceive}`);
       }
       for (const [id, p] of listed) if (!known.has(id)) seen.set(id, `${p.wantsToBuy}/${p.wantsToReceive}`);
       const before = this.differences.get(venueId);
@@ -235,7 +254,9 @@ export class VenuePeopleFanout {
       if (suspects.size === 0) continue;
       // The venue index may trail the table by a moment: the user's own item decides.
       const truth = await Promise.all([...suspects].map((id) => this.d.store.get(id, now)));
-      const here = new Map(truth.filter((p): p is PresenceRecord => p !== null && p.venueId === venueId && p.visible).map((p) => [p.userId, p]));
+      const here = new Map(
+        truth.filter((p): p is PresenceRecord => p !== null && p.venueId === venueId && p.visible).map((p) => [p.userId, p]),
+      );
       const profiles = await profilesOf(this.d.prisma, [...here.keys()]);
       const relays: VenuePeopleRelay[] = [];
       for (const id of suspects) {
@@ -243,7 +264,8 @@ export class VenuePeopleFanout {
         const profile = p && profiles.get(id);
         const was = known.get(id);
         if (p && profile) {
-          if (!was || was.wantsToBuy !== p.wantsToBuy || was.wantsToReceive !== p.wantsToReceive) relays.push({ venueId, userId: id, person: personOf(p, profile) });
+          if (!was || was.wantsToBuy !== p.wantsToBuy || was.wantsToReceive !== p.wantsToReceive)
+            relays.push({ venueId, userId: id, person: personOf(p, profile) });
         } else if (was) {
           relays.push({ venueId, userId: id, person: null });
         }

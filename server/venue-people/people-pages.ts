@@ -10,7 +10,11 @@ const names = new Intl.Collator(undefined, { sensitivity: 'base' });
 
 /** The people list's one order: friends first, then by display name (case and accents aside), then id. */
 export function byListOrder(a: Ordered, b: Ordered): number {
-  return Number(b.isFriend) - Number(a.isFriend) || names.compare(a.displayName, b.displayName) || (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0);
+  return (
+    Number(b.isFriend) - Number(a.isFriend) ||
+    names.compare(a.displayName, b.displayName) ||
+    (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0)
+  );
 }
 
 const CursorFields = z.tuple([z.union([z.literal(0), z.literal(1)]), z.string().max(500), z.string().max(200)]);
@@ -26,7 +30,10 @@ function decodeCursor(cursor: string): Ordered {
   } catch {
     fields = undefined;
   }
-  if (!fields) throw new AppError(ErrorCode.VALIDATION, 'Not a cursor this list gave out', { issues: [{ path: ['cursor'], message: 'unknown cursor' }] });
+  if (!fields)
+    throw new AppError(ErrorCode.VALIDATION, 'Not a cursor this list gave out', {
+      issues: [{ path: ['cursor'], message: 'unknown cursor' }],
+    });
   return { isFriend: fields[0] === 1, displayName: fields[1], userId: fields[2] };
 }
 

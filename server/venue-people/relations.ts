@@ -66,7 +66,10 @@ export type PublicProfile = { displayName: string; profileImageUrl: string | nul
 
 export async function profilesOf(prisma: PrismaClient, userIds: string[]): Promise<Map<string, PublicProfile>> {
   if (userIds.length === 0) return new Map();
-  const rows = await prisma.user.findMany({ where: { id: { in: userIds } }, select: { id: true, displayName: true, profileImageUrl: true } });
+  const rows = await prisma.user.findMany({
+    where: { id: { in: userIds } },
+    select: { id: true, displayName: true, profileImageUrl: true },
+  });
   return new Map(rows.map((r) => [r.id, { displayName: r.displayName, profileImageUrl: r.profileImageUrl }]));
 }
 
@@ -109,5 +112,10 @@ export async function batchRelations(prisma: PrismaClient, userIds: string[]): P
 
 /** The flush's one relations read, shared by every listener of that flush. */
 export function flushRelations(prisma: PrismaClient, events: PresenceEvent[], scope: FlushScope): Promise<BatchRelations> {
-  return scope.once('relations', () => batchRelations(prisma, events.map((e) => e.userId)));
+  return scope.once('relations', () =>
+    batchRelations(
+      prisma,
+      events.map((e) => e.userId),
+    ),
+  );
 }

@@ -40,7 +40,21 @@ export function boundingBox(lat: number, lng: number, radiusM: number): GeoBox {
   const maxLng = lng + dLng;
   const box = { minLat: deg(minLatR), maxLat: deg(maxLatR) };
   if (dLng >= 180) return { ...box, lngRanges: [[-180, 180]] };
-  if (minLng < -180) return { ...box, lngRanges: [[minLng + 360, 180], [-180, maxLng]] };
-  if (maxLng > 180) return { ...box, lngRanges: [[minLng, 180], [-180, maxLng - 360]] };
+  if (minLng < -180)
+    return {
+      ...box,
+      lngRanges: [
+        [minLng + 360, 180],
+        [-180, maxLng],
+      ],
+    };
+  if (maxLng > 180)
+    return {
+      ...box,
+      lngRanges: [
+        [minLng, 180],
+        [-180, maxLng - 360],
+      ],
+    };
   return { ...box, lngRanges: [[minLng, maxLng]] };
 }

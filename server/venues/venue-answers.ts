@@ -77,7 +77,11 @@ export class VenueAnswers {
     return f;
   }
 
-  private async candidates(q: { lat: number; lng: number; radiusMeters: number }): Promise<{ points: VenuePoint[]; fragments: Map<string, VenueFragment> }> {
+  private async candidates(q: {
+    lat: number;
+    lng: number;
+    radiusMeters: number;
+  }): Promise<{ points: VenuePoint[]; fragments: Map<string, VenueFragment> }> {
     const { ctx } = this.d;
     const now = ctx.now();
     const key = `venues:near:v2:${roundToCell(q.lat).toFixed(3)}:${roundToCell(q.lng).toFixed(3)}:${q.radiusMeters}`;
@@ -105,7 +109,14 @@ export class VenueAnswers {
         radiusMeters: q.radiusMeters + CELL_HALF_DIAGONAL_M,
         limit: CANDIDATE_CAP,
       });
-      const details = new Map((await loadVenueDetails(ctx.db.prisma, near.map((n) => n.id))).map((v) => [v.id, v]));
+      const details = new Map(
+        (
+          await loadVenueDetails(
+            ctx.db.prisma,
+            near.map((n) => n.id),
+          )
+        ).map((v) => [v.id, v]),
+      );
       return { loadedAt: ctx.now(), venues: near.map((n) => details.get(n.id)).filter((v): v is VenueDetails => v !== undefined) };
     });
     cacheLookups(ctx).inc({ cache: 'venues-near', result: hit ? 'hit' : 'miss' });
@@ -173,7 +184,10 @@ export class VenueAnswers {
   async nearby(q: { lat: number; lng: number; radiusMeters: number; limit: number }, userId: string | null): Promise<string> {
     const { points, fragments } = await this.candidates(q);
     const ranked = rankByDistance(q, points, q.radiusMeters, q.limit);
-    const live = await this.live(userId, ranked.map((r) => r.id));
+    const live = await this.live(
+      userId,
+      ranked.map((r) => r.id),
+    );
     const now = this.d.ctx.now();
     const venues = ranked.map((r) => this.venueJson(fragments.get(r.id)!, live, now, r.distanceMeters));
     return `{"venues":[${venues.join(',')}],"radiusMeters":${JSON.stringify(q.radiusMeters)}}`;

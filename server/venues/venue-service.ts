@@ -64,7 +64,14 @@ export async function nearbyVenuesPerRequest(
       radiusMeters: q.radiusMeters + CELL_HALF_DIAGONAL_M,
       limit: CANDIDATE_CAP,
     });
-    const details = new Map((await loadDetails(ctx.db.prisma, near.map((n) => n.id))).map((d) => [d.id, d]));
+    const details = new Map(
+      (
+        await loadDetails(
+          ctx.db.prisma,
+          near.map((n) => n.id),
+        )
+      ).map((d) => [d.id, d]),
+    );
     return near.map((n) => details.get(n.id)).filter((d): d is VenueDetails => d !== undefined);
   });
   cacheLookups(ctx).inc({ cache: 'venues-near', result: hit ? 'hit' : 'miss' });

@@ -19,7 +19,9 @@ beforeAll(async () => {
 afterAll(async () => cluster?.close(), 60_000);
 
 async function user(name: string) {
-  const u = await cluster.db.prisma.user.create({ data: { displayName: name, email: `${name}-${Date.now()}-${Math.random()}@test.treatme.dev` } });
+  const u = await cluster.db.prisma.user.create({
+    data: { displayName: name, email: `${name}-${Date.now()}-${Math.random()}@test.treatme.dev` },
+  });
   return { id: u.id, token: cluster.tokens.sign(u.id) };
 }
 
@@ -31,10 +33,14 @@ async function friendsShownOn(node: ClusterNode, token: string): Promise<string[
 
 async function eventually(node: ClusterNode, token: string, expected: string[]): Promise<void> {
   let last: string[] = [];
-  await waitUntil(async () => {
-    last = await friendsShownOn(node, token);
-    return JSON.stringify(last) === JSON.stringify(expected);
-  }, 2_000, 50).catch(() => {
+  await waitUntil(
+    async () => {
+      last = await friendsShownOn(node, token);
+      return JSON.stringify(last) === JSON.stringify(expected);
+    },
+    2_000,
+    50,
+  ).catch(() => {
     throw new Error(`node ${node.id} still shows ${JSON.stringify(last)}, expected ${JSON.stringify(expected)}`);
   });
 }
@@ -80,7 +86,9 @@ describe('the per-node friend cache, two server processes', () => {
     const venues = await cluster.db.prisma.venue.findMany({ orderBy: { slug: 'asc' }, take: 3 });
     const me = await user('Max');
     const pal = await user('Ola');
-    await cluster.db.prisma.friendship.create({ data: { requesterId: me.id, addresseeId: pal.id, status: 'ACCEPTED', acceptedAt: new Date() } });
+    await cluster.db.prisma.friendship.create({
+      data: { requesterId: me.id, addresseeId: pal.id, status: 'ACCEPTED', acceptedAt: new Date() },
+    });
     const phone = await cluster.connect(a, pal.token);
     const where = async (node: ClusterNode) => {
       const res = await api(node, me.token).get(`/api/venues?lat=${venues[1]!.latitude}&lng=${venues[1]!.longitude}&radius=20km&limit=100`);

@@ -14,8 +14,13 @@ const NODE_ENV = { PRESENCE_JOURNAL_FLUSH_MS: '1000', PRESENCE_JOURNAL_REBUILD_I
 beforeAll(async () => {
   cluster = await startCluster(1, NODE_ENV, 'rebuild');
   venues = await cluster.db.prisma.venue.findMany({ orderBy: { slug: 'asc' }, select: { id: true, latitude: true, longitude: true } });
-  await cluster.db.prisma.user.createMany({ data: Array.from({ length: 40 }, (_, i) => ({ displayName: `r${i}`, email: `r${i}-${Date.now()}@test.treatme.dev` })) });
-  users = (await cluster.db.prisma.user.findMany({ where: { displayName: { startsWith: 'r' } }, select: { id: true } })).map((u) => ({ id: u.id, token: cluster.tokens.sign(u.id) }));
+  await cluster.db.prisma.user.createMany({
+    data: Array.from({ length: 40 }, (_, i) => ({ displayName: `r${i}`, email: `r${i}-${Date.now()}@test.treatme.dev` })),
+  });
+  users = (await cluster.db.prisma.user.findMany({ where: { displayName: { startsWith: 'r' } }, select: { id: true } })).map((u) => ({
+    id: u.id,
+    token: cluster.tokens.sign(u.id),
+  }));
 }, 120_000);
 afterAll(async () => cluster?.close(), 60_000);
 
@@ -27,7 +32,11 @@ async function disagreements(): Promise<string[]> {
     const stay = await cluster.store.get(id, Date.now());
     const row = rows.get(id);
     const same = stay
-      ? row !== undefined && row.venueId === stay.venueId && row.wantsToBuy === stay.wantsToBuy && row.wantsToReceive === stay.wantsToReceive && row.visible === stay.visible
+      ? row !== undefined &&
+        row.venueId === stay.venueId &&
+        row.wantsToBuy === stay.wantsToBuy &&
+        row.wantsToReceive === stay.wantsToReceive &&
+        row.visible === stay.visible
       : row === undefined;
     if (!same) out.push(id);
   }
@@ -77,7 +86,11 @@ describe('the presence journal after a SIGKILL', () => {
     expect(before.length).toBeGreaterThan(0);
     expect(before).toContain(ghost);
 
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/presence-rebuild-journal.ts'], { env: { ...process.env, ...cluster.env }, encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/presence-rebuild-journal.ts'], {
+      env: { ...process.env, ...cluster.env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/rows written or corrected/);
     expect(await disagreements()).toEqual([]);
@@ -93,7 +106,11 @@ describe('the presence journal after a SIGKILL', () => {
     const phone = await cluster.connect(next, users[1]!.token);
     const v = venues[venues.length - 1]!;
     await emitOk(phone, ClientEvent.CheckIn, { venueId: v.id, lat: v.latitude, lng: v.longitude });
-    await waitUntil(async () => (await cluster.db.prisma.presence.findUnique({ where: { userId: users[1]!.id } }))?.venueId === v.id, 5_000, 100);
+    await waitUntil(
+      async () => (await cluster.db.prisma.presence.findUnique({ where: { userId: users[1]!.id } }))?.venueId === v.id,
+      5_000,
+      100,
+    );
     expect(await disagreements()).toEqual([]);
     phone.disconnect();
   }, 120_000);

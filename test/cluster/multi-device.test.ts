@@ -6,7 +6,11 @@ import { emitOk, waitUntil } from '../helpers/socket';
 let cluster: Cluster;
 
 beforeAll(async () => {
-  cluster = await startCluster(2, { PRESENCE_GRACE_SECONDS: '1', SWEEP_INTERVAL_MS: '200', PRESENCE_TIMEOUT_SECONDS: '30', COUNT_COALESCE_MS: '50' }, 'multidevice');
+  cluster = await startCluster(
+    2,
+    { PRESENCE_GRACE_SECONDS: '1', SWEEP_INTERVAL_MS: '200', PRESENCE_TIMEOUT_SECONDS: '30', COUNT_COALESCE_MS: '50' },
+    'multidevice',
+  );
 }, 120_000);
 afterAll(async () => cluster?.close(), 60_000);
 

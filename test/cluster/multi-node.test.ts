@@ -10,14 +10,24 @@ let venues: { id: string; latitude: number; longitude: number }[];
 async function makeUsers(n: number, prefix: string) {
   const out: { id: string; token: string }[] = [];
   for (let i = 0; i < n; i++) {
-    const u = await cluster.db.prisma.user.create({ data: { displayName: `${prefix}-${i}`, email: `${prefix}-${i}-${Date.now()}@test.treatme.dev` } });
+    const u = await cluster.db.prisma.user.create({
+      data: { displayName: `${prefix}-${i}`, email: `${prefix}-${i}-${Date.now()}@test.treatme.dev` },
+    });
     out.push({ id: u.id, token: cluster.tokens.sign(u.id) });
   }
   return out;
 }
 
 beforeAll(async () => {
-  cluster = await startCluster(3, { DYNAMODB_COUNTER_SHARDS: '16', PRESENCE_TIMEOUT_SECONDS: '40', PRESENCE_LEASE_EXTRA_SECONDS: '5', PRESENCE_LEASE_REFRESH_SECONDS: '30', SWEEP_INTERVAL_MS: '300', COUNT_COALESCE_MS: '100', PRESENCE_GRACE_SECONDS: '60' });
+  cluster = await startCluster(3, {
+    DYNAMODB_COUNTER_SHARDS: '16',
+    PRESENCE_TIMEOUT_SECONDS: '40',
+    PRESENCE_LEASE_EXTRA_SECONDS: '5',
+    PRESENCE_LEASE_REFRESH_SECONDS: '30',
+    SWEEP_INTERVAL_MS: '300',
+    COUNT_COALESCE_MS: '100',
+    PRESENCE_GRACE_SECONDS: '60',
+  });
   venues = await cluster.db.prisma.venue.findMany({ orderBy: { slug: 'asc' } });
 }, 120_000);
 afterAll(async () => cluster?.close(), 60_000);
@@ -27,7 +37,9 @@ describe('three server processes behind one Redis and one DynamoDB', () => {
     const [a, , c] = cluster.nodes;
     const venue = venues[0]!;
     const viewer = await cluster.connect(c!);
-    await emitOk(viewer, ClientEvent.MapWatch, { bbox: [venue.longitude - 0.05, venue.latitude - 0.05, venue.longitude + 0.05, venue.latitude + 0.05] });
+    await emitOk(viewer, ClientEvent.MapWatch, {
+      bbox: [venue.longitude - 0.05, venue.latitude - 0.05, venue.longitude + 0.05, venue.latitude + 0.05],
+    });
     const [user] = await makeUsers(1, 'crossnode');
     const phone = await cluster.connect(a!, user!.token);
     const seen = nextEvent(viewer, 'venue:count', (m) => m.venueId === venue.id && m.count === 1, 3_000);
@@ -51,7 +63,11 @@ describe('three server processes behind one Redis and one DynamoDB', () => {
       for (const p of phones) if (p.socket.connected) p.socket.emit(ClientEvent.Heartbeat, {}, () => undefined);
     }, 5_000);
     try {
-      await Promise.all(phones.map(({ socket }) => emitOk(socket, ClientEvent.CheckIn, { venueId: venue.id, lat: venue.latitude, lng: venue.longitude }, 120_000)));
+      await Promise.all(
+        phones.map(({ socket }) =>
+          emitOk(socket, ClientEvent.CheckIn, { venueId: venue.id, lat: venue.latitude, lng: venue.longitude }, 120_000),
+        ),
+      );
 
       const last = (i: number): VenueCount | undefined =>
         seen[i]!.reduce<VenueCount | undefined>((m, c) => (c.venueId === venue.id && (!m || c.version > m.version) ? c : m), undefined);
@@ -69,7 +85,11 @@ describe('three server processes behind one Redis and one DynamoDB', () => {
       // Once their leases run out (45 s after their last renewal at most), the sweepers on A and C end each exactly once.
       await waitUntil(() => last(0)?.count === 200 && last(2)?.count === 200, 90_000, 200).catch(async (err: unknown) => {
         const stored = (await cluster.store.getCounts([venue.id])).get(venue.id);
-        const logs = cluster.nodes[0]!.output.join('').split('\n').filter((l) => /"level":(40|50)/.test(l)).slice(-5).join('\n');
+        const logs = cluster.nodes[0]!.output.join('')
+          .split('\n')
+          .filter((l) => /"level":(40|50)/.test(l))
+          .slice(-5)
+          .join('\n');
         throw new Error(`viewers saw ${last(0)?.count} / ${last(2)?.count}, store says ${stored?.count}: ${String(err)}\n${logs}`);
       });
       await new Promise((r) => setTimeout(r, 2_000));

@@ -20,14 +20,22 @@ beforeAll(async () => {
   redis = await startRedis(redisPort);
   cluster = await startCluster(
     3,
-    { REDIS_URL: `redis://127.0.0.1:${redisPort}`, NODE_LEASE_SECONDS: '10', PRESENCE_TIMEOUT_SECONDS: '60', SWEEP_INTERVAL_MS: '500', COUNT_COALESCE_MS: '50' },
+    {
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      NODE_LEASE_SECONDS: '10',
+      PRESENCE_TIMEOUT_SECONDS: '60',
+      SWEEP_INTERVAL_MS: '500',
+      COUNT_COALESCE_MS: '50',
+    },
     'nofalsedeath',
   );
   const venue = await cluster.db.prisma.venue.findFirstOrThrow({ orderBy: { slug: 'asc' } });
   venueId = venue.id;
   const b = cluster.nodes[1]!;
   for (let i = 0; i < 10; i++) {
-    const u = await cluster.db.prisma.user.create({ data: { displayName: `steady-${i}`, email: `steady-${i}-${Date.now()}@test.treatme.dev` } });
+    const u = await cluster.db.prisma.user.create({
+      data: { displayName: `steady-${i}`, email: `steady-${i}-${Date.now()}@test.treatme.dev` },
+    });
     const token = cluster.tokens.sign(u.id);
     const phone = await cluster.connect(b, token);
     await emitOk(phone, ClientEvent.CheckIn, { venueId, lat: venue.latitude, lng: venue.longitude });
@@ -95,7 +103,12 @@ describe('a node that is only slow is not dead', () => {
     b.proc.kill('SIGCONT');
     // Awake again, it finds its lease taken and sends its phones to reconnect…
     await Promise.all(handedBack).catch((err: unknown) => {
-      const lines = b.output.join('').split('\n').filter((l) => /lease|dead|handed/.test(l)).slice(-10).join('\n');
+      const lines = b.output
+        .join('')
+        .split('\n')
+        .filter((l) => /lease|dead|handed/.test(l))
+        .slice(-10)
+        .join('\n');
       throw new Error(`${String(err)}\nnode B said:\n${lines}`);
     });
     await waitUntil(async () => (await metricSum('treatme_node_self_declared_dead_total')) === 1, 10_000, 200);

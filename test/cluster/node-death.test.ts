@@ -10,7 +10,17 @@ let venues: { id: string; latitude: number; longitude: number }[];
 // A heartbeat timeout and stored lease far longer than the test: only the node lease can end the dead
 // node's stays in time (the issue: 15 minutes with the defaults).
 beforeAll(async () => {
-  cluster = await startCluster(3, { PRESENCE_TIMEOUT_SECONDS: '120', NODE_LEASE_SECONDS: '10', SWEEP_INTERVAL_MS: '500', COUNT_COALESCE_MS: '50', PRESENCE_GRACE_SECONDS: '60' }, 'nodedeath');
+  cluster = await startCluster(
+    3,
+    {
+      PRESENCE_TIMEOUT_SECONDS: '120',
+      NODE_LEASE_SECONDS: '10',
+      SWEEP_INTERVAL_MS: '500',
+      COUNT_COALESCE_MS: '50',
+      PRESENCE_GRACE_SECONDS: '60',
+    },
+    'nodedeath',
+  );
   venues = (await cluster.db.prisma.venue.findMany({ orderBy: { slug: 'asc' } })).slice(0, 3);
 }, 120_000);
 afterAll(async () => cluster?.close(), 60_000);
@@ -26,7 +36,9 @@ describe('a node that dies', () => {
     const [a, b, c] = cluster.nodes;
     const users: { id: string; token: string; venue: (typeof venues)[number] }[] = [];
     for (let i = 0; i < 30; i++) {
-      const u = await cluster.db.prisma.user.create({ data: { displayName: `guest-${i}`, email: `guest-${i}-${Date.now()}@test.treatme.dev` } });
+      const u = await cluster.db.prisma.user.create({
+        data: { displayName: `guest-${i}`, email: `guest-${i}-${Date.now()}@test.treatme.dev` },
+      });
       users.push({ id: u.id, token: cluster.tokens.sign(u.id), venue: venues[i % 3]! });
     }
     const viewers = await Promise.all([cluster.connect(a!), cluster.connect(c!)]);
@@ -68,7 +80,11 @@ describe('a node that dies', () => {
         });
       }, 20);
       try {
-        await waitUntil(() => [0, 1].every((i) => venues.every((v, k) => latest(i, v.id)?.count === keep[k])), 15_000 - (Date.now() - killedAt), 50);
+        await waitUntil(
+          () => [0, 1].every((i) => venues.every((v, k) => latest(i, v.id)?.count === keep[k])),
+          15_000 - (Date.now() - killedAt),
+          50,
+        );
         const outAfter = (Date.now() - killedAt) / 1000;
         console.info(`dead node’s 20 guests out ${outAfter.toFixed(1)} s after the SIGKILL`);
         expect(outAfter).toBeLessThan(15);
@@ -81,8 +97,12 @@ describe('a node that dies', () => {
         expect(venues.map((v) => after.get(v.id)!.count)).toEqual(keep);
         for (let i = 0; i < 10; i++) expect(await cluster.store.get(users[i]!.id, Date.now())).not.toBeNull();
         for (let i = 10; i < 30; i++) expect(await cluster.store.get(users[i]!.id, Date.now())).toBeNull();
-        expect((await metric(a!.url, 'treatme_nodes_declared_dead_total')) + (await metric(c!.url, 'treatme_nodes_declared_dead_total'))).toBe(1);
-        expect((await metric(a!.url, 'treatme_node_stays_ended_total')) + (await metric(c!.url, 'treatme_node_stays_ended_total'))).toBe(20);
+        expect(
+          (await metric(a!.url, 'treatme_nodes_declared_dead_total')) + (await metric(c!.url, 'treatme_nodes_declared_dead_total')),
+        ).toBe(1);
+        expect((await metric(a!.url, 'treatme_node_stays_ended_total')) + (await metric(c!.url, 'treatme_node_stays_ended_total'))).toBe(
+          20,
+        );
       } finally {
         clearInterval(watchDip);
       }

@@ -36,7 +36,13 @@ afterAll(async () => {
 const sender = () => getPushSender(ts.server.ctx) as ProviderPushSender;
 const apnsToken = () => randomUUID().replace(/-/g, '').repeat(2);
 const fcmToken = () => `fcm-${randomUUID()}:APA91b${randomUUID().replace(/-/g, '')}`;
-const push = { title: 'You got a drink!', body: 'Open TreatMe', kind: 'order_received' as const, collapseId: 'order-1', data: { orderId: 'order-1' } };
+const push = {
+  title: 'You got a drink!',
+  body: 'Open TreatMe',
+  kind: 'order_received' as const,
+  collapseId: 'order-1',
+  data: { orderId: 'order-1' },
+};
 
 async function device(me: SessionResponse, platform: 'IOS' | 'ANDROID', extra: Record<string, unknown> = {}) {
   const token = platform === 'IOS' ? apnsToken() : fcmToken();
@@ -65,7 +71,12 @@ describe('APNs over HTTP/2 with token auth', () => {
     await sender().queue.drained();
     const [got] = apns.to(token);
     expect(got).toBeDefined();
-    expect(got!.headers).toMatchObject({ 'apns-topic': apns.topic, 'apns-push-type': 'alert', 'apns-priority': '10', 'apns-collapse-id': 'order-1' });
+    expect(got!.headers).toMatchObject({
+      'apns-topic': apns.topic,
+      'apns-push-type': 'alert',
+      'apns-priority': '10',
+      'apns-collapse-id': 'order-1',
+    });
     expect(JSON.parse(got!.auth)).toMatchObject({ iss: apns.teamId, iat: expect.any(Number) });
     expect(got!.payload).toMatchObject({ aps: { alert: { title: '¡Te invitaron a una copa!' } }, orderId: 'order-1' });
     expect(await metric('apns', 'sent')).toBe(sentBefore + 1);
@@ -99,7 +110,11 @@ describe('APNs over HTTP/2 with token auth', () => {
 
   it('retries 429 and 503 with backoff, then delivers once', async () => {
     const token = await device(me, 'IOS');
-    apns.scripts.set(token, [{ status: 429, reason: 'TooManyRequests' }, { status: 503, reason: 'ServiceUnavailable', retryAfter: '0' }, { status: 200 }]);
+    apns.scripts.set(token, [
+      { status: 429, reason: 'TooManyRequests' },
+      { status: 503, reason: 'ServiceUnavailable', retryAfter: '0' },
+      { status: 200 },
+    ]);
     await sender().send(me.user.id, push);
     await sender().queue.drained();
     expect(apns.attempts.filter((a) => a.token === token).map((a) => a.status)).toEqual([429, 503, 200]);
@@ -164,7 +179,11 @@ describe('FCM HTTP v1 with a service-account OAuth2 token', () => {
     await sender().queue.drained();
     expect(fcm.to(a)).toHaveLength(2);
     expect(fcm.to(b)).toHaveLength(2);
-    expect(fcm.to(a)[0]!.payload).toMatchObject({ notification: { title: 'Du hast einen Drink bekommen!' }, data: { orderId: 'order-1' }, android: { collapse_key: 'order-1' } });
+    expect(fcm.to(a)[0]!.payload).toMatchObject({
+      notification: { title: 'Du hast einen Drink bekommen!' },
+      data: { orderId: 'order-1' },
+      android: { collapse_key: 'order-1' },
+    });
     expect(fcm.to(b)[0]!.payload).toMatchObject({ notification: { title: 'You got a drink!' } });
     // One token for every send so far in this file's server (cached until it expires).
     expect(new Set(fcm.received.map((r) => r.auth)).size).toBe(1);

@@ -39,15 +39,19 @@ let operations: Operation[];
 let tables: string[];
 
 beforeAll(async () => {
-  cluster = await startCluster(1, {
-    RATE_LIMIT_AUTH_PER_MINUTE: '100000',
-    RATE_LIMIT_WRITES_PER_MINUTE: '100000',
-    SOCKET_EVENTS_PER_SECOND: '10000',
-    SOCKET_EVENTS_BURST: '10000',
-    CODE_RESEND_SECONDS: '0',
-    CODE_SENDS_PER_HOUR: '1000',
-    LOG_LEVEL: 'error',
-  }, 'fuzz');
+  cluster = await startCluster(
+    1,
+    {
+      RATE_LIMIT_AUTH_PER_MINUTE: '100000',
+      RATE_LIMIT_WRITES_PER_MINUTE: '100000',
+      SOCKET_EVENTS_PER_SECOND: '10000',
+      SOCKET_EVENTS_BURST: '10000',
+      CODE_RESEND_SECONDS: '0',
+      CODE_SENDS_PER_HOUR: '1000',
+      LOG_LEVEL: 'error',
+    },
+    'fuzz',
+  );
   node = cluster.nodes[0]!;
   const prisma = cluster.db.prisma;
   const stamp = Date.now();
@@ -98,7 +102,22 @@ const hostileStrings = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
   badEscapes,
-  fc.constantFrom('__proto__', 'constructor', 'prototype', '../../etc/passwd', 'null', 'undefined', 'NaN', '-1', '1e309', ' ', '\u0000', '\ud800', "' OR 1=1 --", '<script>'),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    '../../etc/passwd',
+    'null',
+    'undefined',
+    'NaN',
+    '-1',
+    '1e309',
+    ' ',
+    '\u0000',
+    '\ud800',
+    "' OR 1=1 --",
+    '<script>',
+  ),
   fc.string({ minLength: 300, maxLength: 2_000 }),
 );
 const segment = fc.oneof(
@@ -120,7 +139,9 @@ function fromSchema(schema: Json | undefined, depth = 0): fc.Arbitrary<unknown> 
       const props = (schema.properties ?? {}) as Record<string, Json>;
       const required = new Set((schema.required ?? []) as string[]);
       const record: Record<string, fc.Arbitrary<unknown>> = {};
-      for (const [k, s] of Object.entries(props)) record[k] = /id$/i.test(k) && s.type === 'string' ? fc.constantFrom('__ID__', '__VENUE__', '__FRIEND__', 'x1') : fromSchema(s, depth + 1);
+      for (const [k, s] of Object.entries(props))
+        record[k] =
+          /id$/i.test(k) && s.type === 'string' ? fc.constantFrom('__ID__', '__VENUE__', '__FRIEND__', 'x1') : fromSchema(s, depth + 1);
       return fc.record(record, { requiredKeys: Object.keys(record).filter((k) => required.has(k)) });
     }
     case 'array':
@@ -142,12 +163,28 @@ function fromSchema(schema: Json | undefined, depth = 0): fc.Arbitrary<unknown> 
 function mutate(base: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
   return fc.oneof(
     { weight: 5, arbitrary: base },
-    { weight: 2, arbitrary: fc.tuple(base, fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 })).map(([b, k, v]) => (b && typeof b === 'object' && !Array.isArray(b) ? { ...b, [k]: v } : b)) },
-    { weight: 1, arbitrary: base.map((b) => (b && typeof b === 'object' ? JSON.parse(JSON.stringify(b).replace(/^\{/, '{"__proto__":{"admin":true},')) : b)) },
-    { weight: 1, arbitrary: base.map((b) => (b && typeof b === 'object' ? Object.fromEntries(Object.entries(b).map(([k]) => [k, null])) : b)) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(base, fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 }))
+        .map(([b, k, v]) => (b && typeof b === 'object' && !Array.isArray(b) ? { ...b, [k]: v } : b)),
+    },
+    {
+      weight: 1,
+      arbitrary: base.map((b) =>
+        b && typeof b === 'object' ? JSON.parse(JSON.stringify(b).replace(/^\{/, '{"__proto__":{"admin":true},')) : b,
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: base.map((b) => (b && typeof b === 'object' ? Object.fromEntries(Object.entries(b).map(([k]) => [k, null])) : b)),
+    },
     { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 4 }) },
     { weight: 1, arbitrary: fc.integer({ min: 30, max: 3_000 }).map((n) => JSON.parse('['.repeat(n) + ']'.repeat(n)) as unknown) },
-    { weight: 1, arbitrary: fc.integer({ min: 30, max: 1_500 }).map((n) => JSON.parse('{"a":'.repeat(n) + '1' + '}'.repeat(n)) as unknown) },
+    {
+      weight: 1,
+      arbitrary: fc.integer({ min: 30, max: 1_500 }).map((n) => JSON.parse('{"a":'.repeat(n) + '1' + '}'.repeat(n)) as unknown),
+    },
   );
 }
 
@@ -159,18 +196,44 @@ const rawBodies = fc.oneof(
 
 const contentTypes = fc.oneof(
   { weight: 8, arbitrary: fc.constant('application/json') },
-  { weight: 3, arbitrary: fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=z', 'application/xml', 'application/json; charset=latin1', 'application/json; charset=utf-16', 'application/merge-patch+json', '', 'application/json, text/html', '*/*') },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=z',
+      'application/xml',
+      'application/json; charset=latin1',
+      'application/json; charset=utf-16',
+      'application/merge-patch+json',
+      '',
+      'application/json, text/html',
+      '*/*',
+    ),
+  },
   { weight: 1, arbitrary: fc.constant(undefined) },
 );
 const auths = fc.oneof(
   { weight: 6, arbitrary: fc.constant('valid') },
   { weight: 1, arbitrary: fc.constant('ghost') },
   { weight: 2, arbitrary: fc.constant(undefined) },
-  { weight: 2, arbitrary: fc.oneof(fc.string({ maxLength: 60 }), fc.constantFrom('Bearer', 'Bearer ', 'Basic YTpi', 'Bearer a.b.c', 'bearer   x')) },
+  {
+    weight: 2,
+    arbitrary: fc.oneof(fc.string({ maxLength: 60 }), fc.constantFrom('Bearer', 'Bearer ', 'Basic YTpi', 'Bearer a.b.c', 'bearer   x')),
+  },
 );
-const queryString = fc.array(fc.tuple(fc.oneof(fc.constantFrom('lat', 'lng', 'radius', 'limit', 'role', 'status', 'cursor', 'a[b]', 'a[]', '__proto__[x]'), fc.string({ maxLength: 8 })), fc.oneof(hostileStrings, fc.constantFrom('40.7128', '-74.006', '1km', '5', 'buyer', 'PAID'))), { maxLength: 5 }).map((pairs) =>
-  pairs.map(([k, v]) => `${k.includes('%') ? k : enc(k)}=${v.includes('%') ? v : enc(v)}`).join('&'),
-);
+const queryString = fc
+  .array(
+    fc.tuple(
+      fc.oneof(
+        fc.constantFrom('lat', 'lng', 'radius', 'limit', 'role', 'status', 'cursor', 'a[b]', 'a[]', '__proto__[x]'),
+        fc.string({ maxLength: 8 }),
+      ),
+      fc.oneof(hostileStrings, fc.constantFrom('40.7128', '-74.006', '1km', '5', 'buyer', 'PAID')),
+    ),
+    { maxLength: 5 },
+  )
+  .map((pairs) => pairs.map(([k, v]) => `${k.includes('%') ? k : enc(k)}=${v.includes('%') ? v : enc(v)}`).join('&'));
 
 interface FuzzRequest {
   method: string;
@@ -184,27 +247,36 @@ interface FuzzRequest {
 
 function requestArb(): fc.Arbitrary<FuzzRequest> {
   const perOp = operations.map((op) =>
-    fc.record({
-      method: fc.oneof({ weight: 9, arbitrary: fc.constant(op.method) }, { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS') }),
-      segments: fc.array(segment, { minLength: 4, maxLength: 4 }),
-      query: fc.oneof(fc.constant(''), queryString),
-      contentType: contentTypes,
-      body: fc.oneof({ weight: 4, arbitrary: mutate(fromSchema(op.body)).map((v) => JSON.stringify(v)) }, { weight: 1, arbitrary: rawBodies }, { weight: 1, arbitrary: fc.constant(undefined) }),
-      auth: auths,
-      headers: fc.record(
-        {
-          'Idempotency-Key': fc.oneof(fc.string({ maxLength: 80 }), fc.constant('fuzz-key-1')),
-          'X-Forwarded-For': fc.oneof(fc.ipV4(), fc.string({ maxLength: 20 })),
-          Accept: fc.constantFrom('application/json', 'text/html', '*/*', 'garbage'),
-          'Content-Encoding': fc.constantFrom('gzip', 'br', 'identity', 'bogus'),
-        },
-        { requiredKeys: [] },
-      ),
-    }).map(({ method, segments, query, contentType, body, auth, headers }) => {
-      let i = 0;
-      const path = op.path.replace(/\{[^}]+\}/g, () => segments[i++ % segments.length]!);
-      return { method, path, query, contentType, body, auth, headers };
-    }),
+    fc
+      .record({
+        method: fc.oneof(
+          { weight: 9, arbitrary: fc.constant(op.method) },
+          { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS') },
+        ),
+        segments: fc.array(segment, { minLength: 4, maxLength: 4 }),
+        query: fc.oneof(fc.constant(''), queryString),
+        contentType: contentTypes,
+        body: fc.oneof(
+          { weight: 4, arbitrary: mutate(fromSchema(op.body)).map((v) => JSON.stringify(v)) },
+          { weight: 1, arbitrary: rawBodies },
+          { weight: 1, arbitrary: fc.constant(undefined) },
+        ),
+        auth: auths,
+        headers: fc.record(
+          {
+            'Idempotency-Key': fc.oneof(fc.string({ maxLength: 80 }), fc.constant('fuzz-key-1')),
+            'X-Forwarded-For': fc.oneof(fc.ipV4(), fc.string({ maxLength: 20 })),
+            Accept: fc.constantFrom('application/json', 'text/html', '*/*', 'garbage'),
+            'Content-Encoding': fc.constantFrom('gzip', 'br', 'identity', 'bogus'),
+          },
+          { requiredKeys: [] },
+        ),
+      })
+      .map(({ method, segments, query, contentType, body, auth, headers }) => {
+        let i = 0;
+        const path = op.path.replace(/\{[^}]+\}/g, () => segments[i++ % segments.length]!);
+        return { method, path, query, contentType, body, auth, headers };
+      }),
   );
   const unknownPath = fc.record({
     method: fc.constantFrom('GET', 'POST', 'DELETE', 'PUT'),
@@ -246,14 +318,17 @@ function expectCoded(status: number, text: string, what: string): void {
   } catch {
     /* not JSON */
   }
-  if (typeof code !== 'string' || !KNOWN_CODES.has(code)) throw new Error(`${what}: ${status} without a machine-readable code: ${text.slice(0, 200)}`);
+  if (typeof code !== 'string' || !KNOWN_CODES.has(code))
+    throw new Error(`${what}: ${status} without a machine-readable code: ${text.slice(0, 200)}`);
 }
 
 function alive(): void {
-  if (node.proc.exitCode !== null || node.proc.signalCode !== null) throw new Error(`server process died:\n${node.output.join('').slice(-4_000)}`);
+  if (node.proc.exitCode !== null || node.proc.signalCode !== null)
+    throw new Error(`server process died:\n${node.output.join('').slice(-4_000)}`);
 }
 
-const replay = (err: unknown) => new Error(`fuzz failed (replay with FUZZ_SEED=${SEED}): ${String(err instanceof Error ? err.message : err)}`);
+const replay = (err: unknown) =>
+  new Error(`fuzz failed (replay with FUZZ_SEED=${SEED}): ${String(err instanceof Error ? err.message : err)}`);
 
 describe(`fuzzing every route and event (seed ${SEED})`, () => {
   it(`${HTTP_RUNS} generated and mutated HTTP requests: no 5xx, coded refusals, refused requests change nothing`, async () => {
@@ -291,39 +366,59 @@ describe(`fuzzing every route and event (seed ${SEED})`, () => {
     const connect = (t?: string) => cluster.connect(node, t);
     const sockets: TestClient[] = [await connect(token), await connect()];
     const validish = fc.oneof(
-      fc.record({ venueId: fc.constantFrom(venue.id, 'nope', ''), lat: fc.oneof(fc.constant(venue.latitude), fc.double()), lng: fc.oneof(fc.constant(venue.longitude), fc.double()) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          venueId: fc.constantFrom(venue.id, 'nope', ''),
+          lat: fc.oneof(fc.constant(venue.latitude), fc.double()),
+          lng: fc.oneof(fc.constant(venue.longitude), fc.double()),
+        },
+        { requiredKeys: [] },
+      ),
       fc.record({ venueIds: fc.array(fc.constantFrom(venue.id, 'x', '%ff'), { maxLength: 300 }) }),
       fc.record({ bbox: fc.array(fc.double(), { maxLength: 5 }) }),
       fc.record({ token: fc.oneof(fc.string({ maxLength: 20 }), fc.constant(token), fc.constant(ghostToken)) }),
       fc.record({ wantsToBuy: fc.anything(), visible: fc.anything() }, { requiredKeys: [] }),
     );
-    const payloads = fc.oneof(mutate(validish), fc.anything({ maxDepth: 3 }), fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)));
+    const payloads = fc.oneof(
+      mutate(validish),
+      fc.anything({ maxDepth: 3 }),
+      fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
+    );
     const counts = async () => JSON.stringify([...(await cluster.store.getCounts(venues.map((v) => v.id))).values()].map((c) => c.count));
     try {
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom(...events), payloads, fc.integer({ min: 0, max: 1 }), fc.constantFrom('ack', 'ack', 'ack', 'none', 'extra'), async (event, payload, who, shape) => {
-          let socket = sockets[who]!;
-          if (!socket.connected) socket = sockets[who] = await connect(who === 0 ? cluster.tokens.sign(userId) : undefined);
-          const emitter = socket as unknown as { emit(...a: unknown[]): void; timeout(ms: number): { emit(...a: unknown[]): void } };
-          const known = (Object.values(ClientEvent) as string[]).includes(event);
-          // Unknown events have no handler and so no ack: send them and move on.
-          if (shape !== 'ack' || !known) {
-            emitter.emit(event, payload, ...(shape === 'extra' ? [1, 'two', null] : []));
-            return;
-          }
-          const before = await counts();
-          const ack = await new Promise<Ack<unknown> | 'none'>((res) => emitter.timeout(2_000).emit(event, payload, (err: unknown, a: Ack<unknown>) => res(err ? 'none' : a)));
-          alive();
-          // A socket closed under the emit (an oversized frame) has no ack to give; it must still not crash the node.
-          if (ack === 'none') {
-            if (socket.connected) throw new Error(`${event} ${JSON.stringify(payload)?.slice(0, 200)}: no ack`);
-            return;
-          }
-          if (!ack.ok) {
-            if (!KNOWN_CODES.has(ack.error.code) || ack.error.code === 'INTERNAL') throw new Error(`${event}: ack ${JSON.stringify(ack.error)}`);
-            if ((await counts()) !== before) throw new Error(`${event}: refused with ${ack.error.code} but a count changed`);
-          }
-        }),
+        fc.asyncProperty(
+          fc.constantFrom(...events),
+          payloads,
+          fc.integer({ min: 0, max: 1 }),
+          fc.constantFrom('ack', 'ack', 'ack', 'none', 'extra'),
+          async (event, payload, who, shape) => {
+            let socket = sockets[who]!;
+            if (!socket.connected) socket = sockets[who] = await connect(who === 0 ? cluster.tokens.sign(userId) : undefined);
+            const emitter = socket as unknown as { emit(...a: unknown[]): void; timeout(ms: number): { emit(...a: unknown[]): void } };
+            const known = (Object.values(ClientEvent) as string[]).includes(event);
+            // Unknown events have no handler and so no ack: send them and move on.
+            if (shape !== 'ack' || !known) {
+              emitter.emit(event, payload, ...(shape === 'extra' ? [1, 'two', null] : []));
+              return;
+            }
+            const before = await counts();
+            const ack = await new Promise<Ack<unknown> | 'none'>((res) =>
+              emitter.timeout(2_000).emit(event, payload, (err: unknown, a: Ack<unknown>) => res(err ? 'none' : a)),
+            );
+            alive();
+            // A socket closed under the emit (an oversized frame) has no ack to give; it must still not crash the node.
+            if (ack === 'none') {
+              if (socket.connected) throw new Error(`${event} ${JSON.stringify(payload)?.slice(0, 200)}: no ack`);
+              return;
+            }
+            if (!ack.ok) {
+              if (!KNOWN_CODES.has(ack.error.code) || ack.error.code === 'INTERNAL')
+                throw new Error(`${event}: ack ${JSON.stringify(ack.error)}`);
+              if ((await counts()) !== before) throw new Error(`${event}: refused with ${ack.error.code} but a count changed`);
+            }
+          },
+        ),
         { numRuns: SOCKET_RUNS, seed: SEED, endOnFailure: true },
       );
     } catch (err) {

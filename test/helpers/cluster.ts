@@ -103,7 +103,12 @@ export async function startCluster(n: number, overrides: Record<string, string> 
     nodes,
     db,
     tokens,
-    store: new DynamoPresenceStore({ doc: dynamo.doc, tablePrefix: ids.tablePrefix, counterShards: config.DYNAMODB_COUNTER_SHARDS, ...leaseTimings(config) }),
+    store: new DynamoPresenceStore({
+      doc: dynamo.doc,
+      tablePrefix: ids.tablePrefix,
+      counterShards: config.DYNAMODB_COUNTER_SHARDS,
+      ...leaseTimings(config),
+    }),
     env,
     startNode,
     connect: async (node, token) => {

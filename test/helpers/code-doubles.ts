@@ -34,7 +34,11 @@ export class SmtpDouble {
         stream.on('end', () => {
           const to = session.envelope.rcptTo.map((r) => r.address);
           if (to.some((a) => a.startsWith('slow'))) return; // never answers
-          this.mails.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to, raw: Buffer.concat(chunks).toString('utf8') });
+          this.mails.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to,
+            raw: Buffer.concat(chunks).toString('utf8'),
+          });
           cb();
         });
       },
@@ -85,14 +89,23 @@ export class TwilioDouble {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const json = (status: number, obj: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(obj));
-        const error = (status: number, code: number, message: string) => json(status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
-        if (req.method !== 'POST' || req.url !== `/2010-04-01/Accounts/${this.accountSid}/Messages.json`) return error(404, 20404, 'The requested resource was not found');
+        const json = (status: number, obj: unknown) =>
+          res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(obj));
+        const error = (status: number, code: number, message: string) =>
+          json(status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
+        if (req.method !== 'POST' || req.url !== `/2010-04-01/Accounts/${this.accountSid}/Messages.json`)
+          return error(404, 20404, 'The requested resource was not found');
         const expected = `Basic ${Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64')}`;
         if (req.headers.authorization !== expected) return error(401, 20003, 'Authenticate');
-        if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded')) return error(400, 20001, 'Bad content type');
+        if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded'))
+          return error(400, 20001, 'Bad content type');
         const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-        const sms: Sms = { To: form.get('To') ?? '', From: form.get('From'), MessagingServiceSid: form.get('MessagingServiceSid'), Body: form.get('Body') ?? '' };
+        const sms: Sms = {
+          To: form.get('To') ?? '',
+          From: form.get('From'),
+          MessagingServiceSid: form.get('MessagingServiceSid'),
+          Body: form.get('Body') ?? '',
+        };
         if (!sms.To) return error(400, 21604, "A 'To' phone number is required.");
         if (!sms.From && !sms.MessagingServiceSid) return error(400, 21603, "A 'From' phone number is required.");
         if (sms.To === '+15005550001') return error(400, 21211, `The 'To' number ${sms.To} is not a valid phone number.`);

@@ -7,7 +7,10 @@ export interface FakeProvider {
   audience: string;
   jwksUrl: string;
   /** Signs an ID token with this provider's published key; override any claim or header. */
-  idToken(claims: Record<string, unknown>, opts?: { expiresIn?: string | number; issuer?: string; audience?: string; key?: 'published' | 'unpublished'; kid?: string }): Promise<string>;
+  idToken(
+    claims: Record<string, unknown>,
+    opts?: { expiresIn?: string | number; issuer?: string; audience?: string; key?: 'published' | 'unpublished'; kid?: string },
+  ): Promise<string>;
 }
 
 /**
@@ -18,7 +21,10 @@ export interface FakeProvider {
 export async function startFakeOidc(): Promise<{ google: FakeProvider; apple: FakeProvider; close(): Promise<void> }> {
   const keys: Record<string, { priv: CryptoKey; jwk: JWK; alg: string }> = {};
   const rogue = await generateKeyPair('RS256');
-  for (const [name, alg] of [['google', 'RS256'], ['apple', 'ES256']] as const) {
+  for (const [name, alg] of [
+    ['google', 'RS256'],
+    ['apple', 'ES256'],
+  ] as const) {
     const pair = await generateKeyPair(alg);
     keys[name] = { priv: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid: `${name}-1`, alg, use: 'sig' }, alg };
   }

@@ -5,7 +5,10 @@ import { randomBytes } from 'node:crypto';
  * a PostgreSQL schema, a Redis key prefix and a DynamoDB table prefix that no other file uses.
  */
 export function isolationIds(label = 'test') {
-  const slug = label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 20);
+  const slug = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 20);
   const id = `${slug}_${randomBytes(4).toString('hex')}`;
   return {
     id,

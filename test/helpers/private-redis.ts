@@ -3,7 +3,9 @@ import { connect } from 'node:net';
 
 /** A Redis of the test's own, so it can be killed and brought back without touching anyone else's. */
 export async function startRedis(port: number): Promise<ChildProcess> {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     try {

@@ -63,7 +63,13 @@ export class ApnsDouble {
   }
 
   env(): Record<string, string> {
-    return { APNS_KEY_FILE: this.keyFile, APNS_KEY_ID: this.keyId, APNS_TEAM_ID: this.teamId, APNS_TOPIC: this.topic, APNS_HOST: this.origin };
+    return {
+      APNS_KEY_FILE: this.keyFile,
+      APNS_KEY_ID: this.keyId,
+      APNS_TEAM_ID: this.teamId,
+      APNS_TOPIC: this.topic,
+      APNS_HOST: this.origin,
+    };
   }
 
   private async handle(stream: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders): Promise<void> {
@@ -107,7 +113,13 @@ export class ApnsDouble {
       return;
     }
     if (step.status === 200) {
-      this.received.push({ token, headers: Object.fromEntries(Object.entries(h).map(([k, v]) => [k, String(v)])), payload, auth: claims, at: Date.now() });
+      this.received.push({
+        token,
+        headers: Object.fromEntries(Object.entries(h).map(([k, v]) => [k, String(v)])),
+        payload,
+        auth: claims,
+        at: Date.now(),
+      });
     }
     answer(step.status, step.reason, step.retryAfter ? { 'retry-after': step.retryAfter } : {});
   }
@@ -168,7 +180,14 @@ export class FcmDouble {
     this.keyFile = path.join(dir, 'service-account.json');
     await writeFile(
       this.keyFile,
-      JSON.stringify({ type: 'service_account', project_id: this.projectId, private_key_id: 'key-1', private_key: this.privatePem, client_email: this.clientEmail, token_uri: 'https://oauth2.googleapis.com/token' }),
+      JSON.stringify({
+        type: 'service_account',
+        project_id: this.projectId,
+        private_key_id: 'key-1',
+        private_key: this.privatePem,
+        client_email: this.clientEmail,
+        token_uri: 'https://oauth2.googleapis.com/token',
+      }),
     );
     return this;
   }
@@ -186,7 +205,11 @@ export class FcmDouble {
       const form = new URLSearchParams(body);
       if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return json(400, { error: 'unsupported_grant_type' });
       try {
-        const { payload } = await jwtVerify(form.get('assertion') ?? '', this.publicKey, { algorithms: ['RS256'], issuer: this.clientEmail, audience: this.tokenUrl });
+        const { payload } = await jwtVerify(form.get('assertion') ?? '', this.publicKey, {
+          algorithms: ['RS256'],
+          issuer: this.clientEmail,
+          audience: this.tokenUrl,
+        });
         if (payload.scope !== 'https://www.googleapis.com/auth/firebase.messaging') return json(400, { error: 'invalid_scope' });
       } catch {
         return json(400, { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' });
@@ -197,7 +220,8 @@ export class FcmDouble {
     }
     if (req.method === 'POST' && req.url === `/v1/projects/${this.projectId}/messages:send`) {
       const auth = String(req.headers.authorization ?? '');
-      if (!this.issued.includes(auth.replace(/^Bearer /, ''))) return json(401, { error: { code: 401, status: 'UNAUTHENTICATED', message: 'Request had invalid authentication credentials.' } });
+      if (!this.issued.includes(auth.replace(/^Bearer /, '')))
+        return json(401, { error: { code: 401, status: 'UNAUTHENTICATED', message: 'Request had invalid authentication credentials.' } });
       const message = (JSON.parse(body) as { message: { token: string } & Record<string, unknown> }).message;
       const step = scripted(this.scripts, message.token);
       this.attempts.push({ token: message.token, status: step === 'hang' ? 'hang' : step.status });
@@ -213,7 +237,14 @@ export class FcmDouble {
       const errorCode = step.reason === 'UNREGISTERED' ? 'UNREGISTERED' : step.status === 429 ? 'QUOTA_EXCEEDED' : 'INTERNAL';
       return json(
         step.status,
-        { error: { code: step.status, status: step.reason === 'UNREGISTERED' ? 'NOT_FOUND' : status, message: 'double', details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode }] } },
+        {
+          error: {
+            code: step.status,
+            status: step.reason === 'UNREGISTERED' ? 'NOT_FOUND' : status,
+            message: 'double',
+            details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode }],
+          },
+        },
         step.retryAfter ? { 'retry-after': step.retryAfter } : {},
       );
     }

@@ -23,7 +23,10 @@ const APPS: Record<Provider, Record<App, { id: string; secret: string }>> = {
   facebook: { ours: { id: '100200300', secret: 'fb-secret-ours-0123' }, other: { id: '900800700', secret: 'fb-secret-other-0123' } },
   instagram: { ours: { id: '111222333', secret: 'ig-secret-ours-0123' }, other: { id: '999888777', secret: 'ig-secret-other-0123' } },
   tiktok: { ours: { id: 'awtreatme', secret: 'tt-secret-ours-0123' }, other: { id: 'awother', secret: 'tt-secret-other-0123' } },
-  snapchat: { ours: { id: 'snap-treatme', secret: 'snap-secret-ours-0123' }, other: { id: 'snap-other', secret: 'snap-secret-other-0123' } },
+  snapchat: {
+    ours: { id: 'snap-treatme', secret: 'snap-secret-ours-0123' },
+    other: { id: 'snap-other', secret: 'snap-secret-other-0123' },
+  },
   twitter: { ours: { id: 'x-treatme', secret: 'x-secret-ours-0123' }, other: { id: 'x-other', secret: 'x-secret-other-0123' } },
 };
 
@@ -84,7 +87,15 @@ export class SocialDouble {
     const code = `code-${randomBytes(16).toString('hex')}`;
     const codeVerifier = randomBytes(32).toString('base64url');
     const redirectUri = 'https://treatme.app/auth/callback';
-    this.codes.set(code, { ...person, provider, app: opts.app ?? 'ours', expiresAt: Date.now() + (opts.expired ? -60_000 : 600_000), redirectUri, challenge: s256(codeVerifier), used: false });
+    this.codes.set(code, {
+      ...person,
+      provider,
+      app: opts.app ?? 'ours',
+      expiresAt: Date.now() + (opts.expired ? -60_000 : 600_000),
+      redirectUri,
+      challenge: s256(codeVerifier),
+      used: false,
+    });
     return { code, codeVerifier, redirectUri };
   }
 
@@ -97,7 +108,8 @@ export class SocialDouble {
     const json = (status: number, obj: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(obj));
     };
-    const graphError = (code: number, message: string, subcode?: number) => json(400, { error: { message, type: 'OAuthException', code, ...(subcode ? { error_subcode: subcode } : {}), fbtrace_id: 'double' } });
+    const graphError = (code: number, message: string, subcode?: number) =>
+      json(400, { error: { message, type: 'OAuthException', code, ...(subcode ? { error_subcode: subcode } : {}), fbtrace_id: 'double' } });
     const p = url.pathname;
 
     // Facebook Graph
@@ -106,9 +118,18 @@ export class SocialDouble {
       const app = Object.values(APPS.facebook).find((a) => a.id === appId && a.secret === appSecret);
       if (!app) return graphError(190, 'Invalid OAuth access token signature.');
       const g = this.tokens.get(url.searchParams.get('input_token') ?? '');
-      if (!g || g.provider !== 'facebook') return json(200, { data: { is_valid: false, error: { code: 190, message: 'Invalid OAuth access token.' }, scopes: [] } });
-      const base = { app_id: APPS.facebook[g.app].id, type: 'USER', application: 'app', user_id: g.userId, expires_at: Math.floor(g.expiresAt / 1000), scopes: ['public_profile', 'email'] };
-      if (g.expiresAt <= Date.now()) return json(200, { data: { ...base, is_valid: false, error: { code: 190, subcode: 463, message: 'Session has expired.' } } });
+      if (!g || g.provider !== 'facebook')
+        return json(200, { data: { is_valid: false, error: { code: 190, message: 'Invalid OAuth access token.' }, scopes: [] } });
+      const base = {
+        app_id: APPS.facebook[g.app].id,
+        type: 'USER',
+        application: 'app',
+        user_id: g.userId,
+        expires_at: Math.floor(g.expiresAt / 1000),
+        scopes: ['public_profile', 'email'],
+      };
+      if (g.expiresAt <= Date.now())
+        return json(200, { data: { ...base, is_valid: false, error: { code: 190, subcode: 463, message: 'Session has expired.' } } });
       return json(200, { data: { ...base, is_valid: true, data_access_expires_at: base.expires_at + 86_400 } });
     }
     if (req.method === 'GET' && (p === '/fb/v21.0/me' || p === '/ig/me')) {
@@ -116,14 +137,20 @@ export class SocialDouble {
       const token = url.searchParams.get('access_token') ?? '';
       const g = this.tokens.get(token);
       if (!g || g.provider !== provider) return graphError(190, 'Invalid OAuth access token - Cannot parse access token');
-      if (url.searchParams.get('appsecret_proof') !== proof(token, APPS[provider][g.app].secret)) return graphError(100, 'Invalid appsecret_proof provided in the API argument');
+      if (url.searchParams.get('appsecret_proof') !== proof(token, APPS[provider][g.app].secret))
+        return graphError(100, 'Invalid appsecret_proof provided in the API argument');
       if (g.expiresAt <= Date.now()) return graphError(190, 'Error validating access token: Session has expired.', 463);
-      if (provider === 'facebook') return json(200, { id: g.userId, name: g.name, picture: { data: { url: `https://fb.example/${g.userId}.jpg` } } });
+      if (provider === 'facebook')
+        return json(200, { id: g.userId, name: g.name, picture: { data: { url: `https://fb.example/${g.userId}.jpg` } } });
       return json(200, { id: `ig-scoped-${g.userId}`, user_id: g.userId, username: g.name });
     }
 
     // OAuth 2.0 token endpoints (TikTok, Snapchat, X)
-    const tokenPaths: Record<string, Provider> = { '/tt/v2/oauth/token/': 'tiktok', '/snap-auth/accounts/oauth2/token': 'snapchat', '/x/2/oauth2/token': 'twitter' };
+    const tokenPaths: Record<string, Provider> = {
+      '/tt/v2/oauth/token/': 'tiktok',
+      '/snap-auth/accounts/oauth2/token': 'snapchat',
+      '/x/2/oauth2/token': 'twitter',
+    };
     const tp = tokenPaths[p];
     if (req.method === 'POST' && tp) {
       const form = new URLSearchParams(body);
@@ -133,7 +160,9 @@ export class SocialDouble {
         clientId = form.get('client_key');
         secret = form.get('client_secret');
       } else {
-        const [id, sec] = Buffer.from(String(req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString().split(':');
+        const [id, sec] = Buffer.from(String(req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64')
+          .toString()
+          .split(':');
         clientId = id ? decodeURIComponent(id) : null;
         secret = sec ? decodeURIComponent(sec) : null;
       }
@@ -141,32 +170,69 @@ export class SocialDouble {
       if (!client) return json(401, { error: 'invalid_client', error_description: 'Client authentication failed' });
       const c = this.codes.get(form.get('code') ?? '');
       if (form.get('grant_type') !== 'authorization_code') return json(400, { error: 'unsupported_grant_type' });
-      if (!c || c.provider !== tp || c.used || c.app !== client[0] || c.redirectUri !== form.get('redirect_uri') || c.challenge !== s256(form.get('code_verifier') ?? '')) {
+      if (
+        !c ||
+        c.provider !== tp ||
+        c.used ||
+        c.app !== client[0] ||
+        c.redirectUri !== form.get('redirect_uri') ||
+        c.challenge !== s256(form.get('code_verifier') ?? '')
+      ) {
         return json(400, { error: 'invalid_grant', error_description: 'Authorization code is invalid.' });
       }
       if (c.expiresAt <= Date.now()) return json(400, { error: 'invalid_grant', error_description: 'Authorization code is expired.' });
       c.used = true;
       const access = `at-${randomBytes(16).toString('hex')}`;
       this.tokens.set(access, { ...c, expiresAt: Date.now() + 3_600_000 });
-      const common = { access_token: access, expires_in: 3600, token_type: 'Bearer', scope: 'user.info.basic', refresh_token: `rt-${randomBytes(8).toString('hex')}` };
+      const common = {
+        access_token: access,
+        expires_in: 3600,
+        token_type: 'Bearer',
+        scope: 'user.info.basic',
+        refresh_token: `rt-${randomBytes(8).toString('hex')}`,
+      };
       return json(200, tp === 'tiktok' ? { ...common, open_id: `open-${c.userId}`, refresh_expires_in: 31_536_000 } : common);
     }
 
     // User info with a bearer token
     const bearer = this.tokens.get(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
     if (req.method === 'GET' && p === '/tt/v2/user/info/') {
-      if (!bearer || bearer.provider !== 'tiktok') return json(401, { data: {}, error: { code: 'access_token_invalid', message: 'The access token is invalid or not found in the request.', log_id: 'double' } });
-      return json(200, { data: { user: { open_id: `open-${bearer.userId}`, union_id: `union-${bearer.userId}`, display_name: bearer.name, avatar_url: 'https://tt.example/a.jpg' } }, error: { code: 'ok', message: '', log_id: 'double' } });
+      if (!bearer || bearer.provider !== 'tiktok')
+        return json(401, {
+          data: {},
+          error: { code: 'access_token_invalid', message: 'The access token is invalid or not found in the request.', log_id: 'double' },
+        });
+      return json(200, {
+        data: {
+          user: {
+            open_id: `open-${bearer.userId}`,
+            union_id: `union-${bearer.userId}`,
+            display_name: bearer.name,
+            avatar_url: 'https://tt.example/a.jpg',
+          },
+        },
+        error: { code: 'ok', message: '', log_id: 'double' },
+      });
     }
     if (req.method === 'POST' && p === '/snap/v1/me') {
       if (!bearer || bearer.provider !== 'snapchat') return json(401, { errors: [{ message: 'Unauthorized' }] });
       const q = (JSON.parse(body || '{}') as { query?: string }).query ?? '';
       if (!q.includes('externalId')) return json(400, { errors: [{ message: 'externalId not requested' }] });
-      return json(200, { data: { me: { externalId: `snap-${bearer.userId}`, displayName: bearer.name, bitmoji: { avatar: 'https://snap.example/b.png' } } } });
+      return json(200, {
+        data: { me: { externalId: `snap-${bearer.userId}`, displayName: bearer.name, bitmoji: { avatar: 'https://snap.example/b.png' } } },
+      });
     }
     if (req.method === 'GET' && p === '/x/2/users/me') {
-      if (!bearer || bearer.provider !== 'twitter') return json(401, { title: 'Unauthorized', type: 'about:blank', status: 401, detail: 'Unauthorized' });
-      return json(200, { data: { id: bearer.userId, name: bearer.name, username: bearer.name.toLowerCase().replace(/\W/g, ''), profile_image_url: 'https://x.example/p.jpg' } });
+      if (!bearer || bearer.provider !== 'twitter')
+        return json(401, { title: 'Unauthorized', type: 'about:blank', status: 401, detail: 'Unauthorized' });
+      return json(200, {
+        data: {
+          id: bearer.userId,
+          name: bearer.name,
+          username: bearer.name.toLowerCase().replace(/\W/g, ''),
+          profile_image_url: 'https://x.example/p.jpg',
+        },
+      });
     }
     json(404, { error: 'not found' });
   }

@@ -54,7 +54,8 @@ function parseForm(text: string): Form {
   return out;
 }
 
-const listOf = (v: unknown): string[] => (v && typeof v === 'object' ? Object.values(v as Record<string, string>) : typeof v === 'string' ? [v] : []);
+const listOf = (v: unknown): string[] =>
+  v && typeof v === 'object' ? Object.values(v as Record<string, string>) : typeof v === 'string' ? [v] : [];
 
 class StripeFailure extends Error {
   constructor(
@@ -117,8 +118,18 @@ export class StripeDouble {
 
   authorize(id: string): DoublePaymentIntent {
     const pi = this.intent(id);
-    if (!['requires_payment_method', 'requires_confirmation', 'requires_action'].includes(pi.status)) throw new Error(`cannot authorize a ${pi.status} PaymentIntent`);
-    const charge: Charge = { id: `ch_${randomBytes(8).toString('hex')}`, object: 'charge', amount: pi.amount, amount_captured: 0, amount_refunded: 0, refunded: false, payment_intent: pi.id, captured: false };
+    if (!['requires_payment_method', 'requires_confirmation', 'requires_action'].includes(pi.status))
+      throw new Error(`cannot authorize a ${pi.status} PaymentIntent`);
+    const charge: Charge = {
+      id: `ch_${randomBytes(8).toString('hex')}`,
+      object: 'charge',
+      amount: pi.amount,
+      amount_captured: 0,
+      amount_refunded: 0,
+      refunded: false,
+      payment_intent: pi.id,
+      captured: false,
+    };
     this.charges.set(charge.id, charge);
     Object.assign(pi, { status: 'requires_capture', amount_capturable: pi.amount, latest_charge: charge.id, last_payment_error: null });
     return structuredClone(pi);
@@ -126,7 +137,10 @@ export class StripeDouble {
 
   decline(id: string): DoublePaymentIntent {
     const pi = this.intent(id);
-    Object.assign(pi, { status: 'requires_payment_method', last_payment_error: { code: 'card_declined', message: 'Your card was declined.' } });
+    Object.assign(pi, {
+      status: 'requires_payment_method',
+      last_payment_error: { code: 'card_declined', message: 'Your card was declined.' },
+    });
     return structuredClone(pi);
   }
 
@@ -164,7 +178,11 @@ export class StripeDouble {
   }
 
   /** POSTs a signed event to `baseUrl`/api/webhooks/stripe and returns the HTTP status and body. */
-  async deliver(baseUrl: string, event: Stripe.Event, opts: { timestamp?: number; secret?: string; signature?: string } = {}): Promise<{ status: number; body: unknown }> {
+  async deliver(
+    baseUrl: string,
+    event: Stripe.Event,
+    opts: { timestamp?: number; secret?: string; signature?: string } = {},
+  ): Promise<{ status: number; body: unknown }> {
     const payload = JSON.stringify(event);
     const res = await fetch(`${baseUrl}/api/webhooks/stripe`, {
       method: 'POST',
@@ -202,7 +220,12 @@ export class StripeDouble {
       const seen = this.idempotency.get(key);
       if (seen) {
         if (seen.fingerprint !== fingerprint) {
-          return send(400, { error: { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' } });
+          return send(400, {
+            error: {
+              type: 'idempotency_error',
+              message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.',
+            },
+          });
         }
         res.setHeader('idempotent-replayed', 'true');
         return send(seen.status, seen.body);
@@ -245,7 +268,8 @@ export class StripeDouble {
 
   private create(form: Form): unknown {
     const amount = Number(form.amount);
-    if (!Number.isInteger(amount) || amount < 50) throw new StripeFailure(400, 'invalid_request_error', 'amount_too_small', 'Amount must be at least $0.50 usd');
+    if (!Number.isInteger(amount) || amount < 50)
+      throw new StripeFailure(400, 'invalid_request_error', 'amount_too_small', 'Amount must be at least $0.50 usd');
     const id = `pi_${randomBytes(12).toString('hex')}`;
     const pi: DoublePaymentIntent = {
       id,
@@ -270,7 +294,12 @@ export class StripeDouble {
 
   private capture(pi: DoublePaymentIntent): unknown {
     if (pi.status !== 'requires_capture') {
-      throw new StripeFailure(400, 'invalid_request_error', 'payment_intent_unexpected_state', `This PaymentIntent could not be captured because it has a status of ${pi.status}.`);
+      throw new StripeFailure(
+        400,
+        'invalid_request_error',
+        'payment_intent_unexpected_state',
+        `This PaymentIntent could not be captured because it has a status of ${pi.status}.`,
+      );
     }
     this.captures.set(pi.id, (this.captures.get(pi.id) ?? 0) + 1);
     const charge = pi.latest_charge ? this.charges.get(pi.latest_charge) : undefined;
@@ -281,7 +310,12 @@ export class StripeDouble {
 
   private cancel(pi: DoublePaymentIntent): unknown {
     if (pi.status === 'succeeded' || pi.status === 'canceled' || pi.status === 'processing') {
-      throw new StripeFailure(400, 'invalid_request_error', 'payment_intent_unexpected_state', `You cannot cancel this PaymentIntent because it has a status of ${pi.status}.`);
+      throw new StripeFailure(
+        400,
+        'invalid_request_error',
+        'payment_intent_unexpected_state',
+        `You cannot cancel this PaymentIntent because it has a status of ${pi.status}.`,
+      );
     }
     Object.assign(pi, { status: 'canceled', amount_capturable: 0 });
     return this.view(pi);
@@ -290,10 +324,19 @@ export class StripeDouble {
   private refund(form: Form): unknown {
     const pi = this.find(String(form.payment_intent));
     const charge = pi.latest_charge ? this.charges.get(pi.latest_charge) : undefined;
-    if (pi.status !== 'succeeded' || !charge) throw new StripeFailure(400, 'invalid_request_error', 'charge_not_captured', 'This PaymentIntent has no captured charge to refund.');
-    if (charge.refunded) throw new StripeFailure(400, 'invalid_request_error', 'charge_already_refunded', `Charge ${charge.id} has already been refunded.`);
+    if (pi.status !== 'succeeded' || !charge)
+      throw new StripeFailure(400, 'invalid_request_error', 'charge_not_captured', 'This PaymentIntent has no captured charge to refund.');
+    if (charge.refunded)
+      throw new StripeFailure(400, 'invalid_request_error', 'charge_already_refunded', `Charge ${charge.id} has already been refunded.`);
     Object.assign(charge, { refunded: true, amount_refunded: charge.amount_captured });
     this.refunds.set(pi.id, (this.refunds.get(pi.id) ?? 0) + 1);
-    return { id: `re_${randomBytes(8).toString('hex')}`, object: 'refund', amount: charge.amount_captured, charge: charge.id, payment_intent: pi.id, status: 'succeeded' };
+    return {
+      id: `re_${randomBytes(8).toString('hex')}`,
+      object: 'refund',
+      amount: charge.amount_captured,
+      charge: charge.id,
+      payment_intent: pi.id,
+      status: 'succeeded',
+    };
   }
 }

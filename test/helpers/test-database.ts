@@ -15,11 +15,9 @@ export interface TestDatabase {
 export async function createTestDatabase(label = 'db'): Promise<TestDatabase> {
   const url = inject('postgresUrl');
   const { schema } = isolationIds(label);
-  const db = await openDatabase(
-    { DATABASE_URL: url, DATABASE_SCHEMA: schema, PGLITE_DATA_DIR: '', PGLITE_IN_MEMORY: false },
-    undefined,
-    { migrate: true },
-  );
+  const db = await openDatabase({ DATABASE_URL: url, DATABASE_SCHEMA: schema, PGLITE_DATA_DIR: '', PGLITE_IN_MEMORY: false }, undefined, {
+    migrate: true,
+  });
   return {
     url,
     schema,

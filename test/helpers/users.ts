@@ -21,7 +21,10 @@ export async function createUsers(ctx: AppContext, n: number, prefix = 'user'): 
 }
 
 export async function demoVenues(ctx: AppContext) {
-  return await ctx.db.prisma.venue.findMany({ orderBy: { slug: 'asc' }, select: { id: true, slug: true, latitude: true, longitude: true } });
+  return await ctx.db.prisma.venue.findMany({
+    orderBy: { slug: 'asc' },
+    select: { id: true, slug: true, latitude: true, longitude: true },
+  });
 }
 
 export async function makeFriends(ctx: AppContext, a: string, b: string): Promise<void> {

@@ -19,11 +19,17 @@ async function codeFor(email: string): Promise<string> {
 }
 
 async function paidOrder(buyerToken: string, recipientId: string, venueId: string) {
-  const created = await api(ts, buyerToken).post('/api/orders', { recipientId, venueId, paymentMethod: 'STRIPE', amountCents: 900 }, { 'Idempotency-Key': `k-${Math.random()}` });
+  const created = await api(ts, buyerToken).post(
+    '/api/orders',
+    { recipientId, venueId, paymentMethod: 'STRIPE', amountCents: 900 },
+    { 'Idempotency-Key': `k-${Math.random()}` },
+  );
   expect(created.status).toBe(201);
   const paid = await api(ts).post(`/api/dev/payments/${created.body.payment.paymentIntentId}/succeed`);
   expect(paid.status).toBe(200);
-  await waitUntil(async () => (await ts.server.ctx.db.prisma.order.findUniqueOrThrow({ where: { id: created.body.order.id } })).status === 'PAID');
+  await waitUntil(
+    async () => (await ts.server.ctx.db.prisma.order.findUniqueOrThrow({ where: { id: created.body.order.id } })).status === 'PAID',
+  );
   return created.body.order.id as string;
 }
 
@@ -35,11 +41,19 @@ describe('DELETE /api/me', () => {
     expect(missing.status).toBe(400);
     expect(missing.body.error.code).toBe('VALIDATION');
     await codeFor(email);
-    const wrong = await fetch(`${ts.url}/api/me`, { method: 'DELETE', headers: { authorization: `Bearer ${me.accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'email', destination: email, code: '000000' }) });
+    const wrong = await fetch(`${ts.url}/api/me`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${me.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: 'email', destination: email, code: '000000' }),
+    });
     expect(wrong.status).toBe(401);
     const other = uniqueEmail('other');
     const otherCode = await codeFor(other);
-    const foreign = await fetch(`${ts.url}/api/me`, { method: 'DELETE', headers: { authorization: `Bearer ${me.accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'email', destination: other, code: otherCode }) });
+    const foreign = await fetch(`${ts.url}/api/me`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${me.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: 'email', destination: other, code: otherCode }),
+    });
     expect(foreign.status).toBe(403);
     // The other address's code was not spent, nor an account made for it.
     expect(await ts.server.ctx.db.prisma.user.count({ where: { email: other } })).toBe(0);
@@ -72,7 +86,12 @@ describe('DELETE /api/me', () => {
     expect((await api(ts, leaver.accessToken).post('/api/devices', { token: pushToken, platform: 'IOS' })).status).toBe(200);
     expect(await deviceDirectory(ctx).forUser(leaver.user.id, Date.now())).toHaveLength(1);
 
-    const removed = nextEvent(friendPhone, 'venue:people', (m) => m.changes.some((c) => c.type === 'remove' && c.userId === leaver.user.id), 10_000);
+    const removed = nextEvent(
+      friendPhone,
+      'venue:people',
+      (m) => m.changes.some((c) => c.type === 'remove' && c.userId === leaver.user.id),
+      10_000,
+    );
     const revoked = nextEvent(leaverPhone, 'auth:expired');
     const code = await codeFor(email);
     const res = await fetch(`${ts.url}/api/me`, {
@@ -101,7 +120,11 @@ describe('DELETE /api/me', () => {
     expect(await deviceDirectory(ctx).forUser(leaver.user.id, Date.now())).toEqual([]);
 
     // Every credential refused: access token, refresh token, socket.
-    for (const r of [await api(ts, leaver.accessToken).get('/api/me'), await api(ts, leaver.accessToken).post('/api/groups', { name: 'x' }), await api(ts).post('/api/auth/refresh', { refreshToken: leaver.refreshToken })]) {
+    for (const r of [
+      await api(ts, leaver.accessToken).get('/api/me'),
+      await api(ts, leaver.accessToken).post('/api/groups', { name: 'x' }),
+      await api(ts).post('/api/auth/refresh', { refreshToken: leaver.refreshToken }),
+    ]) {
       expect(r.status).toBe(401);
       expect(r.body.error.code).toBe('UNAUTHENTICATED');
     }
@@ -116,14 +139,20 @@ describe('DELETE /api/me', () => {
     expect(row.deletedAt).not.toBeNull();
     expect(await prisma.order.count({ where: { buyerId: leaver.user.id } })).toBe(1);
     const actions = (await prisma.auditLog.findMany({ where: { userId: leaver.user.id } })).map((a) => a.action);
-    expect(actions).toEqual(expect.arrayContaining(['auth.sign_in', 'order.created', 'order.cancelled', 'order.rejected', 'account.deleted']));
+    expect(actions).toEqual(
+      expect.arrayContaining(['auth.sign_in', 'order.created', 'order.cancelled', 'order.rejected', 'account.deleted']),
+    );
     expect(await prisma.friendship.count({ where: { OR: [{ requesterId: leaver.user.id }, { addresseeId: leaver.user.id }] } })).toBe(0);
 
     // The address is free again: signing in with it makes a new, empty account.
     const reborn = await signIn(ts, email);
     expect(reborn.user.id).not.toBe(leaver.user.id);
     // Nobody may treat the deleted account; the refusal reads like any other.
-    const treat = await api(ts, friend.accessToken).post('/api/orders', { recipientId: leaver.user.id, venueId: venue.id, paymentMethod: 'STRIPE', amountCents: 900 }, { 'Idempotency-Key': 'after-delete' });
+    const treat = await api(ts, friend.accessToken).post(
+      '/api/orders',
+      { recipientId: leaver.user.id, venueId: venue.id, paymentMethod: 'STRIPE', amountCents: 900 },
+      { 'Idempotency-Key': 'after-delete' },
+    );
     expect(treat.status).toBe(403);
     expect(treat.body.error.code).toBe('FORBIDDEN');
     friendPhone.disconnect();

@@ -4,7 +4,10 @@ import { startTestServer, type TestServer } from '../helpers/test-server';
 
 let ts: TestServer;
 beforeAll(async () => {
-  ts = await startTestServer({ CODE_RESEND_SECONDS: '30', CODE_MAX_ATTEMPTS: '5', RATE_LIMIT_AUTH_PER_MINUTE: '10000' }, { label: 'auth_codes' });
+  ts = await startTestServer(
+    { CODE_RESEND_SECONDS: '30', CODE_MAX_ATTEMPTS: '5', RATE_LIMIT_AUTH_PER_MINUTE: '10000' },
+    { label: 'auth_codes' },
+  );
 });
 afterAll(() => ts?.close());
 

@@ -76,7 +76,10 @@ describe('sign-in with a Google or Apple ID token', () => {
       await oidc.google.idToken(claims, { expiresIn: Math.floor(Date.now() / 1000) - 3600 }),
       await oidc.google.idToken(claims, { key: 'unpublished' }),
       await oidc.google.idToken(claims, { key: 'unpublished', kid: 'unknown-kid' }),
-      jwt.sign({ ...claims, iss: oidc.google.issuer, aud: oidc.google.audience }, 'guessable-secret-guessable-secret', { algorithm: 'HS256', keyid: 'google-1' }),
+      jwt.sign({ ...claims, iss: oidc.google.issuer, aud: oidc.google.audience }, 'guessable-secret-guessable-secret', {
+        algorithm: 'HS256',
+        keyid: 'google-1',
+      }),
       // An Apple token presented as Google: right key set for neither.
       await oidc.apple.idToken(claims),
     ];

@@ -12,7 +12,10 @@ const person = (name = 'Pat Social') => ({ userId: `${Date.now()}${++seq}`, name
 
 beforeAll(async () => {
   social = await new SocialDouble().start();
-  ts = await startTestServer({ ...social.env(), RATE_LIMIT_AUTH_PER_MINUTE: '10000', OAUTH_TIMEOUT_MS: '400' }, { label: 'auth_providers' });
+  ts = await startTestServer(
+    { ...social.env(), RATE_LIMIT_AUTH_PER_MINUTE: '10000', OAUTH_TIMEOUT_MS: '400' },
+    { label: 'auth_providers' },
+  );
 });
 afterAll(async () => {
   await ts?.close();
@@ -26,7 +29,8 @@ function credential(provider: Five, who: { userId: string; name: string }, opts:
   return social.authCode(provider, who, opts);
 }
 const signInWith = (provider: OAuthProvider, body: unknown) => api(ts).post(`/api/auth/oauth/${provider}`, body);
-const subjectOf = async (userId: string, provider: OAuthProvider) => (await ts.server.ctx.db.prisma.user.findUnique({ where: { id: userId } }))?.[providerColumn[provider]];
+const subjectOf = async (userId: string, provider: OAuthProvider) =>
+  (await ts.server.ctx.db.prisma.user.findUnique({ where: { id: userId } }))?.[providerColumn[provider]];
 
 describe.each(['facebook', 'instagram', 'tiktok', 'snapchat', 'twitter'] as const)('sign-in with %s', (provider) => {
   it('a valid credential creates an account with a session, and signs into it again', async () => {
@@ -43,7 +47,10 @@ describe.each(['facebook', 'instagram', 'tiktok', 'snapchat', 'twitter'] as cons
 
   it('forged, expired and other-app credentials are 401 with a reason, and create nobody', async () => {
     const who = person();
-    const forged = provider === 'facebook' || provider === 'instagram' ? { accessToken: 'EAAforgedforgedforgedforged' } : { ...social.authCode(provider, who), code: 'code-forged-0000' };
+    const forged =
+      provider === 'facebook' || provider === 'instagram'
+        ? { accessToken: 'EAAforgedforgedforgedforged' }
+        : { ...social.authCode(provider, who), code: 'code-forged-0000' };
     const cases = [
       ['forged', forged],
       ['expired', credential(provider, who, { expired: true })],

@@ -79,7 +79,12 @@ describe('devices', () => {
 
   it('validates the body and requires a token', async () => {
     const me = await signIn(ts, uniqueEmail('bad'));
-    for (const body of [{ token: apnsToken(), platform: 'BLACKBERRY' }, { platform: 'IOS' }, { token: 'has space in it', platform: 'IOS' }, { token: apnsToken(), platform: 'IOS', admin: true }]) {
+    for (const body of [
+      { token: apnsToken(), platform: 'BLACKBERRY' },
+      { platform: 'IOS' },
+      { token: 'has space in it', platform: 'IOS' },
+      { token: apnsToken(), platform: 'IOS', admin: true },
+    ]) {
       const res = await as(me).post('/api/devices', body);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.body.error.code).toBe('VALIDATION');

@@ -16,7 +16,11 @@ describe('the REST API in embedded mode', () => {
     const email = uniqueEmail('embedded');
     const req = await api(ts).post('/api/auth/code/request', { channel: 'email', destination: email });
     expect(req.status).toBe(202);
-    const wrong = await api(ts).post('/api/auth/code/verify', { channel: 'email', destination: email, code: req.body.devCode === '000000' ? '111111' : '000000' });
+    const wrong = await api(ts).post('/api/auth/code/verify', {
+      channel: 'email',
+      destination: email,
+      code: req.body.devCode === '000000' ? '111111' : '000000',
+    });
     expect(wrong.status).toBe(401);
     const ok = await api(ts).post('/api/auth/code/verify', { channel: 'email', destination: email, code: req.body.devCode });
     expect(ok.status).toBe(200);
@@ -30,7 +34,13 @@ describe('the REST API in embedded mode', () => {
     expect(a.body.venues.length).toBeGreaterThan(0);
     const user = await signIn(ts, uniqueEmail('here'));
     const v = a.body.venues[0];
-    await ts.server.ctx.presence.checkIn({ userId: user.user.id, venueId: v.id, lat: v.latitude, lng: v.longitude, now: ts.server.ctx.now() });
+    await ts.server.ctx.presence.checkIn({
+      userId: user.user.id,
+      venueId: v.id,
+      lat: v.latitude,
+      lng: v.longitude,
+      now: ts.server.ctx.now(),
+    });
     const b = await api(ts).get(q);
     expect(b.body.venues.map((x: { id: string }) => x.id)).toEqual(a.body.venues.map((x: { id: string }) => x.id));
     expect(b.body.venues[0].liveCount).toBe(1);

@@ -43,7 +43,10 @@ describe('groups', () => {
     expect(joined.body.group.members.map((m: { id: string }) => m.id)).toEqual([ola!.user.id, pam!.user.id]);
     expect((await as(pam!).get('/api/groups')).body.groups.map((g: { id: string }) => g.id)).toEqual([gid]);
     const members = await as(pam!).get(`/api/groups/${gid}/members`);
-    expect(members.body.members.map((m: { id: string; isOwner: boolean }) => [m.id, m.isOwner])).toEqual([[ola!.user.id, true], [pam!.user.id, false]]);
+    expect(members.body.members.map((m: { id: string; isOwner: boolean }) => [m.id, m.isOwner])).toEqual([
+      [ola!.user.id, true],
+      [pam!.user.id, false],
+    ]);
 
     const venue = await ts.server.ctx.db.prisma.venue.findFirstOrThrow();
     const set = await as(pam!).put(`/api/groups/${gid}/venue`, { venueId: venue.id });
@@ -58,8 +61,19 @@ describe('groups', () => {
     expect((await as(pam!).post(`/api/groups/${gid}/leave`)).body).toEqual({ deleted: true });
     expect(await ts.server.ctx.db.prisma.group.findUnique({ where: { id: gid } })).toBeNull();
 
-    const actions = await ts.server.ctx.db.prisma.auditLog.findMany({ where: { resourceType: 'group', resourceId: gid }, orderBy: { createdAt: 'asc' } });
-    expect(actions.map((a) => a.action)).toEqual(['group.created', 'group.invited', 'group.joined', 'group.venue_set', 'group.venue_set', 'group.left', 'group.deleted']);
+    const actions = await ts.server.ctx.db.prisma.auditLog.findMany({
+      where: { resourceType: 'group', resourceId: gid },
+      orderBy: { createdAt: 'asc' },
+    });
+    expect(actions.map((a) => a.action)).toEqual([
+      'group.created',
+      'group.invited',
+      'group.joined',
+      'group.venue_set',
+      'group.venue_set',
+      'group.left',
+      'group.deleted',
+    ]);
   });
 
   it('keeps non-members out: 404 on read, invite, venue and leave', async () => {

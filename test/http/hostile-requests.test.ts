@@ -16,7 +16,15 @@ const ALLOWED = 'https://app.treatme.example';
 beforeAll(async () => {
   [open, proxied, prod] = await Promise.all([
     startTestServer({ RATE_LIMIT_AUTH_PER_MINUTE: '3' }, { label: 'hostile_open' }),
-    startTestServer({ RATE_LIMIT_AUTH_PER_MINUTE: '3', TRUST_PROXY: 'loopback', CORS_ORIGINS: `${ALLOWED},https://tablet.treatme.example`, METRICS_TOKEN }, { label: 'hostile_proxied' }),
+    startTestServer(
+      {
+        RATE_LIMIT_AUTH_PER_MINUTE: '3',
+        TRUST_PROXY: 'loopback',
+        CORS_ORIGINS: `${ALLOWED},https://tablet.treatme.example`,
+        METRICS_TOKEN,
+      },
+      { label: 'hostile_proxied' },
+    ),
     startTestServer({ DEV_MODE: 'false', METRICS_PORT: '0', SEED_DEMO_DATA: 'false' }, { label: 'hostile_prod' }),
   ]);
 }, 60_000);
@@ -25,7 +33,11 @@ afterAll(async () => {
 });
 
 const codeRequest = (ts: TestServer, forwardedFor?: string) =>
-  api(ts).post('/api/auth/code/request', { channel: 'email', destination: uniqueEmail('xff') }, forwardedFor ? { 'X-Forwarded-For': forwardedFor } : {});
+  api(ts).post(
+    '/api/auth/code/request',
+    { channel: 'email', destination: uniqueEmail('xff') },
+    forwardedFor ? { 'X-Forwarded-For': forwardedFor } : {},
+  );
 
 describe('TRUST_PROXY', () => {
   it('off by default: a client rotating X-Forwarded-For is still one address, limited and audited as its TCP peer', async () => {
@@ -58,7 +70,13 @@ describe('TRUST_PROXY', () => {
 describe('malformed requests answer 4xx with a code, never 500', () => {
   it.each(['%ff', '%', '%E0%A4%A', '%C0%AF', 'a%zzb'])('a path parameter %s is 400 VALIDATION', async (bad) => {
     const user = await createUser(open.server.ctx);
-    for (const path of [`/api/venues/${bad}`, `/api/orders/${bad}`, `/api/groups/${bad}/members`, `/api/friends/${bad}`, `/api/devices/${bad}`]) {
+    for (const path of [
+      `/api/venues/${bad}`,
+      `/api/orders/${bad}`,
+      `/api/groups/${bad}/members`,
+      `/api/friends/${bad}`,
+      `/api/devices/${bad}`,
+    ]) {
       const method = path.startsWith('/api/friends') || path.startsWith('/api/devices') ? 'delete' : 'get';
       const res = await api(open, user.token)[method](path);
       expect(res.status, path).toBe(400);
@@ -70,16 +88,28 @@ describe('malformed requests answer 4xx with a code, never 500', () => {
     const user = await createUser(open.server.ctx);
     const before = await open.server.ctx.db.prisma.group.count();
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml']) {
-      const res = await fetch(`${open.url}/api/groups`, { method: 'POST', headers: { 'content-type': type, authorization: `Bearer ${user.token}` }, body: 'name=mine' });
+      const res = await fetch(`${open.url}/api/groups`, {
+        method: 'POST',
+        headers: { 'content-type': type, authorization: `Bearer ${user.token}` },
+        body: 'name=mine',
+      });
       expect(res.status, type).toBe(415);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     }
     // A body without any content type is refused the same way.
-    const bare = await fetch(`${open.url}/api/groups`, { method: 'POST', headers: { authorization: `Bearer ${user.token}` }, body: new Uint8Array([123, 125]) });
+    const bare = await fetch(`${open.url}/api/groups`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.token}` },
+      body: new Uint8Array([123, 125]),
+    });
     expect(bare.status).toBe(415);
     expect(await open.server.ctx.db.prisma.group.count()).toBe(before);
     // JSON with a charset, or +json, is fine.
-    const ok = await fetch(`${open.url}/api/groups`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${user.token}` }, body: '{"name":"ok"}' });
+    const ok = await fetch(`${open.url}/api/groups`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${user.token}` },
+      body: '{"name":"ok"}',
+    });
     expect(ok.status).toBe(201);
   });
 
@@ -98,7 +128,11 @@ describe('malformed requests answer 4xx with a code, never 500', () => {
     }
     expect(await open.server.ctx.db.prisma.order.count({ where: { buyerId: buyer.id } })).toBe(0);
     // The key was never claimed: a proper body with it goes through.
-    const proper = await api(open, buyer.token).post('/api/orders', { recipientId: recipient.id, venueId: venue.id, paymentMethod: 'STRIPE', amountCents: 500 }, { 'Idempotency-Key': 'deep-key-1' });
+    const proper = await api(open, buyer.token).post(
+      '/api/orders',
+      { recipientId: recipient.id, venueId: venue.id, paymentMethod: 'STRIPE', amountCents: 500 },
+      { 'Idempotency-Key': 'deep-key-1' },
+    );
     expect(proper.status).toBe(201);
   });
 
@@ -114,7 +148,10 @@ describe('malformed requests answer 4xx with a code, never 500', () => {
 
   it('unknown routes are 404 NOT_FOUND as JSON, for every method', async () => {
     for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH']) {
-      const res = await fetch(`${open.url}/api/nope/${method}`, { method, ...(method === 'GET' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }) });
+      const res = await fetch(`${open.url}/api/nope/${method}`, {
+        method,
+        ...(method === 'GET' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }),
+      });
       expect(res.status).toBe(404);
       expect(res.headers.get('content-type')).toMatch(/application\/json/);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
@@ -129,7 +166,11 @@ describe('REST CORS per CORS_ORIGINS', () => {
     expect(res.headers.get('access-control-allow-credentials')).toBe('true');
     const pre = await fetch(`${proxied.url}/api/orders`, {
       method: 'OPTIONS',
-      headers: { origin: ALLOWED, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,idempotency-key' },
+      headers: {
+        origin: ALLOWED,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type,idempotency-key',
+      },
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe(ALLOWED);
@@ -140,7 +181,10 @@ describe('REST CORS per CORS_ORIGINS', () => {
     const res = await fetch(`${proxied.url}/api/venues?lat=40.7128&lng=-74.006`, { headers: { origin: 'https://evil.example' } });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
     expect(res.headers.get('access-control-allow-credentials')).toBeNull();
-    const pre = await fetch(`${proxied.url}/api/orders`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const pre = await fetch(`${proxied.url}/api/orders`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(pre.headers.get('access-control-allow-origin')).toBeNull();
   });
 

@@ -29,8 +29,17 @@ const centre = fc.oneof(
  */
 const placements = fc.array(
   fc.oneof(
-    fc.record({ kind: fc.constant('polar' as const), bearing: fc.double({ min: 0, max: 360, noNaN: true }), fraction: fc.double({ min: 0, max: 1.6, noNaN: true }) }),
-    fc.record({ kind: fc.constant('band' as const), dLat: fc.double({ min: -0.8, max: 0.8, noNaN: true }), lng: fc.double({ min: -180, max: 180, noNaN: true }), dLng: fc.double({ min: -2, max: 2, noNaN: true }) }),
+    fc.record({
+      kind: fc.constant('polar' as const),
+      bearing: fc.double({ min: 0, max: 360, noNaN: true }),
+      fraction: fc.double({ min: 0, max: 1.6, noNaN: true }),
+    }),
+    fc.record({
+      kind: fc.constant('band' as const),
+      dLat: fc.double({ min: -0.8, max: 0.8, noNaN: true }),
+      lng: fc.double({ min: -180, max: 180, noNaN: true }),
+      dLng: fc.double({ min: -2, max: 2, noNaN: true }),
+    }),
   ),
   { minLength: 0, maxLength: 40 },
 );
@@ -47,7 +56,10 @@ function destination(lat: number, lng: number, bearingDeg: number, meters: numbe
   return { latitude: clampLat(toDeg(phi2)), longitude: wrapLng(toDeg(lambda2)) };
 }
 
-function bruteForce(all: { id: string; latitude: number; longitude: number }[], q: { lat: number; lng: number; radiusMeters: number; limit: number }) {
+function bruteForce(
+  all: { id: string; latitude: number; longitude: number }[],
+  q: { lat: number; lng: number; radiusMeters: number; limit: number },
+) {
   return all
     .map((v) => ({ id: v.id, d: haversineMeters(q.lat, q.lng, v.latitude, v.longitude) }))
     .filter((v) => v.d <= q.radiusMeters)
@@ -61,23 +73,29 @@ describe('findNearestVenues', () => {
     const prisma = test.db.prisma;
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(centre, placements, fc.integer({ min: 1, max: 50_000 }), fc.integer({ min: 1, max: 25 }), async (c, places, radiusMeters, limit) => {
-        run += 1;
-        await prisma.venue.deleteMany({});
-        const nearPole = Math.abs(c.lat) > 88;
-        const venues = places.map((p, i) => ({
-          id: `v${run}-${String(i).padStart(3, '0')}`,
-          slug: `v${run}-${i}`,
-          name: `Venue ${i}`,
-          ...(p.kind === 'polar'
-            ? destination(c.lat, c.lng, p.bearing, p.fraction * radiusMeters)
-            : { latitude: clampLat(c.lat + p.dLat), longitude: nearPole ? p.lng : wrapLng(c.lng + p.dLng) }),
-        }));
-        if (venues.length > 0) await prisma.venue.createMany({ data: venues });
-        const q = { lat: c.lat, lng: c.lng, radiusMeters, limit };
-        const got = (await findNearestVenues(prisma, q)).map((v) => v.id);
-        expect(got).toEqual(bruteForce(venues, q));
-      }),
+      fc.asyncProperty(
+        centre,
+        placements,
+        fc.integer({ min: 1, max: 50_000 }),
+        fc.integer({ min: 1, max: 25 }),
+        async (c, places, radiusMeters, limit) => {
+          run += 1;
+          await prisma.venue.deleteMany({});
+          const nearPole = Math.abs(c.lat) > 88;
+          const venues = places.map((p, i) => ({
+            id: `v${run}-${String(i).padStart(3, '0')}`,
+            slug: `v${run}-${i}`,
+            name: `Venue ${i}`,
+            ...(p.kind === 'polar'
+              ? destination(c.lat, c.lng, p.bearing, p.fraction * radiusMeters)
+              : { latitude: clampLat(c.lat + p.dLat), longitude: nearPole ? p.lng : wrapLng(c.lng + p.dLng) }),
+          }));
+          if (venues.length > 0) await prisma.venue.createMany({ data: venues });
+          const q = { lat: c.lat, lng: c.lng, radiusMeters, limit };
+          const got = (await findNearestVenues(prisma, q)).map((v) => v.id);
+          expect(got).toEqual(bruteForce(venues, q));
+        },
+      ),
       { numRuns: 150 },
     );
   });

@@ -4,7 +4,10 @@ import { startTestServer, type TestServer } from '../helpers/test-server';
 
 let ts: TestServer;
 beforeAll(async () => {
-  ts = await startTestServer({ RATE_LIMIT_AUTH_PER_MINUTE: '3', RATE_LIMIT_WRITES_PER_MINUTE: '4', SEED_DEMO_DATA: 'false' }, { label: 'rate_limits' });
+  ts = await startTestServer(
+    { RATE_LIMIT_AUTH_PER_MINUTE: '3', RATE_LIMIT_WRITES_PER_MINUTE: '4', SEED_DEMO_DATA: 'false' },
+    { label: 'rate_limits' },
+  );
 });
 afterAll(() => ts?.close());
 

@@ -15,11 +15,20 @@ afterAll(() => ts?.close());
 const near = (lat: number, lng: number, extra = '') => `/api/venues?lat=${lat}&lng=${lng}${extra}`;
 
 async function addVenue(lat: number, lng: number, name = `Pop-up ${randomUUID().slice(0, 6)}`) {
-  return ts.server.ctx.db.prisma.venue.create({ data: { slug: `${name.toLowerCase().replace(/\W+/g, '-')}-${randomUUID().slice(0, 6)}`, name, latitude: lat, longitude: lng } });
+  return ts.server.ctx.db.prisma.venue.create({
+    data: { slug: `${name.toLowerCase().replace(/\W+/g, '-')}-${randomUUID().slice(0, 6)}`, name, latitude: lat, longitude: lng },
+  });
 }
 
 async function checkIn(userId: string, venue: { id: string; latitude: number; longitude: number }, visible = true) {
-  await ts.server.ctx.presence.checkIn({ userId, venueId: venue.id, lat: venue.latitude, lng: venue.longitude, visible, now: ts.server.ctx.now() });
+  await ts.server.ctx.presence.checkIn({
+    userId,
+    venueId: venue.id,
+    lat: venue.latitude,
+    lng: venue.longitude,
+    visible,
+    now: ts.server.ctx.now(),
+  });
 }
 
 describe('GET /api/venues', () => {
@@ -27,7 +36,15 @@ describe('GET /api/venues', () => {
     const res = await api(ts).get(near(center.lat, center.lng, '&radius=5km'));
     expect(res.status).toBe(200);
     expect(res.body.radiusMeters).toBe(5000);
-    const venues = res.body.venues as { latitude: number; longitude: number; distanceMeters: number; menu: unknown[]; specialsTonight: { title: string }[]; liveCount: number; friendsPresent: unknown[] }[];
+    const venues = res.body.venues as {
+      latitude: number;
+      longitude: number;
+      distanceMeters: number;
+      menu: unknown[];
+      specialsTonight: { title: string }[];
+      liveCount: number;
+      friendsPresent: unknown[];
+    }[];
     expect(venues.length).toBeGreaterThan(3);
     const distances = venues.map((v) => v.distanceMeters);
     expect(distances).toEqual([...distances].sort((a, b) => a - b));
@@ -41,7 +58,12 @@ describe('GET /api/venues', () => {
   });
 
   it('accepts radius as 500, 500m, 1km or 1.5KM and refuses anything else with 400', async () => {
-    for (const [radius, meters] of [['500', 500], ['500m', 500], ['1km', 1000], ['1.5KM', 1500]] as const) {
+    for (const [radius, meters] of [
+      ['500', 500],
+      ['500m', 500],
+      ['1km', 1000],
+      ['1.5KM', 1500],
+    ] as const) {
       const res = await api(ts).get(near(center.lat, center.lng, `&radius=${radius}`));
       expect(res.status, radius).toBe(200);
       expect(res.body.radiusMeters).toBe(meters);
@@ -55,7 +77,15 @@ describe('GET /api/venues', () => {
   });
 
   it('refuses missing or out-of-range positions and unknown parameters', async () => {
-    for (const path of ['/api/venues', '/api/venues?lat=40', near(91, 0), near(0, 181), '/api/venues?lat=abc&lng=1', `${near(1, 1)}&limit=0`, `${near(1, 1)}&foo=1`]) {
+    for (const path of [
+      '/api/venues',
+      '/api/venues?lat=40',
+      near(91, 0),
+      near(0, 181),
+      '/api/venues?lat=abc&lng=1',
+      `${near(1, 1)}&limit=0`,
+      `${near(1, 1)}&foo=1`,
+    ]) {
       const res = await api(ts).get(path);
       expect(res.status, path).toBe(400);
       expect(res.body.error.code).toBe('VALIDATION');
@@ -88,10 +118,14 @@ describe('GET /api/venues', () => {
   });
 
   it('shows a signed-in caller the friends checked in at each venue, and no one else', async () => {
-    const [me, friend, ghost, stranger, blocked] = await Promise.all(['me', 'friend', 'ghost', 'stranger', 'blocked'].map((n) => signIn(ts, uniqueEmail(n), n)));
+    const [me, friend, ghost, stranger, blocked] = await Promise.all(
+      ['me', 'friend', 'ghost', 'stranger', 'blocked'].map((n) => signIn(ts, uniqueEmail(n), n)),
+    );
     const prisma = ts.server.ctx.db.prisma;
     for (const f of [friend!, ghost!, blocked!]) {
-      await prisma.friendship.create({ data: { requesterId: me!.user.id, addresseeId: f.user.id, status: 'ACCEPTED', acceptedAt: new Date() } });
+      await prisma.friendship.create({
+        data: { requesterId: me!.user.id, addresseeId: f.user.id, status: 'ACCEPTED', acceptedAt: new Date() },
+      });
     }
     await prisma.block.create({ data: { blockerId: blocked!.user.id, blockedId: me!.user.id } });
     const spot = { lat: -33.8688, lng: 151.2093 };
@@ -129,7 +163,9 @@ describe('GET /api/venues/:id', () => {
     const now = ts.server.ctx.now();
     const tonight = nightWeekday(venue.longitude, now);
     await ts.server.ctx.db.prisma.menuItem.create({ data: { venueId: venue.id, name: 'Kir', category: 'wine', priceCents: 900 } });
-    await ts.server.ctx.db.prisma.menuItem.create({ data: { venueId: venue.id, name: 'Gone', category: 'wine', priceCents: 900, available: false } });
+    await ts.server.ctx.db.prisma.menuItem.create({
+      data: { venueId: venue.id, name: 'Gone', category: 'wine', priceCents: 900, available: false },
+    });
     await ts.server.ctx.db.prisma.special.createMany({
       data: [
         { venueId: venue.id, title: 'Every night' },

@@ -67,7 +67,11 @@ describe('container entry point', () => {
   });
 
   it('turns the push keys into private files the *_FILE settings point at', () => {
-    const r = run({ ...BASE_ENV, APNS_KEY_P8: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----', FCM_SERVICE_ACCOUNT_JSON: '{"type":"service_account"}' });
+    const r = run({
+      ...BASE_ENV,
+      APNS_KEY_P8: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----',
+      FCM_SERVICE_ACCOUNT_JSON: '{"type":"service_account"}',
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(r.env.APNS_KEY_FILE!, 'utf8')).toBe('-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----');
     expect(statSync(r.env.APNS_KEY_FILE!).mode & 0o077).toBe(0);

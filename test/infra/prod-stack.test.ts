@@ -55,10 +55,20 @@ describe('prod', () => {
 
   it('wires the Stripe and push secrets into the API task when asked, by Secrets Manager reference', () => {
     const [, td] = resourcesOfType(s.serviceJson, 'AWS::ECS::TaskDefinition')[0]!;
-    const api = asArray(td.Properties!.ContainerDefinitions).map(obj).find((c) => c.Name === 'api')!;
+    const api = asArray(td.Properties!.ContainerDefinitions)
+      .map(obj)
+      .find((c) => c.Name === 'api')!;
     const secrets = asArray(api.Secrets).map(obj);
     expect(secrets.map((x) => x.Name)).toEqual(
-      expect.arrayContaining(['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'APNS_KEY_P8', 'APNS_KEY_ID', 'APNS_TEAM_ID', 'APNS_TOPIC', 'FCM_SERVICE_ACCOUNT_JSON']),
+      expect.arrayContaining([
+        'STRIPE_SECRET_KEY',
+        'STRIPE_WEBHOOK_SECRET',
+        'APNS_KEY_P8',
+        'APNS_KEY_ID',
+        'APNS_TEAM_ID',
+        'APNS_TOPIC',
+        'FCM_SERVICE_ACCOUNT_JSON',
+      ]),
     );
     for (const x of secrets) expect(JSON.stringify(x.ValueFrom)).toMatch(/ImportValue|secret/);
     expect(asArray(api.Environment).map((e) => obj(e).Name)).not.toContain('STRIPE_SECRET_KEY');

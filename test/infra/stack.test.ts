@@ -7,7 +7,17 @@ import { envSchema, loadConfig } from '../../server/config/config';
 import { createMetrics } from '../../server/observability/metrics';
 import { socketIoOptions } from '../../server/realtime/socket-server';
 import { SPECS, TABLE_NAMES, tableName, type TableName, type TableSpec } from '../../server/storage/dynamo-tables';
-import { asArray, obj, refOf, resourcesOfType, synthesise, tableDifferences, type Json, type JsonObject, type Resource } from './synth-helpers';
+import {
+  asArray,
+  obj,
+  refOf,
+  resourcesOfType,
+  synthesise,
+  tableDifferences,
+  type Json,
+  type JsonObject,
+  type Resource,
+} from './synth-helpers';
 
 // One synth of the dev environment for the whole file (cdk-nag runs inside it and throws on a finding).
 let s: ReturnType<typeof synthesise>;
@@ -19,7 +29,9 @@ afterAll(() => s?.cleanup());
 const PREFIX = 'treatme-dev-';
 
 function tableProps(name: TableName): { id: string; props: JsonObject; resource: Resource } {
-  const found = resourcesOfType(s.platformJson, 'AWS::DynamoDB::Table').filter(([, r]) => r.Properties?.TableName === tableName(PREFIX, name));
+  const found = resourcesOfType(s.platformJson, 'AWS::DynamoDB::Table').filter(
+    ([, r]) => r.Properties?.TableName === tableName(PREFIX, name),
+  );
   expect(found, `one table named ${tableName(PREFIX, name)}`).toHaveLength(1);
   const [id, resource] = found[0]!;
   return { id, props: resource.Properties!, resource };
@@ -32,7 +44,11 @@ function withExtraIndex(specs: Record<TableName, TableSpec>): Record<TableName, 
   presence.AttributeDefinitions = [...(presence.AttributeDefinitions ?? []), { AttributeName: 'infraTestNode', AttributeType: 'S' }];
   presence.GlobalSecondaryIndexes = [
     ...(presence.GlobalSecondaryIndexes ?? []),
-    { IndexName: 'infraTestByNode', KeySchema: [{ AttributeName: 'infraTestNode', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } },
+    {
+      IndexName: 'infraTestByNode',
+      KeySchema: [{ AttributeName: 'infraTestNode', KeyType: 'HASH' }],
+      Projection: { ProjectionType: 'KEYS_ONLY' },
+    },
   ];
   return changed;
 }
@@ -88,7 +104,9 @@ describe('DynamoDB tables: exactly the server definitions (server/storage/dynamo
   it('refuses a definition it cannot translate instead of deploying a different table', () => {
     const changed = structuredClone(SPECS);
     changed.idempotency.input.StreamSpecification = { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' };
-    expect(() => serverTables(new Stack(new App({ builtinCloudFormationValidation: false }), 'T'), { prefix: PREFIX, retain: false, specs: changed })).toThrow(/StreamSpecification/);
+    expect(() =>
+      serverTables(new Stack(new App({ builtinCloudFormationValidation: false }), 'T'), { prefix: PREFIX, retain: false, specs: changed }),
+    ).toThrow(/StreamSpecification/);
   });
 });
 
@@ -122,7 +140,8 @@ function tableResource(resource: Json): string {
 }
 
 describe('IAM: least privilege', () => {
-  const roleOf = (template: { Resources: Record<string, Resource> }, taskDefId: string) => refOf(obj(template.Resources[taskDefId]!.Properties!).TaskRoleArn)!;
+  const roleOf = (template: { Resources: Record<string, Resource> }, taskDefId: string) =>
+    refOf(obj(template.Resources[taskDefId]!.Properties!).TaskRoleArn)!;
 
   it('the API task role reaches exactly its tables and their named indexes, with data-plane actions only', () => {
     const [taskDefId] = resourcesOfType(s.serviceJson, 'AWS::ECS::TaskDefinition').map(([id]) => id);
@@ -132,7 +151,16 @@ describe('IAM: least privilege', () => {
     const actions = asArray(dynamo[0]!.Action).map(String);
     expect(actions.every((a) => !a.includes('*'))).toBe(true);
     expect(actions.filter((a) => /Create|Delete(Table|Backup)|UpdateTable|UpdateTimeToLive|Restore|Export|Import/.test(a))).toEqual([]);
-    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem']));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Query',
+        'dynamodb:ConditionCheckItem',
+      ]),
+    );
 
     const expected = TABLE_NAMES.flatMap((name) => {
       const { id } = tableProps(name);
@@ -148,7 +176,11 @@ describe('IAM: least privilege', () => {
     const statements = statementsOf(s.platformJson, roleOf(s.platformJson, taskDefId!));
     expect(statements).toHaveLength(1);
     expect(asArray(statements[0]!.Action).map(String).sort()).toEqual(['dynamodb:DescribeTable', 'dynamodb:DescribeTimeToLive']);
-    expect(asArray(statements[0]!.Resource).map((r) => refOf(r)).sort()).toEqual(TABLE_NAMES.map((n) => tableProps(n).id).sort());
+    expect(
+      asArray(statements[0]!.Resource)
+        .map((r) => refOf(r))
+        .sort(),
+    ).toEqual(TABLE_NAMES.map((n) => tableProps(n).id).sort());
   });
 
   it('no policy anywhere grants dynamodb:* or a table wildcard', () => {
@@ -191,7 +223,9 @@ function expectIsolated(subnetIds: string[]): void {
       .filter(([, a]) => refOf(a.Properties!.SubnetId) === id)
       .map(([, a]) => refOf(a.Properties!.RouteTableId));
     expect(tables).toHaveLength(1);
-    const routes = resourcesOfType(s.platformJson, 'AWS::EC2::Route').filter(([, route]) => tables.includes(refOf(route.Properties!.RouteTableId)));
+    const routes = resourcesOfType(s.platformJson, 'AWS::EC2::Route').filter(([, route]) =>
+      tables.includes(refOf(route.Properties!.RouteTableId)),
+    );
     expect(routes, `subnet ${id} has no route to an internet or NAT gateway`).toEqual([]);
   }
 }
@@ -217,13 +251,20 @@ describe('ElastiCache Redis', () => {
 describe('API service behind the load balancer', () => {
   const lbAttr = (key: string) => {
     const [, lb] = resourcesOfType(s.serviceJson, 'AWS::ElasticLoadBalancingV2::LoadBalancer')[0]!;
-    return asArray(lb.Properties!.LoadBalancerAttributes).map(obj).find((a) => a.Key === key)?.Value;
+    return asArray(lb.Properties!.LoadBalancerAttributes)
+      .map(obj)
+      .find((a) => a.Key === key)?.Value;
   };
   const tg = () => resourcesOfType(s.serviceJson, 'AWS::ElasticLoadBalancingV2::TargetGroup')[0]![1].Properties!;
-  const tgAttr = (key: string) => asArray(tg().TargetGroupAttributes).map(obj).find((a) => a.Key === key)?.Value;
+  const tgAttr = (key: string) =>
+    asArray(tg().TargetGroupAttributes)
+      .map(obj)
+      .find((a) => a.Key === key)?.Value;
   const apiContainer = () => {
     const [, td] = resourcesOfType(s.serviceJson, 'AWS::ECS::TaskDefinition')[0]!;
-    return asArray(td.Properties!.ContainerDefinitions).map(obj).find((c) => c.Name === 'api')!;
+    return asArray(td.Properties!.ContainerDefinitions)
+      .map(obj)
+      .find((c) => c.Name === 'api')!;
   };
   const shutdownMs = envSchema.shape.SHUTDOWN_TIMEOUT_MS.parse(undefined);
 
@@ -269,32 +310,56 @@ describe('API service behind the load balancer', () => {
   it('scales on CPU and on the sockets gauge the server exports', () => {
     const metrics = createMetrics();
     expect(metrics.registry.getSingleMetric(SOCKETS_METRIC)).toBe(metrics.socketsConnected);
-    const policies = resourcesOfType(s.serviceJson, 'AWS::ApplicationAutoScaling::ScalingPolicy').map(([, p]) => obj(p.Properties!.TargetTrackingScalingPolicyConfiguration));
-    expect(policies.map((p) => (p.PredefinedMetricSpecification === undefined ? undefined : obj(p.PredefinedMetricSpecification).PredefinedMetricType))).toContain(
-      'ECSServiceAverageCPUUtilization',
+    const policies = resourcesOfType(s.serviceJson, 'AWS::ApplicationAutoScaling::ScalingPolicy').map(([, p]) =>
+      obj(p.Properties!.TargetTrackingScalingPolicyConfiguration),
     );
+    expect(
+      policies.map((p) =>
+        p.PredefinedMetricSpecification === undefined ? undefined : obj(p.PredefinedMetricSpecification).PredefinedMetricType,
+      ),
+    ).toContain('ECSServiceAverageCPUUtilization');
     const custom = policies.filter((p) => p.CustomizedMetricSpecification !== undefined).map((p) => obj(p.CustomizedMetricSpecification));
     expect(custom.map((c) => c.MetricName)).toEqual([SOCKETS_METRIC]);
     // …and the collector sidecar actually ships that metric to CloudWatch.
     const [, td] = resourcesOfType(s.serviceJson, 'AWS::ECS::TaskDefinition')[0]!;
-    const collector = asArray(td.Properties!.ContainerDefinitions).map(obj).find((c) => c.Image === COLLECTOR_IMAGE)!;
+    const collector = asArray(td.Properties!.ContainerDefinitions)
+      .map(obj)
+      .find((c) => c.Image === COLLECTOR_IMAGE)!;
     expect(collector.Essential).toBe(false);
     expect(JSON.stringify(collector.Environment)).toContain(SOCKETS_METRIC);
   });
 });
 
 describe('network exposure', () => {
-  interface Ingress { owner: string; cidr?: string; source?: string; from?: Json; to?: Json }
+  interface Ingress {
+    owner: string;
+    cidr?: string;
+    source?: string;
+    from?: Json;
+    to?: Json;
+  }
   function ingressRules(template: { Resources: Record<string, Resource> }): Ingress[] {
     const rules: Ingress[] = [];
     for (const [id, sg] of resourcesOfType(template, 'AWS::EC2::SecurityGroup')) {
       for (const r of asArray(sg.Properties!.SecurityGroupIngress).map(obj)) {
-        rules.push({ owner: id, cidr: (r.CidrIp ?? r.CidrIpv6) as string | undefined, source: JSON.stringify(r.SourceSecurityGroupId), from: r.FromPort, to: r.ToPort });
+        rules.push({
+          owner: id,
+          cidr: (r.CidrIp ?? r.CidrIpv6) as string | undefined,
+          source: JSON.stringify(r.SourceSecurityGroupId),
+          from: r.FromPort,
+          to: r.ToPort,
+        });
       }
     }
     for (const [, ing] of resourcesOfType(template, 'AWS::EC2::SecurityGroupIngress')) {
       const p = ing.Properties!;
-      rules.push({ owner: JSON.stringify(p.GroupId), cidr: (p.CidrIp ?? p.CidrIpv6) as string | undefined, source: JSON.stringify(p.SourceSecurityGroupId), from: p.FromPort, to: p.ToPort });
+      rules.push({
+        owner: JSON.stringify(p.GroupId),
+        cidr: (p.CidrIp ?? p.CidrIpv6) as string | undefined,
+        source: JSON.stringify(p.SourceSecurityGroupId),
+        from: p.FromPort,
+        to: p.ToPort,
+      });
     }
     return rules;
   }
@@ -320,7 +385,11 @@ describe('network exposure', () => {
   it('PostgreSQL and Redis accept only the app tasks; the API tasks accept only the load balancer', () => {
     const all = [...ingressRules(s.platformJson), ...ingressRules(s.serviceJson)];
     const onPort = (port: number) => all.filter((r) => r.from === port);
-    expect(onPort(5432).map((r) => r.source).sort()).toEqual([expect.stringContaining('ApiSg'), expect.stringContaining('MigrationSg')].sort());
+    expect(
+      onPort(5432)
+        .map((r) => r.source)
+        .sort(),
+    ).toEqual([expect.stringContaining('ApiSg'), expect.stringContaining('MigrationSg')].sort());
     expect(onPort(6379).map((r) => r.source)).toEqual([expect.stringContaining('ApiSg')]);
     expect(onPort(3000).map((r) => r.source)).toEqual([expect.stringContaining('AlbSg')]);
   });
@@ -330,7 +399,9 @@ describe('cdk-nag', () => {
   it('ran on this synth with every finding acknowledged (an unacknowledged one throws in synth)', () => {
     // The acknowledgments are recorded on the constructs; an unacknowledged finding would have made
     // beforeAll's synth throw (test/infra/nag.test.ts shows it does).
-    const acked = [s.platform, s.service].flatMap((st) => st.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules')));
+    const acked = [s.platform, s.service].flatMap((st) =>
+      st.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules')),
+    );
     expect(acked.length).toBeGreaterThan(0);
   });
 });

@@ -22,7 +22,8 @@ export function synthesise(opts: Omit<BuildOptions, 'outdir'> = {}) {
   const outdir = mkdtempSync(join(tmpdir(), 'treatme-cdk-test-'));
   const built = buildApp({ cfnValidation: false, ...opts, outdir });
   const assembly = built.app.synth();
-  const template = (name: string) => assembly.getStackByName(name).template as { Resources: Record<string, Resource>; Outputs?: Record<string, JsonObject> };
+  const template = (name: string) =>
+    assembly.getStackByName(name).template as { Resources: Record<string, Resource>; Outputs?: Record<string, JsonObject> };
   return {
     ...built,
     platformJson: template(built.platform.stackName),
@@ -56,7 +57,8 @@ export function refOf(v: Json | undefined): string | undefined {
 }
 
 type KeyElement = { AttributeName?: string; KeyType?: string };
-const keyList = (ks: Json | KeyElement[] | undefined) => asArray(ks as unknown as Json).map((k) => `${String(obj(k).AttributeName)}:${String(obj(k).KeyType)}`);
+const keyList = (ks: Json | KeyElement[] | undefined) =>
+  asArray(ks as unknown as Json).map((k) => `${String(obj(k).AttributeName)}:${String(obj(k).KeyType)}`);
 
 function indexMap(list: Json | undefined | NonNullable<TableSpec['input']['GlobalSecondaryIndexes']>) {
   const out: Record<string, { keys: string[]; projection: string; nonKey: string[] }> = {};
@@ -80,9 +82,13 @@ function indexMap(list: Json | undefined | NonNullable<TableSpec['input']['Globa
 export function tableDifferences(props: JsonObject, spec: TableSpec): string[] {
   const diffs: string[] = [];
   const eq = (what: string, stack: unknown, server: unknown) => {
-    if (JSON.stringify(stack) !== JSON.stringify(server)) diffs.push(`${what}: stack ${JSON.stringify(stack)}, server ${JSON.stringify(server)}`);
+    if (JSON.stringify(stack) !== JSON.stringify(server))
+      diffs.push(`${what}: stack ${JSON.stringify(stack)}, server ${JSON.stringify(server)}`);
   };
-  const attrs = (list: Json | undefined) => asArray(list).map((a) => `${String(obj(a).AttributeName)}:${String(obj(a).AttributeType)}`).sort();
+  const attrs = (list: Json | undefined) =>
+    asArray(list)
+      .map((a) => `${String(obj(a).AttributeName)}:${String(obj(a).AttributeType)}`)
+      .sort();
   eq('KeySchema', keyList(props.KeySchema), keyList(spec.input.KeySchema));
   eq('AttributeDefinitions', attrs(props.AttributeDefinitions), attrs(spec.input.AttributeDefinitions as unknown as Json));
   eq('GlobalSecondaryIndexes', indexMap(props.GlobalSecondaryIndexes), indexMap(spec.input.GlobalSecondaryIndexes));

@@ -38,7 +38,10 @@ describe('readiness with a store down', () => {
   });
 
   it('reports DynamoDB down as not ready', async () => {
-    const ts = await startTestServer({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:1', DYNAMODB_CREATE_TABLES: 'false' }, { label: 'dynamo-down' });
+    const ts = await startTestServer(
+      { DYNAMODB_ENDPOINT: 'http://127.0.0.1:1', DYNAMODB_CREATE_TABLES: 'false' },
+      { label: 'dynamo-down' },
+    );
     try {
       const ready = await fetch(`${ts.url}/ready`);
       expect(ready.status).toBe(503);

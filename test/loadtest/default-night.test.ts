@@ -8,30 +8,26 @@ import { fastestExactSpeed, runLoadtest, speedProblem } from '../../loadtest/run
  */
 describe('the default load test, embedded, at 60×', () => {
   for (const seed of [1, 2, 3]) {
-    it(
-      `seed ${seed}: 40 people, 20 minutes of night, every count exact`,
-      async () => {
-        const outcome = await runLoadtest({
-          users: 40,
-          venues: 8,
-          speed: 60,
-          durationMs: 20 * 60_000,
-          seed,
-          quiescePoints: 3,
-          nodes: 1,
-          stores: 'embedded',
-          orders: true,
-          maxClients: 500,
-          maxDurationMs: 60_000,
-          progress: false,
-          log: (line) => process.stderr.write(`${line}\n`),
-        });
-        if (!outcome.verdict.pass) process.stderr.write(`${outcome.summary}\n`);
-        expect(outcome.verdict.problems).toEqual([]);
-        expect(outcome.verdict.quiesce).toHaveLength(3);
-      },
-      150_000,
-    );
+    it(`seed ${seed}: 40 people, 20 minutes of night, every count exact`, async () => {
+      const outcome = await runLoadtest({
+        users: 40,
+        venues: 8,
+        speed: 60,
+        durationMs: 20 * 60_000,
+        seed,
+        quiescePoints: 3,
+        nodes: 1,
+        stores: 'embedded',
+        orders: true,
+        maxClients: 500,
+        maxDurationMs: 60_000,
+        progress: false,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      if (!outcome.verdict.pass) process.stderr.write(`${outcome.summary}\n`);
+      expect(outcome.verdict.problems).toEqual([]);
+      expect(outcome.verdict.quiesce).toHaveLength(3);
+    }, 150_000);
   }
 
   it('refuses a speed it cannot judge exactly, up front, naming the fastest it can', async () => {
@@ -40,7 +36,18 @@ describe('the default load test, embedded, at 60×', () => {
     expect(fastestExactSpeed()).toBe(60);
     expect(speedProblem(120)).toMatch(/grace period would be 0\.500 s.*fastest speed that can is 60×/);
     await expect(
-      runLoadtest({ users: 5, venues: 2, speed: 7, seed: 1, nodes: 1, stores: 'embedded', orders: false, maxClients: 50, maxDurationMs: 1_000, progress: false }),
+      runLoadtest({
+        users: 5,
+        venues: 2,
+        speed: 7,
+        seed: 1,
+        nodes: 1,
+        stores: 'embedded',
+        orders: false,
+        maxClients: 50,
+        maxDurationMs: 1_000,
+        progress: false,
+      }),
     ).rejects.toThrow(/--speed 7 cannot be judged exactly: the 600 s heartbeat timeout would be 85\.714 s/);
   });
 });

@@ -53,7 +53,20 @@ describe('the Friday-night generator', () => {
 
   it('includes every kind of traffic a night has', () => {
     const kinds = new Set(night(2).events.map((e) => (e.e === 'disconnect' ? `disconnect:${e.why}` : e.e)));
-    for (const k of ['connect', 'checkin', 'heartbeat', 'leave', 'disconnect:kill', 'disconnect:leave', 'view', 'order', 'pay', 'accept', 'scan', 'quiesce']) {
+    for (const k of [
+      'connect',
+      'checkin',
+      'heartbeat',
+      'leave',
+      'disconnect:kill',
+      'disconnect:leave',
+      'view',
+      'order',
+      'pay',
+      'accept',
+      'scan',
+      'quiesce',
+    ]) {
       expect(kinds, k).toContain(k);
     }
     expect([...kinds].some((k) => k === 'disconnect:background' || k === 'disconnect:network')).toBe(true);

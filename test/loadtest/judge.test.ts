@@ -16,28 +16,54 @@ const snapshot = (counts: number[]) => [{ label: 'server@node0', node: 0, counts
 
 describe('the judge', () => {
   it('passes when the server and every viewer agree with the trace', () => {
-    const expected = [{ lo: 2, hi: 2 }, { lo: 0, hi: 0 }, { lo: 1, hi: 1 }];
-    const r = compareCounts({ venues, expected, snapshots: snapshot([2, 0, 1]), viewers: [viewer({ venue_0: 2, venue_1: 0, venue_2: 1 })] });
+    const expected = [
+      { lo: 2, hi: 2 },
+      { lo: 0, hi: 0 },
+      { lo: 1, hi: 1 },
+    ];
+    const r = compareCounts({
+      venues,
+      expected,
+      snapshots: snapshot([2, 0, 1]),
+      viewers: [viewer({ venue_0: 2, venue_1: 0, venue_2: 1 })],
+    });
     expect(r.mismatches).toEqual([]);
   });
 
   it('catches a wrong count on the server', () => {
-    const expected = [{ lo: 2, hi: 2 }, { lo: 0, hi: 0 }, { lo: 1, hi: 1 }];
+    const expected = [
+      { lo: 2, hi: 2 },
+      { lo: 0, hi: 0 },
+      { lo: 1, hi: 1 },
+    ];
     const r = compareCounts({ venues, expected, snapshots: snapshot([3, 0, 1]), viewers: [] });
     expect(r.mismatches).toHaveLength(1);
     expect(r.mismatches[0]).toMatchObject({ source: 'server@node0', venueId: 'venue_0', actual: 3 });
   });
 
   it('catches a viewer that missed the last broadcast even when the server is right', () => {
-    const expected = [{ lo: 2, hi: 2 }, { lo: 0, hi: 0 }, { lo: 1, hi: 1 }];
-    const r = compareCounts({ venues, expected, snapshots: snapshot([2, 0, 1]), viewers: [viewer({ venue_0: 1, venue_1: 0, venue_2: 1 })] });
+    const expected = [
+      { lo: 2, hi: 2 },
+      { lo: 0, hi: 0 },
+      { lo: 1, hi: 1 },
+    ];
+    const r = compareCounts({
+      venues,
+      expected,
+      snapshots: snapshot([2, 0, 1]),
+      viewers: [viewer({ venue_0: 1, venue_1: 0, venue_2: 1 })],
+    });
     expect(r.mismatches).toEqual([expect.objectContaining({ source: 'viewer', venueId: 'venue_0', actual: 1, server: 2 })]);
   });
 
   it('only holds a map viewer to the venues inside its view', () => {
     const v = venues[1]!;
     const bbox: [number, number, number, number] = [v.lng - 0.0001, v.lat - 0.0001, v.lng + 0.0001, v.lat + 0.0001];
-    const expected = [{ lo: 5, hi: 5 }, { lo: 1, hi: 1 }, { lo: 0, hi: 0 }];
+    const expected = [
+      { lo: 5, hi: 5 },
+      { lo: 1, hi: 1 },
+      { lo: 0, hi: 0 },
+    ];
     const r = compareCounts({ venues, expected, snapshots: snapshot([5, 1, 0]), viewers: [viewer({ venue_1: 1 }, bbox)] });
     expect(r.mismatches).toEqual([]);
     expect(r.comparisons).toBe(3 + 1);
@@ -66,7 +92,11 @@ describe('the presence model behind the judge', () => {
     const m = new PresenceModel(timings);
     m.checkIn(1, 0, 1_000, 1_010);
     m.checkIn(1, 1, 2_000, 2_010);
-    expect(m.expected({ lo: 3_000, hi: 3_100 }, 3)).toEqual([{ lo: 0, hi: 0 }, { lo: 1, hi: 1 }, { lo: 0, hi: 0 }]);
+    expect(m.expected({ lo: 3_000, hi: 3_100 }, 3)).toEqual([
+      { lo: 0, hi: 0 },
+      { lo: 1, hi: 1 },
+      { lo: 0, hi: 0 },
+    ]);
     expect(m.expected({ lo: 13_000, hi: 13_100 }, 3)[1]).toEqual({ lo: 0, hi: 0 });
   });
 

@@ -27,7 +27,12 @@ describe('embedded mode: simulated payments through the signed webhook route', (
 
     const created = await api(ts, buyer.accessToken).post(
       '/api/orders',
-      { recipientId: recipient.user.id, venueId: venue.id, paymentMethod: 'APPLE_PAY', items: venue.menuItems.map((m) => ({ menuItemId: m.id, quantity: 2 })) },
+      {
+        recipientId: recipient.user.id,
+        venueId: venue.id,
+        paymentMethod: 'APPLE_PAY',
+        items: venue.menuItems.map((m) => ({ menuItemId: m.id, quantity: 2 })),
+      },
       { 'Idempotency-Key': newKey() },
     );
     expect(created.status).toBe(201);
@@ -37,13 +42,19 @@ describe('embedded mode: simulated payments through the signed webhook route', (
     const orderId: string = created.body.order.id;
 
     const declined = await api(ts).post(`/api/dev/payments/${piId}/fail`);
-    expect(declined.body).toMatchObject({ status: 'requires_payment_method', webhook: { type: 'payment_intent.payment_failed', status: 200 } });
+    expect(declined.body).toMatchObject({
+      status: 'requires_payment_method',
+      webhook: { type: 'payment_intent.payment_failed', status: 200 },
+    });
     expect((await api(ts, buyer.accessToken).get(`/api/orders/${orderId}`)).body.order.status).toBe('PENDING');
 
     const paidOnTablet = nextEvent(tablet, 'order:paid', (m) => m.order.id === orderId);
     const paid = await api(ts).post(`/api/dev/payments/${piId}/succeed`);
     expect(paid.status).toBe(200);
-    expect(paid.body).toMatchObject({ status: 'requires_capture', webhook: { type: 'payment_intent.amount_capturable_updated', status: 200 } });
+    expect(paid.body).toMatchObject({
+      status: 'requires_capture',
+      webhook: { type: 'payment_intent.amount_capturable_updated', status: 200 },
+    });
     await paidOnTablet;
     expect((await api(ts).post(`/api/dev/payments/${piId}/succeed`)).status).toBe(409);
 
@@ -56,8 +67,17 @@ describe('embedded mode: simulated payments through the signed webhook route', (
     expect(confirm.body.order.status).toBe('REDEEMED');
     const pi = await ts.server.ctx.db.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
     expect(pi.capturedAt).not.toBeNull();
-    const actions = (await ts.server.ctx.db.prisma.auditLog.findMany({ where: { resourceId: orderId }, orderBy: { createdAt: 'asc' } })).map((a) => a.action);
-    expect(actions).toEqual(['order.created', 'payment.intent_created', 'payment.failed', 'payment.authorized', 'order.accepted', 'payment.captured']);
+    const actions = (
+      await ts.server.ctx.db.prisma.auditLog.findMany({ where: { resourceId: orderId }, orderBy: { createdAt: 'asc' } })
+    ).map((a) => a.action);
+    expect(actions).toEqual([
+      'order.created',
+      'payment.intent_created',
+      'payment.failed',
+      'payment.authorized',
+      'order.accepted',
+      'payment.captured',
+    ]);
   });
 
   it('the simulated webhook is signed: an unsigned copy is refused', async () => {

@@ -75,7 +75,10 @@ describe('order expiry', () => {
   it('refunds money that was captured for an order that then expired', async () => {
     const t = await paidOrder();
     // Captured outside the redemption flow (e.g. from the dashboard): expiry must refund, not cancel.
-    await fetch(`${stripe.url}/v1/payment_intents/${t.piId}/capture`, { method: 'POST', headers: { authorization: `Bearer ${stripe.secretKey}` } });
+    await fetch(`${stripe.url}/v1/payment_intents/${t.piId}/capture`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stripe.secretKey}` },
+    });
     await expiry().runOnce(Date.now() + 25 * HOUR);
     expect((await orderRow(ts, t.orderId)).status).toBe('EXPIRED');
     expect(stripe.refunds.get(t.piId)).toBe(1);

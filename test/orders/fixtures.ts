@@ -33,9 +33,17 @@ export const newKey = () => `key-${randomBytes(8).toString('hex')}`;
 export async function ordersWorld(ts: TestServer): Promise<OrdersWorld> {
   const ctx = ts.server.ctx;
   const prisma = ctx.db.prisma;
-  const [buyer, recipient, stranger] = [await createUser(ctx, 'Buyer'), await createUser(ctx, 'Recipient'), await createUser(ctx, 'Stranger')];
+  const [buyer, recipient, stranger] = [
+    await createUser(ctx, 'Buyer'),
+    await createUser(ctx, 'Recipient'),
+    await createUser(ctx, 'Stranger'),
+  ];
   await makeFriends(ctx, buyer.id, recipient.id);
-  const venues = await prisma.venue.findMany({ orderBy: { slug: 'asc' }, take: 2, include: { menuItems: { where: { available: true }, take: 1 }, staff: true } });
+  const venues = await prisma.venue.findMany({
+    orderBy: { slug: 'asc' },
+    take: 2,
+    include: { menuItems: { where: { available: true }, take: 1 }, staff: true },
+  });
   const [v1, v2] = venues;
   if (!v1 || !v2 || !v1.menuItems[0] || !v1.staff[0] || !v2.staff[0]) throw new Error('demo data missing venues, menus or staff');
   const second = await createUser(ctx, 'Second Bartender');
@@ -65,7 +73,13 @@ export async function freshPair(ts: TestServer, w: OrdersWorld): Promise<OrdersW
 }
 
 export function orderBody(w: OrdersWorld, extra: Record<string, unknown> = {}) {
-  return { recipientId: w.recipient.id, venueId: w.venueId, paymentMethod: 'STRIPE', items: [{ menuItemId: w.menuItemId, quantity: 1 }], ...extra };
+  return {
+    recipientId: w.recipient.id,
+    venueId: w.venueId,
+    paymentMethod: 'STRIPE',
+    items: [{ menuItemId: w.menuItemId, quantity: 1 }],
+    ...extra,
+  };
 }
 
 export async function buy(ts: TestServer, w: OrdersWorld, body: Record<string, unknown> = orderBody(w), key = newKey()) {

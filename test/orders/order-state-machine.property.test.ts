@@ -68,7 +68,20 @@ type Action =
   | 'confirm'
   | 'release'
   | 'expire';
-const ACTIONS: Action[] = ['pay', 'staleCreatedWebhook', 'succeededWebhook', 'voidAtStripe', 'replayLastWebhook', 'accept', 'reject', 'cancel', 'scan', 'confirm', 'release', 'expire'];
+const ACTIONS: Action[] = [
+  'pay',
+  'staleCreatedWebhook',
+  'succeededWebhook',
+  'voidAtStripe',
+  'replayLastWebhook',
+  'accept',
+  'reject',
+  'cancel',
+  'scan',
+  'confirm',
+  'release',
+  'expire',
+];
 const HAPPY: Action[] = ['pay', 'accept', 'scan', 'confirm'];
 /**
  * Random actions, half the time with the happy path's four steps spread among them in order, so a
@@ -96,7 +109,10 @@ let world: OrdersWorld;
 describe('order state machine (server, random event orders)', () => {
   beforeAll(async () => {
     stripe = await new StripeDouble().start();
-    ts = await startTestServer({ ...stripe.env(), ORDER_EXPIRY_SWEEP_INTERVAL_MS: '3600000', RATE_LIMIT_WRITES_PER_MINUTE: '100000' }, { label: 'orders_model' });
+    ts = await startTestServer(
+      { ...stripe.env(), ORDER_EXPIRY_SWEEP_INTERVAL_MS: '3600000', RATE_LIMIT_WRITES_PER_MINUTE: '100000' },
+      { label: 'orders_model' },
+    );
     world = await ordersWorld(ts);
   });
   afterAll(async () => {

@@ -53,7 +53,9 @@ describe('buying a treat', () => {
     const key = newKey();
     const before = stripe.createdCount;
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => api(ts, w.buyer.token).post('/api/orders', orderBody(w, { message: 'cheers' }), { 'Idempotency-Key': key })),
+      Array.from({ length: 5 }, () =>
+        api(ts, w.buyer.token).post('/api/orders', orderBody(w, { message: 'cheers' }), { 'Idempotency-Key': key }),
+      ),
     );
     const ok = results.filter((r) => r.status === 201);
     const busy = results.filter((r) => r.status === 409);
@@ -73,7 +75,9 @@ describe('buying a treat', () => {
     const key = newKey();
     await api(ts, w.buyer.token).post('/api/orders', orderBody(w), { 'Idempotency-Key': key });
     const before = stripe.createdCount;
-    const res = await api(ts, w.buyer.token).post('/api/orders', orderBody(w, { items: undefined, amountCents: 999 }), { 'Idempotency-Key': key });
+    const res = await api(ts, w.buyer.token).post('/api/orders', orderBody(w, { items: undefined, amountCents: 999 }), {
+      'Idempotency-Key': key,
+    });
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect(stripe.createdCount).toBe(before);
@@ -155,7 +159,11 @@ describe('buying a treat', () => {
 
 describe('answering a treat', () => {
   it('the recipient accepts a paid order and gets a single QR code; staff and both users are told', async () => {
-    const [buyerSock, recipientSock, tablet] = await Promise.all([ts.connect(w.buyer.token), ts.connect(w.recipient.token), ts.connect(w.staff.token)]);
+    const [buyerSock, recipientSock, tablet] = await Promise.all([
+      ts.connect(w.buyer.token),
+      ts.connect(w.recipient.token),
+      ts.connect(w.staff.token),
+    ]);
     expect(await emitOk(tablet, 'staff:join', { venueId: w.venueId })).toEqual({ venueId: w.venueId });
     const { order, payment } = await buy(ts, w);
     const received = nextEvent(recipientSock, 'order:received', (m) => m.order.id === order.id);

@@ -57,8 +57,14 @@ const android = () => `fcm-${randomUUID()}`;
 describe('pushes along a treat', () => {
   it('a redeemed drink produces exactly one push per registered device of each party', async () => {
     const w = await freshPair(nodeA, world);
-    const buyerDevices = [await register(ios(), 'IOS', w.buyer.token), await register(android(), 'ANDROID', w.buyer.token, { locale: 'es' })];
-    const recipientDevices = [await register(ios(), 'IOS', w.recipient.token, { locale: 'de-AT' }), await register(android(), 'ANDROID', w.recipient.token)];
+    const buyerDevices = [
+      await register(ios(), 'IOS', w.buyer.token),
+      await register(android(), 'ANDROID', w.buyer.token, { locale: 'es' }),
+    ];
+    const recipientDevices = [
+      await register(ios(), 'IOS', w.recipient.token, { locale: 'de-AT' }),
+      await register(android(), 'ANDROID', w.recipient.token),
+    ];
     const muted = await register(ios(), 'IOS', w.recipient.token, { pushEnabled: false });
 
     const { order, payment } = await buy(nodeA, w);
@@ -81,8 +87,18 @@ describe('pushes along a treat', () => {
     const redeemed = all.filter((r) => kindOf(r) === 'order_redeemed');
     expect(redeemed.map((r) => r.token).sort()).toEqual([...buyerDevices, ...recipientDevices].sort());
     // The other steps: received → recipient's devices, accepted → buyer's; nothing reaches the muted phone.
-    expect(all.filter((r) => kindOf(r) === 'order_received').map((r) => r.token).sort()).toEqual([...recipientDevices].sort());
-    expect(all.filter((r) => kindOf(r) === 'order_accepted').map((r) => r.token).sort()).toEqual([...buyerDevices].sort());
+    expect(
+      all
+        .filter((r) => kindOf(r) === 'order_received')
+        .map((r) => r.token)
+        .sort(),
+    ).toEqual([...recipientDevices].sort());
+    expect(
+      all
+        .filter((r) => kindOf(r) === 'order_accepted')
+        .map((r) => r.token)
+        .sort(),
+    ).toEqual([...buyerDevices].sort());
     expect(all.filter((r) => r.token === muted)).toHaveLength(0);
     // Every push of one order collapses onto the previous one, in the device's language.
     expect(apns.to(recipientDevices[0]!).every((r) => r.headers['apns-collapse-id'] === order.id)).toBe(true);

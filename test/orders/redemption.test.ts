@@ -34,7 +34,12 @@ async function acceptedTreat() {
   await payWithDouble(nodeA, stripe, payment.paymentIntentId);
   const res = await api(nodeA, w.recipient.token).post(`/api/orders/${order.id}/accept`);
   if (res.status !== 200) throw new Error(`accept failed ${res.status}`);
-  return { orderId: order.id, paymentIntentId: payment.paymentIntentId, code: res.body.qrCode as string, redemptionId: res.body.redemption.id as string };
+  return {
+    orderId: order.id,
+    paymentIntentId: payment.paymentIntentId,
+    code: res.body.qrCode as string,
+    redemptionId: res.body.redemption.id as string,
+  };
 }
 
 describe('redeeming a QR code', () => {
@@ -81,7 +86,11 @@ describe('redeeming a QR code', () => {
     expect((await api(nodeA, w.otherStaff.token).post(`/api/redemptions/${t.redemptionId}/confirm`)).status).toBe(403);
     expect(stripe.captures.get(t.paymentIntentId)).toBeUndefined();
 
-    const redeemedForRecipient = nextEvent(recipientSock, 'order:updated', (m) => m.order.id === t.orderId && m.order.status === 'REDEEMED');
+    const redeemedForRecipient = nextEvent(
+      recipientSock,
+      'order:updated',
+      (m) => m.order.id === t.orderId && m.order.status === 'REDEEMED',
+    );
     const redeemedOnTablet = nextEvent(tablet, 'order:updated', (m) => m.order.id === t.orderId && m.order.status === 'REDEEMED');
     // A double-tap on the tablet, reaching both nodes.
     const [c1, c2] = await Promise.all([

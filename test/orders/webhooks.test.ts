@@ -139,7 +139,11 @@ describe('Stripe webhooks', () => {
       body: JSON.stringify({ ...event, type: 'payment_intent.canceled' }),
     });
     expect(tampered.status).toBe(400);
-    const unsigned = await fetch(`${ts.url}/api/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+    const unsigned = await fetch(`${ts.url}/api/webhooks/stripe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(event),
+    });
     expect(unsigned.status).toBe(400);
     expect((await orderRow(ts, order.id)).status).toBe('PENDING');
     expect(await processed(event.id)).toBe(0);
@@ -166,7 +170,11 @@ describe('Stripe webhooks', () => {
     }).then((r) => r.json() as Promise<{ id: string }>);
     const res = await stripe.deliver(ts.url, stripe.event('payment_intent.created', other.id));
     expect(res).toMatchObject({ status: 200, body: { received: true, ignored: expect.any(String) } });
-    const unrelated = await stripe.deliver(ts.url, { ...stripe.event('payment_intent.created', other.id), type: 'customer.created', data: { object: { id: 'cus_1', object: 'customer' } } } as never);
+    const unrelated = await stripe.deliver(ts.url, {
+      ...stripe.event('payment_intent.created', other.id),
+      type: 'customer.created',
+      data: { object: { id: 'cus_1', object: 'customer' } },
+    } as never);
     expect(unrelated.status).toBe(200);
   });
 });

@@ -125,7 +125,7 @@ describe('DynamoDB presence write batches', () => {
     expect((await a.store.getCounts([from, to])).get(from)).toEqual({ count: 0, version: 24 });
   });
 
-  it('a transaction cancelled by one user\'s stale condition commits the others and retries that one after a read', async () => {
+  it("a transaction cancelled by one user's stale condition commits the others and retries that one after a read", async () => {
     const a = started({ writeWindowMs: 30 });
     const b = started();
     const [v0, v1, elsewhere] = [uid('v'), uid('v'), uid('v')];

@@ -98,7 +98,7 @@ describe('reconciler and sweeper', () => {
     const results = await Promise.all(nodes.map((n) => n.runOnce()));
     expect(results.flat()).toEqual([{ venueId: 'v', stored: 4, actual: 1 }]);
     expect(warnings).toEqual([{ venueId: 'v', stored: 4, actual: 1 }]);
-    expect((await registry.getSingleMetricAsString('treatme_presence_drift_repaired_total'))).toMatch(/ 1$/m);
+    expect(await registry.getSingleMetricAsString('treatme_presence_drift_repaired_total')).toMatch(/ 1$/m);
     expect(createPresenceMetrics(registry).driftRepaired).toBe(metrics.driftRepaired);
   });
 

@@ -41,7 +41,10 @@ for (const [name, make] of stores) {
       // The GSI trails writes by a moment.
       await new Promise((r) => setTimeout(r, 300));
       const ended: EndedStay[] = [];
-      const [a, b] = await Promise.all([store.endNodeStays('dead~1', now + 3, (e) => ended.push(e)), store.endNodeStays('dead~1', now + 3, (e) => ended.push(e))]);
+      const [a, b] = await Promise.all([
+        store.endNodeStays('dead~1', now + 3, (e) => ended.push(e)),
+        store.endNodeStays('dead~1', now + 3, (e) => ended.push(e)),
+      ]);
       expect(ended.map((e) => e.userId).sort()).toEqual([2, 3, 4, 5].map((i) => `u${i}-${now}`).sort());
       expect((await store.getCounts([v])).get(v)!.count).toBe(3);
       expect([...a, ...b].every((c) => c.venueId === v)).toBe(true);
@@ -58,7 +61,10 @@ describe('node leases in DynamoDB', () => {
     expect(await leases.renew('n1~a', 'n1', now, now + 1_000)).toBe('renewed');
     const lease = (await leases.list()).find((l) => l.key === 'n1~a')!;
     expect(lease).toMatchObject({ state: 'alive', leaseUntil: now + 1_000 });
-    const claims = await Promise.all([leases.claim(lease, 'n2~a', now + 2_000, now + 9_000), leases.claim(lease, 'n3~a', now + 2_000, now + 9_000)]);
+    const claims = await Promise.all([
+      leases.claim(lease, 'n2~a', now + 2_000, now + 9_000),
+      leases.claim(lease, 'n3~a', now + 2_000, now + 9_000),
+    ]);
     expect(claims.filter(Boolean)).toHaveLength(1);
     expect(await leases.renew('n1~a', 'n1', now + 2_100, now + 3_100)).toBe('declared-dead');
     await leases.markDead('n1~a', claims[0] ? 'n2~a' : 'n3~a', now + 2_200);

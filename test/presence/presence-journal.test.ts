@@ -15,7 +15,19 @@ const logger = pino({ level: 'silent' });
 const HOUR = 3_600_000;
 
 function stay(userId: string, venueId: string, at: number, flags: Partial<PresenceRecord> = {}): PresenceRecord {
-  return { userId, venueId, lat: 40.7, lng: -74, wantsToBuy: false, wantsToReceive: false, visible: true, checkedInAt: at, lastSeenAt: at, expiresAt: at + HOUR, ...flags };
+  return {
+    userId,
+    venueId,
+    lat: 40.7,
+    lng: -74,
+    wantsToBuy: false,
+    wantsToReceive: false,
+    visible: true,
+    checkedInAt: at,
+    lastSeenAt: at,
+    expiresAt: at + HOUR,
+    ...flags,
+  };
 }
 
 /** The statements since the last reset that touched the journal's table. */
@@ -42,8 +54,12 @@ describe.each(['postgres', 'pglite'] as const)('presence journal on %s', (kind) 
     }
     await seedDemoData(db.prisma, { centerLat: 40.7128, centerLng: -74.006 });
     venues = (await db.prisma.venue.findMany({ select: { id: true }, orderBy: { slug: 'asc' } })).map((v) => v.id);
-    await db.prisma.user.createMany({ data: Array.from({ length: 60 }, (_, i) => ({ email: `j${i}.${kind}@test.treatme.dev`, displayName: `j${i}` })) });
-    users = (await db.prisma.user.findMany({ where: { email: { endsWith: `.${kind}@test.treatme.dev` } }, orderBy: { email: 'asc' } })).map((u) => u.id);
+    await db.prisma.user.createMany({
+      data: Array.from({ length: 60 }, (_, i) => ({ email: `j${i}.${kind}@test.treatme.dev`, displayName: `j${i}` })),
+    });
+    users = (await db.prisma.user.findMany({ where: { email: { endsWith: `.${kind}@test.treatme.dev` } }, orderBy: { email: 'asc' } })).map(
+      (u) => u.id,
+    );
   }, 60_000);
   afterAll(async () => {
     if (tdb) await tdb.drop();
@@ -74,9 +90,21 @@ describe.each(['postgres', 'pglite'] as const)('presence journal on %s', (kind) 
     const rows = await rowsOf(db);
     expect(rows.size).toBe(50);
     for (let i = 0; i < 10; i++) expect(rows.has(users[i]!)).toBe(false);
-    for (let i = 10; i < 20; i++) expect(rows.get(users[i]!)).toMatchObject({ venueId: venues[4], lastSeenAt: new Date(t0 + 1000), expiresAt: new Date(t0 + 1000 + DURABLE_EXPIRY_MS) });
-    for (let i = 20; i < 30; i++) expect(rows.get(users[i]!)).toMatchObject({ venueId: venues[i % 3], wantsToBuy: true, visible: false, wantsToReceive: false });
-    for (let i = 50; i < 60; i++) expect(rows.get(users[i]!)).toMatchObject({ venueId: venues[5], latitude: 40.7, longitude: -74, expiresAt: new Date(t0 + 2000 + DURABLE_EXPIRY_MS) });
+    for (let i = 10; i < 20; i++)
+      expect(rows.get(users[i]!)).toMatchObject({
+        venueId: venues[4],
+        lastSeenAt: new Date(t0 + 1000),
+        expiresAt: new Date(t0 + 1000 + DURABLE_EXPIRY_MS),
+      });
+    for (let i = 20; i < 30; i++)
+      expect(rows.get(users[i]!)).toMatchObject({ venueId: venues[i % 3], wantsToBuy: true, visible: false, wantsToReceive: false });
+    for (let i = 50; i < 60; i++)
+      expect(rows.get(users[i]!)).toMatchObject({
+        venueId: venues[5],
+        latitude: 40.7,
+        longitude: -74,
+        expiresAt: new Date(t0 + 2000 + DURABLE_EXPIRY_MS),
+      });
     await journal.close();
   });
 

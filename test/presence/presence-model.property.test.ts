@@ -36,7 +36,10 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ k: 'replay' as const }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('heartbeat' as const), u: user }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('leave' as const), u: user, expected: fc.option(venue, { nil: null }) }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('tick' as const), ms: fc.constantFrom(1_000, 20_000, 30_000, 35_000, 60_000, 61_000, 200_000) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ k: fc.constant('tick' as const), ms: fc.constantFrom(1_000, 20_000, 30_000, 35_000, 60_000, 61_000, 200_000) }),
+  },
   { weight: 1, arbitrary: fc.constant({ k: 'sweep' as const }) },
   {
     weight: 1,
@@ -146,11 +149,16 @@ async function runModel(store: PresenceStore, cmds: Cmd[]): Promise<void> {
 
   await sweepAll(store, now);
   model.sweep(now);
-  await expectCounts(model.counts((s) => s.expiresAt > now), 'after the final sweep: unexpired check-ins');
+  await expectCounts(
+    model.counts((s) => s.expiresAt > now),
+    'after the final sweep: unexpired check-ins',
+  );
   for (const [i] of USERS.entries()) {
     const got = await store.get(U(i), now);
     const want = model.stays.get(U(i));
-    expect(got && { venueId: got.venueId, checkedInAt: got.checkedInAt, expiresAt: got.expiresAt }, `presence of ${U(i)}`).toEqual(want ?? null);
+    expect(got && { venueId: got.venueId, checkedInAt: got.checkedInAt, expiresAt: got.expiresAt }, `presence of ${U(i)}`).toEqual(
+      want ?? null,
+    );
   }
 }
 
@@ -160,7 +168,10 @@ const timings = { timeoutMs: TIMEOUT, ttlMs: TTL };
 describe('presence counts follow the model', () => {
   it('in memory', async () => {
     const store = new MemoryPresenceStore(timings);
-    await fc.assert(fc.asyncProperty(commands(30), (cmds) => runModel(store, cmds)), { numRuns: 1500 });
+    await fc.assert(
+      fc.asyncProperty(commands(30), (cmds) => runModel(store, cmds)),
+      { numRuns: 1500 },
+    );
   });
 
   describe('on DynamoDB Local', () => {
@@ -176,7 +187,10 @@ describe('presence counts follow the model', () => {
 
     it('matches the model', { timeout: 60_000 }, async () => {
       const store = new DynamoPresenceStore({ doc, tablePrefix, ...timings });
-      await fc.assert(fc.asyncProperty(commands(18), (cmds) => runModel(store, cmds)), { numRuns: 30 });
+      await fc.assert(
+        fc.asyncProperty(commands(18), (cmds) => runModel(store, cmds)),
+        { numRuns: 30 },
+      );
     });
   });
 });

@@ -42,7 +42,13 @@ export function describePresenceStore(name: string, makeStore: () => Promise<Tes
       const r = await at(store, uid('u'), v);
       expect(r.changes).toEqual([{ venueId: v, count: 1, version: expect.any(Number) }]);
       expect(r.previousVenueId).toBeNull();
-      expect(r.presence).toMatchObject({ venueId: v, wantsToBuy: false, wantsToReceive: false, visible: true, expiresAt: T0 + T.timeoutMs });
+      expect(r.presence).toMatchObject({
+        venueId: v,
+        wantsToBuy: false,
+        wantsToReceive: false,
+        visible: true,
+        expiresAt: T0 + T.timeoutMs,
+      });
       expect(await count(store, v)).toBe(1);
     });
 
@@ -144,7 +150,12 @@ export function describePresenceStore(name: string, makeStore: () => Promise<Tes
       await store.update(b, { visible: false }, T0 + 30_000);
       await eventually(async () => {
         const people = await store.listVenue(v, T0 + 40_000);
-        expect(people.map((p) => [p.userId, p.wantsToReceive, p.visible]).sort()).toEqual([[a, true, true], [b, false, false]].sort());
+        expect(people.map((p) => [p.userId, p.wantsToReceive, p.visible]).sort()).toEqual(
+          [
+            [a, true, true],
+            [b, false, false],
+          ].sort(),
+        );
       });
       await eventually(async () => expect((await store.listVenue(v, T0 + T.timeoutMs + 1)).map((p) => p.userId)).toEqual([b]));
     });

@@ -36,7 +36,9 @@ function npmStart(env: Record<string, string>) {
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   // 'close', not 'exit': it waits for every holder of the stdio pipes, i.e. the server under npm too.
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => proc.once('close', (code, signal) => res({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    proc.once('close', (code, signal) => res({ code, signal })),
+  );
   const listening = new Promise<number>((res, rej) => {
     const timer = setInterval(() => {
       const m = /"port":(\d+)[^\n]*listening/.exec(out);

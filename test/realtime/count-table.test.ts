@@ -55,11 +55,15 @@ describe('the per-node count table behind REST counts', () => {
     expect(await storeReads()).toBe(before + 1);
 
     // The next resync covers the venue REST asked about; from then on REST reads no store.
-    await waitUntil(async () => {
-      const r0 = await storeReads();
-      await restCount(venue.id);
-      return (await storeReads()) === r0;
-    }, 3 * RESYNC_MS, 100);
+    await waitUntil(
+      async () => {
+        const r0 = await storeReads();
+        await restCount(venue.id);
+        return (await storeReads()) === r0;
+      },
+      3 * RESYNC_MS,
+      100,
+    );
     const settled = await storeReads();
 
     // A change whose broadcast is lost (written straight to the store): a viewer and REST both catch up

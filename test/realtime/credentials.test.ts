@@ -56,8 +56,14 @@ describe('a socket lives only as long as its credentials', () => {
   it('auth:refresh refuses another user’s token, a forged one and an anonymous socket', async () => {
     const [user, other] = [await createUser(ts.server.ctx), await createUser(ts.server.ctx)];
     const socket = await ts.connect(user.token);
-    expect(await emitAck(socket, ClientEvent.AuthRefresh, { token: other.token })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
-    expect(await emitAck(socket, ClientEvent.AuthRefresh, { token: 'not-a-jwt' })).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
+    expect(await emitAck(socket, ClientEvent.AuthRefresh, { token: other.token })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
+    expect(await emitAck(socket, ClientEvent.AuthRefresh, { token: 'not-a-jwt' })).toMatchObject({
+      ok: false,
+      error: { code: 'UNAUTHENTICATED' },
+    });
     expect(await emitAck(socket, ClientEvent.AuthRefresh, { token: 42 })).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
     const anon = await ts.connect();
     expect(await emitAck(anon, ClientEvent.AuthRefresh, { token: user.token })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
@@ -115,7 +121,12 @@ describe('a socket lives only as long as its credentials', () => {
 describe('SOCKET_CONNECTIONS_PER_IP', () => {
   const connectAs = (address: string) =>
     new Promise<TestClient>((res, rej) => {
-      const s: TestClient = ioClient(limited.url, { transports: ['websocket'], forceNew: true, reconnection: false, extraHeaders: { 'X-Forwarded-For': address } });
+      const s: TestClient = ioClient(limited.url, {
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+        extraHeaders: { 'X-Forwarded-For': address },
+      });
       s.once('connect', () => res(s));
       s.once('connect_error', (err) => {
         s.close();
@@ -130,14 +141,18 @@ describe('SOCKET_CONNECTIONS_PER_IP', () => {
     const b = await connectAs('203.0.113.10');
     expect(b.connected).toBe(true);
     a1.disconnect();
-    await waitUntil(async () => {
-      try {
-        (await connectAs('203.0.113.9')).disconnect();
-        return true;
-      } catch {
-        return false;
-      }
-    }, 5_000, 100);
+    await waitUntil(
+      async () => {
+        try {
+          (await connectAs('203.0.113.9')).disconnect();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      5_000,
+      100,
+    );
     a2.disconnect();
     b.disconnect();
   });

@@ -10,7 +10,10 @@ let user: TestUser;
 let venue: { id: string; latitude: number; longitude: number };
 
 beforeAll(async () => {
-  ts = await startTestServer({ SOCKET_EVENTS_PER_SECOND: '5', SOCKET_EVENTS_BURST: '10', SOCKET_MAX_MESSAGE_BYTES: '4096' }, { label: 'hostile' });
+  ts = await startTestServer(
+    { SOCKET_EVENTS_PER_SECOND: '5', SOCKET_EVENTS_BURST: '10', SOCKET_MAX_MESSAGE_BYTES: '4096' },
+    { label: 'hostile' },
+  );
   user = await createUser(ts.server.ctx, 'hostile');
   venue = (await demoVenues(ts.server.ctx))[0]!;
 });

@@ -9,7 +9,14 @@ let venues: Awaited<ReturnType<typeof demoVenues>>;
 
 beforeAll(async () => {
   ts = await startTestServer(
-    { PRESENCE_TIMEOUT_SECONDS: '5', PRESENCE_LEASE_EXTRA_SECONDS: '60', PRESENCE_LEASE_REFRESH_SECONDS: '10', PRESENCE_GRACE_SECONDS: '1', SWEEP_INTERVAL_MS: '200', COUNT_COALESCE_MS: '50' },
+    {
+      PRESENCE_TIMEOUT_SECONDS: '5',
+      PRESENCE_LEASE_EXTRA_SECONDS: '60',
+      PRESENCE_LEASE_REFRESH_SECONDS: '10',
+      PRESENCE_GRACE_SECONDS: '1',
+      SWEEP_INTERVAL_MS: '200',
+      COUNT_COALESCE_MS: '50',
+    },
     { label: 'liveness' },
   );
   venues = await demoVenues(ts.server.ctx);
@@ -44,7 +51,11 @@ describe('heartbeats and timeouts', () => {
     const viewer = await ts.connect();
     await emitOk(viewer, ClientEvent.VenueWatch, { venueIds: [venue.id] });
     const phone = await ts.connect(user.token);
-    const res = await emitOk<{ presence: { expiresAt: string } }>(phone, ClientEvent.CheckIn, { venueId: venue.id, lat: venue.latitude, lng: venue.longitude });
+    const res = await emitOk<{ presence: { expiresAt: string } }>(phone, ClientEvent.CheckIn, {
+      venueId: venue.id,
+      lat: venue.latitude,
+      lng: venue.longitude,
+    });
     // The stored lease is timeout + extra (65 s), yet the stay ends at the 5 s timeout.
     expect(Date.parse(res.presence.expiresAt) - Date.now()).toBeGreaterThan(30_000);
     const started = Date.now();

@@ -18,7 +18,13 @@ describe('clients without WebSocket', () => {
     const user = await createUser(ts.server.ctx, 'poller');
     const connect = (token?: string, upgrade = true) =>
       new Promise<TestClient>((res, rej) => {
-        const s: TestClient = ioClient(ts.url, { auth: token ? { token } : {}, transports: ['polling', 'websocket'], upgrade, forceNew: true, reconnection: false });
+        const s: TestClient = ioClient(ts.url, {
+          auth: token ? { token } : {},
+          transports: ['polling', 'websocket'],
+          upgrade,
+          forceNew: true,
+          reconnection: false,
+        });
         s.once('connect', () => res(s));
         s.once('connect_error', rej);
       });
@@ -30,7 +36,9 @@ describe('clients without WebSocket', () => {
       const seen = new Promise<number>((res) => viewer.on('venue:count', (c) => c.venueId === venue.id && res(c.count)));
       await emitOk(phone, ClientEvent.CheckIn, { venueId: venue.id, lat: venue.latitude, lng: venue.longitude });
       expect(await seen).toBe(1);
-      await new Promise<void>((res) => (phone.io.engine.transport.name === 'websocket' ? res() : phone.io.engine.once('upgrade', () => res())));
+      await new Promise<void>((res) =>
+        phone.io.engine.transport.name === 'websocket' ? res() : phone.io.engine.once('upgrade', () => res()),
+      );
       expect(await emitOk(phone, ClientEvent.Heartbeat, {})).toMatchObject({ presence: { venueId: venue.id } });
     } finally {
       viewer.close();

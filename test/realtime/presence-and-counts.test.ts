@@ -9,7 +9,10 @@ let ts: TestServer;
 let venues: Awaited<ReturnType<typeof demoVenues>>;
 
 beforeAll(async () => {
-  ts = await startTestServer({ COUNT_COALESCE_MS: '100', PRESENCE_GRACE_SECONDS: '1', COUNT_RESYNC_INTERVAL_MS: '1000' }, { label: 'realtime' });
+  ts = await startTestServer(
+    { COUNT_COALESCE_MS: '100', PRESENCE_GRACE_SECONDS: '1', COUNT_RESYNC_INTERVAL_MS: '1000' },
+    { label: 'realtime' },
+  );
   venues = await demoVenues(ts.server.ctx);
 });
 afterAll(async () => ts?.close());
@@ -24,7 +27,9 @@ describe('check-in, counts and fan-out on one node', () => {
     const mapViewer = await ts.connect();
     const snap = await emitOk<{ counts: VenueCount[] }>(viewer, ClientEvent.VenueWatch, { venueIds: [venue.id] });
     expect(snap.counts).toEqual([{ venueId: venue.id, count: 0, version: 0 }]);
-    await emitOk(mapViewer, ClientEvent.MapWatch, { bbox: [venue.longitude - 0.01, venue.latitude - 0.01, venue.longitude + 0.01, venue.latitude + 0.01] });
+    await emitOk(mapViewer, ClientEvent.MapWatch, {
+      bbox: [venue.longitude - 0.01, venue.latitude - 0.01, venue.longitude + 0.01, venue.latitude + 0.01],
+    });
 
     const phone = await ts.connect(user.token);
     const seenByWatcher = nextEvent(viewer, 'venue:count', (c) => c.venueId === venue.id && c.count === 1);
@@ -87,7 +92,11 @@ describe('check-in, counts and fan-out on one node', () => {
 
   it('tells friends where a friend checked in, and hides a ghost', async () => {
     const venue = venues[3]!;
-    const [me, friend, stranger] = await Promise.all([createUser(ts.server.ctx, 'me'), createUser(ts.server.ctx, 'friend'), createUser(ts.server.ctx, 'stranger')]);
+    const [me, friend, stranger] = await Promise.all([
+      createUser(ts.server.ctx, 'me'),
+      createUser(ts.server.ctx, 'friend'),
+      createUser(ts.server.ctx, 'stranger'),
+    ]);
     await makeFriends(ts.server.ctx, me.id, friend.id);
     const friendPhone = await ts.connect(friend.token);
     const strangerPhone = await ts.connect(stranger.token);
@@ -143,7 +152,13 @@ describe('check-in, counts and fan-out on one node', () => {
     const user = await createUser(ts.server.ctx, 'unannounced');
     const repaired = nextEvent(viewer, 'venue:count', (c) => c.venueId === venue.id && c.count === 1, 5_000);
     // A write that no handler published (as when a node dies between its write and its broadcast).
-    await ts.server.ctx.presence.checkIn({ userId: user.id, venueId: venue.id, lat: venue.latitude, lng: venue.longitude, now: Date.now() });
+    await ts.server.ctx.presence.checkIn({
+      userId: user.id,
+      venueId: venue.id,
+      lat: venue.latitude,
+      lng: venue.longitude,
+      now: Date.now(),
+    });
     await repaired;
     expect(await (await fetch(`${ts.url}/metrics`)).text()).toMatch(/treatme_venue_count_resync_repairs_total\{reason="periodic"\} [1-9]/);
   });

@@ -47,19 +47,22 @@ describe('count coalescer', () => {
 
   it('never sends two broadcasts of a venue within one window, and always ends on the newest version', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 1, max: 50 })), { minLength: 1, maxLength: 60 }), (steps) => {
-        vi.setSystemTime(0);
-        vi.clearAllTimers();
-        const { c, sent } = make(250);
-        let version = 0;
-        for (const [gap, n] of steps) {
-          vi.advanceTimersByTime(gap);
-          for (let i = 0; i < n; i++) c.offer({ venueId: 'v', count: ++version, version });
-        }
-        vi.advanceTimersByTime(1000);
-        for (let i = 1; i < sent.length; i++) expect(sent[i]!.at - sent[i - 1]!.at).toBeGreaterThanOrEqual(250);
-        expect(sent.at(-1)!.version).toBe(version);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 1, max: 50 })), { minLength: 1, maxLength: 60 }),
+        (steps) => {
+          vi.setSystemTime(0);
+          vi.clearAllTimers();
+          const { c, sent } = make(250);
+          let version = 0;
+          for (const [gap, n] of steps) {
+            vi.advanceTimersByTime(gap);
+            for (let i = 0; i < n; i++) c.offer({ venueId: 'v', count: ++version, version });
+          }
+          vi.advanceTimersByTime(1000);
+          for (let i = 1; i < sent.length; i++) expect(sent[i]!.at - sent[i - 1]!.at).toBeGreaterThanOrEqual(250);
+          expect(sent.at(-1)!.version).toBe(version);
+        },
+      ),
       { numRuns: 200 },
     );
   });

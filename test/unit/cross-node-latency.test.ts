@@ -4,7 +4,13 @@ import { matchAcks, type AckLog, type Receipt } from '../../bench/lib/cross-node
 /** The benchmark's pairing must not depend on whether the ack or the broadcast arrived first. */
 describe('matchAcks', () => {
   const r = (venueId: string, version: number, node: number, receivedAt: number): Receipt => ({ venueId, version, node, receivedAt });
-  const a = (venueId: string, version: number, node: number, sentAt: number, ackAt: number): AckLog => ({ venueId, version, node, sentAt, ackAt });
+  const a = (venueId: string, version: number, node: number, sentAt: number, ackAt: number): AckLog => ({
+    venueId,
+    version,
+    node,
+    sentAt,
+    ackAt,
+  });
 
   it('pairs an ack with a broadcast that arrived before the ack did', () => {
     const m = matchAcks([a('v', 3, 0, 100, 180)], [r('v', 3, 1, 130), r('v', 3, 2, 150)], 3);

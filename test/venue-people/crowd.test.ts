@@ -20,7 +20,9 @@ describe('a busy club', () => {
     const venue = (await demoVenues(ts.server.ctx))[0]!;
     const prisma = ts.server.ctx.db.prisma;
     const stamp = Date.now().toString(36);
-    await prisma.user.createMany({ data: Array.from({ length: CROWD }, (_, i) => ({ email: `crowd-${stamp}-${i}@test.treatme.dev`, displayName: `Guest ${i}` })) });
+    await prisma.user.createMany({
+      data: Array.from({ length: CROWD }, (_, i) => ({ email: `crowd-${stamp}-${i}@test.treatme.dev`, displayName: `Guest ${i}` })),
+    });
     const crowd = (await prisma.user.findMany({ where: { email: { startsWith: `crowd-${stamp}-` } }, select: { id: true } })).map((u) => ({
       id: u.id,
       token: ts.server.ctx.tokens.sign(u.id),
@@ -36,7 +38,9 @@ describe('a busy club', () => {
 
     const start = Date.now();
     await Promise.all(
-      phones.map((p, i) => emitOk(p, ClientEvent.CheckIn, { venueId: venue.id, ...at(venue), wantsToReceive: i % 2 === 0, wantsToBuy: i % 3 === 0 }, 120_000)),
+      phones.map((p, i) =>
+        emitOk(p, ClientEvent.CheckIn, { venueId: venue.id, ...at(venue), wantsToReceive: i % 2 === 0, wantsToBuy: i % 3 === 0 }, 120_000),
+      ),
     );
     await waitUntil(() => list.people.size === CROWD, 60_000);
     const elapsed = Date.now() - start;

@@ -4,8 +4,18 @@ import { PresenceJournal, type PresenceEvent } from '../../server/presence/prese
 import type { PresenceRecord } from '../../server/presence/presence-store';
 import { PeopleCoalescer } from '../../server/venue-people/people-coalescer';
 
-const person = (userId: string, wantsToReceive = false) => ({ userId, displayName: userId, profileImageUrl: null, wantsToBuy: false, wantsToReceive });
-const upsert = (venueId: string, userId: string, wantsToReceive = false): VenuePeopleRelay => ({ venueId, userId, person: person(userId, wantsToReceive) });
+const person = (userId: string, wantsToReceive = false) => ({
+  userId,
+  displayName: userId,
+  profileImageUrl: null,
+  wantsToBuy: false,
+  wantsToReceive,
+});
+const upsert = (venueId: string, userId: string, wantsToReceive = false): VenuePeopleRelay => ({
+  venueId,
+  userId,
+  person: person(userId, wantsToReceive),
+});
 const remove = (venueId: string, userId: string): VenuePeopleRelay => ({ venueId, userId, person: null });
 
 describe('people coalescer', () => {
@@ -67,7 +77,16 @@ describe('people coalescer', () => {
 
 describe('presence journal: the venue a batch moved someone away from', () => {
   const rec = (userId: string, venueId: string): PresenceRecord => ({
-    userId, venueId, lat: 0, lng: 0, wantsToBuy: false, wantsToReceive: false, visible: true, checkedInAt: 0, lastSeenAt: 0, expiresAt: 1e15,
+    userId,
+    venueId,
+    lat: 0,
+    lng: 0,
+    wantsToBuy: false,
+    wantsToReceive: false,
+    visible: true,
+    checkedInAt: 0,
+    lastSeenAt: 0,
+    expiresAt: 1e15,
   });
   const prisma = { presence: { upsert: () => null, deleteMany: () => null }, $transaction: async () => [] };
   const logger = { error: () => undefined } as never;

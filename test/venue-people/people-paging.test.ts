@@ -42,7 +42,12 @@ class PagedPhone {
 
   async page(user: TestUser, cursor: string | null): Promise<VenuePeopleResponse> {
     const askedAt = this.clock;
-    const res = await peopleAt(ts, user.token, this.venueId, `?limit=${MAX_PEOPLE_PER_PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const res = await peopleAt(
+      ts,
+      user.token,
+      this.venueId,
+      `?limit=${MAX_PEOPLE_PER_PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const page = res.body as VenuePeopleResponse;
     for (const p of page.people) if ((this.heardAt.get(p.userId) ?? 0) <= askedAt) this.people.set(p.userId, p);
@@ -92,7 +97,11 @@ describe('GET /api/venues/:id/people in pages', () => {
     const listed = pages.flatMap((p) => p.people.map((x) => x.userId));
     // No one twice; everyone who stayed throughout exactly once; friends (only) at the front.
     expect(new Set(listed).size).toBe(listed.length);
-    for (const s of stayers) expect(listed.filter((id) => id === s.id), s.displayName).toHaveLength(1);
+    for (const s of stayers)
+      expect(
+        listed.filter((id) => id === s.id),
+        s.displayName,
+      ).toHaveLength(1);
     const first = pages[0]!.people;
     expect(first.slice(0, friends.size).every((p) => p.isFriend && friends.has(p.userId))).toBe(true);
     expect(first.slice(friends.size).some((p) => p.isFriend)).toBe(false);

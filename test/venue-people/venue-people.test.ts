@@ -13,7 +13,10 @@ const names = (list: VenuePeopleResponse) => list.people.map((p) => p.displayNam
 const users = (...n: string[]) => Promise.all(n.map((name) => createUser(ts.server.ctx, name)));
 
 beforeAll(async () => {
-  ts = await startTestServer({ COUNT_COALESCE_MS: '100', SWEEP_INTERVAL_MS: '300', PEOPLE_RESYNC_INTERVAL_MS: '600', PRESENCE_GRACE_SECONDS: '1' }, { label: 'venue-people' });
+  ts = await startTestServer(
+    { COUNT_COALESCE_MS: '100', SWEEP_INTERVAL_MS: '300', PEOPLE_RESYNC_INTERVAL_MS: '600', PRESENCE_GRACE_SECONDS: '1' },
+    { label: 'venue-people' },
+  );
   venues = await demoVenues(ts.server.ctx);
 });
 afterAll(async () => ts?.close());
@@ -39,7 +42,14 @@ describe('GET /api/venues/:id/people', () => {
     expect(mine.venueId).toBe(venue.id);
     expect(mine.people).toEqual([
       { userId: zoe!.id, displayName: 'Zoe', profileImageUrl: null, wantsToBuy: true, wantsToReceive: false, isFriend: true },
-      { userId: amy!.id, displayName: 'Amy', profileImageUrl: 'https://img.example/amy.jpg', wantsToBuy: false, wantsToReceive: true, isFriend: false },
+      {
+        userId: amy!.id,
+        displayName: 'Amy',
+        profileImageUrl: 'https://img.example/amy.jpg',
+        wantsToBuy: false,
+        wantsToReceive: true,
+        isFriend: false,
+      },
       { userId: bob!.id, displayName: 'Bob', profileImageUrl: null, wantsToBuy: false, wantsToReceive: false, isFriend: false },
     ]);
     expect(names(await list(me!, venue.id, '?wants=receive'))).toEqual(['Amy']);
@@ -169,7 +179,11 @@ describe('reporting a user', () => {
     expect(res.status).toBe(202);
     const rows = await ts.server.ctx.db.prisma.auditLog.findMany({ where: { userId: oli!.id, action: 'user.reported' } });
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ resourceType: 'user', resourceId: pam!.id, changes: { reason: 'kept following me', venueId: venues[0]!.id } });
+    expect(rows[0]).toMatchObject({
+      resourceType: 'user',
+      resourceId: pam!.id,
+      changes: { reason: 'kept following me', venueId: venues[0]!.id },
+    });
 
     expect((await api(ts, oli!.token).post(`/api/users/${oli!.id}/report`, { reason: 'x' })).status).toBe(400);
     expect((await api(ts, oli!.token).post('/api/users/nobody/report', { reason: 'x' })).status).toBe(404);

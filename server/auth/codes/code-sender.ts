@@ -42,7 +42,10 @@ export class LogCodeSender implements CodeSender {
 
   async send(msg: CodeMessage): Promise<void> {
     // `oneTimeCode`, not `code`: the logger redacts `code` fields, and this sender exists to show it.
-    this.logger.info({ channel: msg.channel, destination: msg.destination, oneTimeCode: msg.code, expiresInSeconds: msg.expiresInSeconds }, 'one-time code (log sender)');
+    this.logger.info(
+      { channel: msg.channel, destination: msg.destination, oneTimeCode: msg.code, expiresInSeconds: msg.expiresInSeconds },
+      'one-time code (log sender)',
+    );
   }
 }
 
@@ -58,10 +61,19 @@ class ChannelCodeSender implements CodeSender {
 export function createCodeSender(config: Config, logger: Logger): CodeSender & { close(): void } {
   const kinds = codeSenders(config);
   const log = new LogCodeSender(logger);
-  const smtp = kinds.email === 'smtp' ? new SmtpCodeSender({ url: config.SMTP_URL!, from: config.CODE_FROM_EMAIL!, timeoutMs: config.CODE_SEND_TIMEOUT_MS }) : undefined;
+  const smtp =
+    kinds.email === 'smtp'
+      ? new SmtpCodeSender({ url: config.SMTP_URL!, from: config.CODE_FROM_EMAIL!, timeoutMs: config.CODE_SEND_TIMEOUT_MS })
+      : undefined;
   const twilio =
     kinds.phone === 'twilio'
-      ? new TwilioCodeSender({ accountSid: config.TWILIO_ACCOUNT_SID!, authToken: config.TWILIO_AUTH_TOKEN!, from: config.TWILIO_FROM!, apiBase: config.TWILIO_API_BASE, timeoutMs: config.CODE_SEND_TIMEOUT_MS })
+      ? new TwilioCodeSender({
+          accountSid: config.TWILIO_ACCOUNT_SID!,
+          authToken: config.TWILIO_AUTH_TOKEN!,
+          from: config.TWILIO_FROM!,
+          apiBase: config.TWILIO_API_BASE,
+          timeoutMs: config.CODE_SEND_TIMEOUT_MS,
+        })
       : undefined;
   const sender = new ChannelCodeSender({ email: smtp ?? log, phone: twilio ?? log });
   return { send: (m) => sender.send(m), close: () => smtp?.close() };

@@ -13,11 +13,11 @@ const services = perContext((ctx) => {
   const sender = createCodeSender(ctx.config, ctx.logger);
   ctx.stoppables.push({ name: 'code sender', stop: () => sender.close() });
   return {
-  store: ctx.redis ? new RedisCodeStore(ctx.redis.main) : new MemoryCodeStore(ctx.now),
-  sender,
-  // A 6-digit code has only a million values, so a plain hash would be reversed by enumeration:
-  // the HMAC key (derived from the server secret) keeps stored hashes useless to a Redis reader.
-  key: ctx.tokens.deriveKey('one-time-code'),
+    store: ctx.redis ? new RedisCodeStore(ctx.redis.main) : new MemoryCodeStore(ctx.now),
+    sender,
+    // A 6-digit code has only a million values, so a plain hash would be reversed by enumeration:
+    // the HMAC key (derived from the server secret) keeps stored hashes useless to a Redis reader.
+    key: ctx.tokens.deriveKey('one-time-code'),
   };
 });
 
@@ -28,12 +28,20 @@ function hashCode(key: Buffer, destination: string, code: string): string {
 }
 
 function codeNotSent(ctx: AppContext, channel: string, err: unknown): AppError {
-  if (!(err instanceof CodeDeliveryError)) return err instanceof AppError ? err : new AppError(ErrorCode.INTERNAL, 'Could not send the code', { cause: err });
+  if (!(err instanceof CodeDeliveryError))
+    return err instanceof AppError ? err : new AppError(ErrorCode.INTERNAL, 'Could not send the code', { cause: err });
   ctx.logger.warn({ err, channel, provider: err.provider, providerCode: err.providerCode }, 'one-time code not sent');
   const details = { reason: 'CODE_NOT_SENT', provider: err.provider, retryable: err.retryable };
   return err.retryable
-    ? new AppError(ErrorCode.UNAVAILABLE, 'The code could not be sent right now; try again', { details, headers: { 'Retry-After': '5' }, cause: err })
-    : new AppError(ErrorCode.VALIDATION, `The code could not be delivered to this ${channel === 'email' ? 'address' : 'number'}`, { details, cause: err });
+    ? new AppError(ErrorCode.UNAVAILABLE, 'The code could not be sent right now; try again', {
+        details,
+        headers: { 'Retry-After': '5' },
+        cause: err,
+      })
+    : new AppError(ErrorCode.VALIDATION, `The code could not be delivered to this ${channel === 'email' ? 'address' : 'number'}`, {
+        details,
+        cause: err,
+      });
 }
 
 export async function requestCode(ctx: AppContext, body: CodeRequestBody): Promise<CodeRequestResponse> {

@@ -32,7 +32,13 @@ export class SmtpCodeSender implements CodeSender {
       const responseCode = (err as { responseCode?: number }).responseCode;
       // 5xx to the recipient (mailbox unknown, refused) will not change on a retry; anything else may.
       const permanent = responseCode !== undefined && responseCode >= 550 && responseCode < 560;
-      throw new CodeDeliveryError('smtp', `SMTP did not accept the code e-mail${responseCode ? ` (${responseCode})` : ''}`, !permanent, responseCode, { cause: err });
+      throw new CodeDeliveryError(
+        'smtp',
+        `SMTP did not accept the code e-mail${responseCode ? ` (${responseCode})` : ''}`,
+        !permanent,
+        responseCode,
+        { cause: err },
+      );
     }
   }
 

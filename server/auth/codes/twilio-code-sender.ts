@@ -41,6 +41,11 @@ export class TwilioCodeSender implements CodeSender {
     } catch {
       // not Twilio's error shape: report the status alone
     }
-    throw new CodeDeliveryError('twilio', `Twilio refused the SMS (HTTP ${res.status}${code ? `, error ${code}` : ''})`, !(code !== undefined && PERMANENT.has(code)), code ?? res.status);
+    throw new CodeDeliveryError(
+      'twilio',
+      `Twilio refused the SMS (HTTP ${res.status}${code ? `, error ${code}` : ''})`,
+      !(code !== undefined && PERMANENT.has(code)),
+      code ?? res.status,
+    );
   }
 }

@@ -27,7 +27,8 @@ export function credentialField<K extends 'idToken' | 'accessToken' | 'code'>(
   credential: ProviderCredentialBody,
   field: K,
 ): Extract<ProviderCredentialBody, Record<K, string>> {
-  if (!(field in credential)) throw new AppError(ErrorCode.VALIDATION, `Sign-in with ${provider} takes \`${field}\``, { details: { expected: field } });
+  if (!(field in credential))
+    throw new AppError(ErrorCode.VALIDATION, `Sign-in with ${provider} takes \`${field}\``, { details: { expected: field } });
   return credential as Extract<ProviderCredentialBody, Record<K, string>>;
 }
 
@@ -68,9 +69,12 @@ export class OidcIdTokenVerifier implements IdTokenVerifier {
         throw new AppError(ErrorCode.UNAVAILABLE, `Could not reach ${this.provider} to verify the token`, { cause: err });
       }
       const expired = err instanceof joseErrors.JWTExpired;
-      throw new AppError(ErrorCode.UNAUTHENTICATED, expired ? `${this.provider} ID token expired` : `Invalid ${this.provider} ID token`, { cause: err });
+      throw new AppError(ErrorCode.UNAUTHENTICATED, expired ? `${this.provider} ID token expired` : `Invalid ${this.provider} ID token`, {
+        cause: err,
+      });
     }
-    if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new AppError(ErrorCode.UNAUTHENTICATED, `Invalid ${this.provider} ID token`);
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0)
+      throw new AppError(ErrorCode.UNAUTHENTICATED, `Invalid ${this.provider} ID token`);
     const email = typeof payload.email === 'string' ? payload.email.trim().toLowerCase() : null;
     // Apple sends email_verified as the string "true".
     const verified = payload.email_verified === true || payload.email_verified === 'true';

@@ -6,7 +6,13 @@ import { AppError } from '../../errors';
 export type Refusal = 'invalid' | 'expired' | 'other_app';
 
 export function refused(provider: OAuthProvider, reason: Refusal, message?: string): AppError {
-  const text = message ?? (reason === 'expired' ? `${provider} token expired` : reason === 'other_app' ? `This ${provider} token was issued to another app` : `Invalid ${provider} token`);
+  const text =
+    message ??
+    (reason === 'expired'
+      ? `${provider} token expired`
+      : reason === 'other_app'
+        ? `This ${provider} token was issued to another app`
+        : `Invalid ${provider} token`);
   return new AppError(ErrorCode.UNAUTHENTICATED, text, { details: { reason, provider } });
 }
 
@@ -28,7 +34,10 @@ export async function callProvider(provider: OAuthProvider, url: string, init: R
   } catch (err) {
     throw new AppError(ErrorCode.UNAVAILABLE, `Could not reach ${provider} to verify the sign-in`, { cause: err, details: { provider } });
   }
-  if (res.status >= 500 || res.status === 429) throw new AppError(ErrorCode.UNAVAILABLE, `${provider} could not verify the sign-in right now`, { details: { provider, status: res.status } });
+  if (res.status >= 500 || res.status === 429)
+    throw new AppError(ErrorCode.UNAVAILABLE, `${provider} could not verify the sign-in right now`, {
+      details: { provider, status: res.status },
+    });
   let json: unknown = null;
   try {
     json = text ? JSON.parse(text) : null;
@@ -38,4 +47,5 @@ export async function callProvider(provider: OAuthProvider, url: string, init: R
   return { status: res.status, json };
 }
 
-export const basicAuth = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+export const basicAuth = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;

@@ -27,14 +27,32 @@ export async function listProviders(ctx: AppContext, userId: string): Promise<Pr
 export async function unlinkProvider(ctx: AppContext, userId: string, provider: OAuthProvider, source: Source): Promise<ProvidersResponse> {
   const prisma = ctx.db.prisma;
   const column = providerColumn[provider];
-  const otherWays = [{ email: { not: null } }, { phone: { not: null } }, ...ALL.filter((p) => p !== provider).map((p) => ({ [providerColumn[p]]: { not: null } }))];
-  const { count } = await prisma.user.updateMany({ where: { id: userId, [column]: { not: null }, OR: otherWays }, data: { [column]: null } });
+  const otherWays = [
+    { email: { not: null } },
+    { phone: { not: null } },
+    ...ALL.filter((p) => p !== provider).map((p) => ({ [providerColumn[p]]: { not: null } })),
+  ];
+  const { count } = await prisma.user.updateMany({
+    where: { id: userId, [column]: { not: null }, OR: otherWays },
+    data: { [column]: null },
+  });
   if (count === 0) {
     const user = await prisma.user.findUnique({ where: { id: userId } });
     if (!user) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Account no longer exists');
     if (user[column] === null) throw new AppError(ErrorCode.NOT_FOUND, `${provider} is not linked to this account`);
-    throw new AppError(ErrorCode.CONFLICT, `${provider} is the only way to sign into this account; link another provider or add an e-mail first`, { details: { reason: 'LAST_SIGN_IN_METHOD' } });
+    throw new AppError(
+      ErrorCode.CONFLICT,
+      `${provider} is the only way to sign into this account; link another provider or add an e-mail first`,
+      { details: { reason: 'LAST_SIGN_IN_METHOD' } },
+    );
   }
-  await audit(ctx, { userId, action: 'auth.provider_unlinked', resourceType: 'user', resourceId: userId, changes: { provider }, ...source });
+  await audit(ctx, {
+    userId,
+    action: 'auth.provider_unlinked',
+    resourceType: 'user',
+    resourceId: userId,
+    changes: { provider },
+    ...source,
+  });
   return listProviders(ctx, userId);
 }

@@ -14,7 +14,15 @@ export function devPresenceRoutes(ctx: AppContext): Router | undefined {
     const stays: DevPresenceLookupResponse['stays'] = [];
     await mapLimit([...new Set(userIds)], 16, async (userId) => {
       const p = await ctx.presence.get(userId, now);
-      if (p) stays.push({ userId, venueId: p.venueId, checkedInAt: p.checkedInAt, lastSeenAt: p.lastSeenAt, expiresAt: p.expiresAt, node: p.nodeId ?? null });
+      if (p)
+        stays.push({
+          userId,
+          venueId: p.venueId,
+          checkedInAt: p.checkedInAt,
+          lastSeenAt: p.lastSeenAt,
+          expiresAt: p.expiresAt,
+          node: p.nodeId ?? null,
+        });
     });
     const body: DevPresenceLookupResponse = { now, stays };
     res.json(body);

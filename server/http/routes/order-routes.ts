@@ -13,7 +13,13 @@ import { parseInput } from '../validate';
 export function orderRoutes(ctx: AppContext, orders: Orders): Router {
   const router = Router();
   const signedIn = [requireUser(ctx.tokens), limitUserWrites(ctx)];
-  const idempotent = requireIdempotencyKey({ store: orders.idempotency, scope: 'orders.create', now: ctx.now, logger: ctx.logger, userId: userIdOf });
+  const idempotent = requireIdempotencyKey({
+    store: orders.idempotency,
+    scope: 'orders.create',
+    now: ctx.now,
+    logger: ctx.logger,
+    userId: userIdOf,
+  });
 
   router.post('/api/orders', ...signedIn, idempotent, async (req, res) => {
     const body = parseInput(CreateOrderBody, req.body, 'body');

@@ -42,7 +42,8 @@ export function safetyRoutes(ctx: AppContext, people: Pick<VenuePeopleFanout, 'b
 
   // A successful block or unblock between two people at one venue changes what each sees there now,
   // not at the next check-in; the social route answers 204 only once the block row is written.
-  const afterBlockChange = (other: (req: Request) => string | undefined): RequestHandler =>
+  const afterBlockChange =
+    (other: (req: Request) => string | undefined): RequestHandler =>
     (req, res, next) => {
       res.on('finish', () => {
         const me: unknown = res.locals.userId;
@@ -52,8 +53,14 @@ export function safetyRoutes(ctx: AppContext, people: Pick<VenuePeopleFanout, 'b
       });
       next();
     };
-  router.post('/api/blocks', afterBlockChange((req) => BlockBody.safeParse(req.body).data?.userId));
-  router.delete('/api/blocks/:userId', afterBlockChange((req) => UserIdParams.safeParse(req.params).data?.userId));
+  router.post(
+    '/api/blocks',
+    afterBlockChange((req) => BlockBody.safeParse(req.body).data?.userId),
+  );
+  router.delete(
+    '/api/blocks/:userId',
+    afterBlockChange((req) => UserIdParams.safeParse(req.params).data?.userId),
+  );
 
   return router;
 }

@@ -1,6 +1,13 @@
 import { Router } from 'express';
 import { IdParams, UserIdParams } from '../../../protocol/http/common';
-import { BlockBody, CreateGroupBody, FriendRequestBody, GroupInviteBody, GroupJoinBody, GroupVenueBody } from '../../../protocol/http/social';
+import {
+  BlockBody,
+  CreateGroupBody,
+  FriendRequestBody,
+  GroupInviteBody,
+  GroupJoinBody,
+  GroupVenueBody,
+} from '../../../protocol/http/social';
 import { auditSource } from '../../audit/audit';
 import type { AppContext } from '../../context';
 import { limitUserWrites } from '../../rate-limit/rate-limiter';

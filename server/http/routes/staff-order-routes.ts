@@ -60,7 +60,7 @@ export function staffOrderRoutes(ctx: Pick<AppContext, 'db' | 'tokens' | 'now'>)
     const { id: venueId } = parseInput(IdParams, req.params, 'venue id');
     const userId = userIdOf(res);
     const staff = await ctx.db.prisma.venueStaff.findUnique({ where: { venueId_userId: { venueId, userId } }, select: { id: true } });
-    if (!staff) throw new AppError(ErrorCode.FORBIDDEN, "Only staff of this venue can see its orders");
+    if (!staff) throw new AppError(ErrorCode.FORBIDDEN, 'Only staff of this venue can see its orders');
     const rows = await ctx.db.prisma.order.findMany({
       where: { venueId, status: { in: ['PAID', 'ACCEPTED'] }, expiresAt: { gt: new Date(ctx.now()) } },
       include: { redemption: true, buyer: { select: { displayName: true } }, recipient: { select: { displayName: true } } },

@@ -55,8 +55,7 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
             Item: item,
             // TTL deletion lags by up to days, so an expired record must count as absent; a lapsed
             // lease of the same body may be taken over (its holder died).
-            ConditionExpression:
-              'attribute_not_exists(#k) OR #exp <= :now OR (#state = :running AND #lease <= :now AND #fp = :fp)',
+            ConditionExpression: 'attribute_not_exists(#k) OR #exp <= :now OR (#state = :running AND #lease <= :now AND #fp = :fp)',
             ExpressionAttributeNames: { '#k': 'key', '#exp': 'expiresAt', '#state': 'state', '#lease': 'leaseUntil', '#fp': 'fingerprint' },
             ExpressionAttributeValues: { ':now': now, ':running': 'in_progress', ':fp': fingerprint },
           }),
@@ -66,8 +65,7 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
       }
       const existing = (await this.doc.send(new GetCommand({ TableName: this.table, Key: { key }, ConsistentRead: true }))).Item as
-        | Item
-        | undefined;
+        Item | undefined;
       if (!existing || existing.expiresAt <= now) continue;
       if (existing.fingerprint !== fingerprint) return { kind: 'mismatch' };
       if (existing.state === 'done' && existing.status !== undefined) {
@@ -87,7 +85,14 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
           Key: { key },
           UpdateExpression: 'SET #state = :done, #status = :status, #body = :body, #exp = :exp, #ttl = :ttl',
           ConditionExpression: '#fp = :fp',
-          ExpressionAttributeNames: { '#state': 'state', '#status': 'status', '#body': 'body', '#exp': 'expiresAt', '#ttl': TTL_ATTRIBUTE, '#fp': 'fingerprint' },
+          ExpressionAttributeNames: {
+            '#state': 'state',
+            '#status': 'status',
+            '#body': 'body',
+            '#exp': 'expiresAt',
+            '#ttl': TTL_ATTRIBUTE,
+            '#fp': 'fingerprint',
+          },
           ExpressionAttributeValues: {
             ':done': 'done',
             ':status': response.status,
@@ -122,7 +127,14 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
   async clear(): Promise<void> {
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await this.doc.send(new ScanCommand({ TableName: this.table, ProjectionExpression: '#k', ExpressionAttributeNames: { '#k': 'key' }, ExclusiveStartKey: start }));
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: this.table,
+          ProjectionExpression: '#k',
+          ExpressionAttributeNames: { '#k': 'key' },
+          ExclusiveStartKey: start,
+        }),
+      );
       for (const it of page.Items ?? []) await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { key: it.key } }));
       start = page.LastEvaluatedKey;
     } while (start);

@@ -81,9 +81,7 @@ export function requireIdempotencyKey(deps: {
         status >= 200 && status < 300
           ? deps.store.complete(key, fingerprint, { status, body }, deps.now())
           : deps.store.release(key, fingerprint);
-      done
-        .catch((err: unknown) => deps.logger.error({ err, key }, 'idempotency store write failed'))
-        .finally(() => send(body));
+      done.catch((err: unknown) => deps.logger.error({ err, key }, 'idempotency store write failed')).finally(() => send(body));
       return res;
     };
     next();

@@ -18,10 +18,7 @@ export interface StoredResponse {
 }
 
 export type BeginResult =
-  | { kind: 'started' }
-  | { kind: 'replay'; response: StoredResponse }
-  | { kind: 'in_progress' }
-  | { kind: 'mismatch' };
+  { kind: 'started' } | { kind: 'replay'; response: StoredResponse } | { kind: 'in_progress' } | { kind: 'mismatch' };
 
 export interface IdempotencyTimings {
   /** How long a finished answer is kept. */

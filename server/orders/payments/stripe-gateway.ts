@@ -45,7 +45,11 @@ function translate(err: unknown, what: string): never {
   if (err instanceof Stripe.errors.StripeCardError) throw new PaymentError('declined', err.message, { cause: err });
   if (err instanceof Stripe.errors.StripeInvalidRequestError) {
     if (err.code === 'resource_missing') throw new PaymentError('not_found', `${what}: ${err.message}`, { cause: err });
-    if (err.code === 'payment_intent_unexpected_state' || err.code === 'charge_already_refunded' || err.code === 'charge_already_captured') {
+    if (
+      err.code === 'payment_intent_unexpected_state' ||
+      err.code === 'charge_already_refunded' ||
+      err.code === 'charge_already_captured'
+    ) {
       throw new PaymentError('invalid_state', `${what}: ${err.message}`, { cause: err });
     }
   }

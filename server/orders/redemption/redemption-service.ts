@@ -42,7 +42,18 @@ export class RedemptionService {
         data: { status: 'SCANNED', bartenderId: staffId, scannedAt: at, version: { increment: 1 } },
       });
       if (count !== 1) return false;
-      await audit(this.ctx, { userId: staffId, action: 'redemption.scanned', resourceType: 'redemption', resourceId: r.id, changes: { status: ['PENDING', 'SCANNED'], orderId: r.orderId }, ...source }, tx);
+      await audit(
+        this.ctx,
+        {
+          userId: staffId,
+          action: 'redemption.scanned',
+          resourceType: 'redemption',
+          resourceId: r.id,
+          changes: { status: ['PENDING', 'SCANNED'], orderId: r.orderId },
+          ...source,
+        },
+        tx,
+      );
       return true;
     });
     const now = await this.load(r.id);
@@ -62,7 +73,9 @@ export class RedemptionService {
     if (r.status === 'REDEEMED' && r.bartenderId === staffId) return { order: toOrderView(r.order), redemption: toRedemptionView(r) };
     if (r.status !== 'SCANNED') throw conflict(r);
     if (r.bartenderId !== staffId) {
-      throw new AppError(ErrorCode.FORBIDDEN, 'Another bartender holds this drink', { details: conflictDetails(r) as unknown as Record<string, unknown> });
+      throw new AppError(ErrorCode.FORBIDDEN, 'Another bartender holds this drink', {
+        details: conflictDetails(r) as unknown as Record<string, unknown>,
+      });
     }
     // Claim: bumping the version makes a concurrent release (or a second confirm) lose before money moves.
     const claimed = await this.ctx.db.prisma.redemption.updateMany({
@@ -71,31 +84,55 @@ export class RedemptionService {
     });
     if (claimed.count !== 1) {
       const now = await this.load(r.id);
-      if (now.status === 'REDEEMED' && now.bartenderId === staffId) return { order: toOrderView(now.order), redemption: toRedemptionView(now) };
+      if (now.status === 'REDEEMED' && now.bartenderId === staffId)
+        return { order: toOrderView(now.order), redemption: toRedemptionView(now) };
       throw conflict(now);
     }
     const pi = await this.money.capture(r.order);
     const at = new Date(this.ctx.now());
-    await this.ctx.db.prisma.$transaction(async (tx) => {
-      // Not conditioned on the version: the money is taken, so the drink is redeemed whatever raced us.
-      await tx.redemption.updateMany({
-        where: { id: r.id, status: { in: ['SCANNED', 'PENDING'] } },
-        data: { status: 'REDEEMED', bartenderId: staffId, redeemedAt: at, version: { increment: 1 } },
+    await this.ctx.db.prisma
+      .$transaction(async (tx) => {
+        // Not conditioned on the version: the money is taken, so the drink is redeemed whatever raced us.
+        await tx.redemption.updateMany({
+          where: { id: r.id, status: { in: ['SCANNED', 'PENDING'] } },
+          data: { status: 'REDEEMED', bartenderId: staffId, redeemedAt: at, version: { increment: 1 } },
+        });
+        const t = await transitionOrder(tx, r.orderId, OrderEvent.Redeem, at, { capturedAt: at });
+        await audit(
+          this.ctx,
+          {
+            userId: staffId,
+            action: 'redemption.confirmed',
+            resourceType: 'redemption',
+            resourceId: r.id,
+            changes: { status: ['SCANNED', 'REDEEMED'], orderId: r.orderId },
+            ...source,
+          },
+          tx,
+        );
+        await audit(
+          this.ctx,
+          {
+            userId: staffId,
+            action: 'payment.captured',
+            resourceType: 'order',
+            resourceId: r.orderId,
+            changes: { status: [t.from, t.to], paymentIntentId: pi.id, amountCents: pi.amountReceived },
+            ...source,
+          },
+          tx,
+        );
+      })
+      .catch(async (err: unknown) => {
+        // The order ended (a Stripe void, an expiry) while we captured: record the capture so the
+        // expiry job refunds it, rather than keeping money for an order that says no drink.
+        await this.ctx.db.prisma.order.updateMany({
+          where: { id: r.orderId, capturedAt: null },
+          data: { capturedAt: at, releasedAt: null },
+        });
+        this.ctx.logger.error({ err, orderId: r.orderId }, 'captured but could not mark redeemed; the money will be refunded');
+        throw err;
       });
-      const t = await transitionOrder(tx, r.orderId, OrderEvent.Redeem, at, { capturedAt: at });
-      await audit(this.ctx, { userId: staffId, action: 'redemption.confirmed', resourceType: 'redemption', resourceId: r.id, changes: { status: ['SCANNED', 'REDEEMED'], orderId: r.orderId }, ...source }, tx);
-      await audit(
-        this.ctx,
-        { userId: staffId, action: 'payment.captured', resourceType: 'order', resourceId: r.orderId, changes: { status: [t.from, t.to], paymentIntentId: pi.id, amountCents: pi.amountReceived }, ...source },
-        tx,
-      );
-    }).catch(async (err: unknown) => {
-      // The order ended (a Stripe void, an expiry) while we captured: record the capture so the
-      // expiry job refunds it, rather than keeping money for an order that says no drink.
-      await this.ctx.db.prisma.order.updateMany({ where: { id: r.orderId, capturedAt: null }, data: { capturedAt: at, releasedAt: null } });
-      this.ctx.logger.error({ err, orderId: r.orderId }, 'captured but could not mark redeemed; the money will be refunded');
-      throw err;
-    });
     const done = await this.load(r.id);
     this.notifier.changed(done.order, done);
     return { order: toOrderView(done.order), redemption: toRedemptionView(done) };
@@ -107,7 +144,9 @@ export class RedemptionService {
     await this.requireStaff(r.order.venueId, staffId);
     if (r.status !== 'SCANNED') throw conflict(r);
     if (r.bartenderId !== staffId) {
-      throw new AppError(ErrorCode.FORBIDDEN, 'Another bartender holds this drink', { details: conflictDetails(r) as unknown as Record<string, unknown> });
+      throw new AppError(ErrorCode.FORBIDDEN, 'Another bartender holds this drink', {
+        details: conflictDetails(r) as unknown as Record<string, unknown>,
+      });
     }
     const won = await this.ctx.db.prisma.$transaction(async (tx) => {
       const { count } = await tx.redemption.updateMany({
@@ -115,7 +154,18 @@ export class RedemptionService {
         data: { status: 'PENDING', bartenderId: null, scannedAt: null, version: { increment: 1 } },
       });
       if (count !== 1) return false;
-      await audit(this.ctx, { userId: staffId, action: 'redemption.released', resourceType: 'redemption', resourceId: r.id, changes: { status: ['SCANNED', 'PENDING'], orderId: r.orderId }, ...source }, tx);
+      await audit(
+        this.ctx,
+        {
+          userId: staffId,
+          action: 'redemption.released',
+          resourceType: 'redemption',
+          resourceId: r.id,
+          changes: { status: ['SCANNED', 'PENDING'], orderId: r.orderId },
+          ...source,
+        },
+        tx,
+      );
       return true;
     });
     const now = await this.load(r.id);

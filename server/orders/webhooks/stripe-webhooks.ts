@@ -100,7 +100,19 @@ export class StripeWebhooks {
     const order = await tx.order.findUniqueOrThrow({ where: { id: orderId } });
     const status = order.status as OrderStatus;
     const log = (action: string, changes: Record<string, unknown>) =>
-      audit(this.ctx, { userId: null, action, resourceType: 'order', resourceId: order.id, changes: { ...changes, paymentIntentId: pi.id, eventId: event.id, eventType: event.type }, ip: null, userAgent: null }, tx);
+      audit(
+        this.ctx,
+        {
+          userId: null,
+          action,
+          resourceType: 'order',
+          resourceId: order.id,
+          changes: { ...changes, paymentIntentId: pi.id, eventId: event.id, eventType: event.type },
+          ip: null,
+          userAgent: null,
+        },
+        tx,
+      );
     const out: Outcome = { orderId: order.id, notify: null, release: false };
 
     if (!order.stripePaymentIntentId && pi.metadata.orderId === order.id) {
@@ -108,7 +120,10 @@ export class StripeWebhooks {
       await tx.order.update({ where: { id: order.id }, data: { stripePaymentIntentId: pi.id } });
     }
     if (pi.amount !== order.amountCents || pi.currency.toLowerCase() !== order.currency.toLowerCase()) {
-      this.ctx.logger.error({ orderId: order.id, piAmount: pi.amount, orderAmount: order.amountCents }, 'PaymentIntent amount does not match its order');
+      this.ctx.logger.error(
+        { orderId: order.id, piAmount: pi.amount, orderAmount: order.amountCents },
+        'PaymentIntent amount does not match its order',
+      );
       await log('payment.mismatch', { piAmount: pi.amount, orderAmount: order.amountCents, piCurrency: pi.currency });
       return out;
     }
@@ -144,7 +159,10 @@ export class StripeWebhooks {
         } else if (status === 'ACCEPTED') {
           const t = await tryTransitionOrder(tx, order.id, OrderEvent.Redeem, at, { capturedAt: order.capturedAt ?? at });
           if (t) {
-            await tx.redemption.updateMany({ where: { orderId: order.id, status: { in: ['PENDING', 'SCANNED'] } }, data: { status: 'REDEEMED', redeemedAt: at, version: { increment: 1 } } });
+            await tx.redemption.updateMany({
+              where: { orderId: order.id, status: { in: ['PENDING', 'SCANNED'] } },
+              data: { status: 'REDEEMED', redeemedAt: at, version: { increment: 1 } },
+            });
             await log('payment.captured', { status: [t.from, t.to], recoveredFromWebhook: true });
             out.notify = 'changed';
           }
@@ -164,7 +182,10 @@ export class StripeWebhooks {
         // Stripe cancelled the hold (it lapsed, or someone used the dashboard): there is nothing to pour.
         const t = await tryTransitionOrder(tx, order.id, OrderEvent.PaymentVoided, at, { releasedAt: at });
         if (t) {
-          await tx.redemption.updateMany({ where: { orderId: order.id, status: { in: ['PENDING', 'SCANNED'] } }, data: { status: 'CANCELLED', cancelledAt: at, version: { increment: 1 } } });
+          await tx.redemption.updateMany({
+            where: { orderId: order.id, status: { in: ['PENDING', 'SCANNED'] } },
+            data: { status: 'CANCELLED', cancelledAt: at, version: { increment: 1 } },
+          });
           await log('payment.voided', { status: [t.from, t.to] });
           out.notify = 'changed';
         } else if (status === 'REDEEMED') {
