@@ -10,7 +10,10 @@ export const MAX_JSON_DEPTH = 32;
  * sees it (a form post would otherwise reach routes as an empty body).
  */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
-  // `req.is` answers null when there is no body at all, false when there is one of another type.
+  // `req.is` answers null when there is no body at all, false when there is one of another type. A
+  // browser's bodiless POST (`fetch(url, { method: 'POST' })`, the tablet's confirm) still sends
+  // `Content-Length: 0` and no type, which type-is counts as a body: an empty body is no body.
+  if (req.get('content-length') === '0') return next();
   if (req.is(['application/json', 'application/*+json']) === false) {
     throw new AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Request bodies must be application/json', {
       details: { contentType: req.get('content-type') ?? null },

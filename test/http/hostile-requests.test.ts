@@ -104,6 +104,14 @@ describe('malformed requests answer 4xx with a code, never 500', () => {
     });
     expect(bare.status).toBe(415);
     expect(await open.server.ctx.db.prisma.group.count()).toBe(before);
+    // A bodiless POST (a browser sends Content-Length: 0 and no type: the tablet's confirm) is no body at
+    // all: the route answers it, here with its own validation error rather than 415.
+    const empty = await fetch(`${open.url}/api/groups`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.token}`, 'content-length': '0' },
+    });
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as { error: { code: string } }).error.code).toBe('VALIDATION');
     // JSON with a charset, or +json, is fine.
     const ok = await fetch(`${open.url}/api/groups`, {
       method: 'POST',
