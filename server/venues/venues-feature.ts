@@ -11,8 +11,11 @@ import { VenueAnswers } from './venue-answers';
  */
 export function buildVenues(ctx: AppContext, realtime: Pick<Realtime, 'fanout' | 'journal'>) {
   const directory = new PresenceDirectory(ctx.presence, ctx.now, ctx.config.PEOPLE_RESYNC_INTERVAL_MS);
-  // This node's own changes arrive through its journal; every other node's through the people relays.
+  // This node's own changes arrive through its journal; every other node's through the people relays,
+  // which travel in the node's one fan-out frame per window (and as the old event from nodes that
+  // predate the outbox, during a rolling deploy).
   realtime.journal.onFlush(directory.onJournal);
+  realtime.fanout.outbox.onPeople((relays) => directory.onRelays(relays));
   ctx.io.on('venue:people-changes', (relays) => directory.onRelays(relays));
   const table = realtime.fanout.table;
   const answers = new VenueAnswers({ ctx, counts: table, directory });
