@@ -67,8 +67,12 @@ export class RedisSessionCutoffs implements SessionCutoffs {
   async get(userId: string): Promise<number | null> {
     const local = await this.local.get(userId);
     try {
+      const read = this.redis.get(`cutoff:${userId}`);
+      // When the timeout wins, the read still settles later (ioredis rejects it after its retries):
+      // handled here so a Redis outage is not an unhandled rejection on every authenticated request.
+      read.catch(() => undefined);
       const raw = await Promise.race([
-        this.redis.get(`cutoff:${userId}`),
+        read,
         new Promise<never>((_r, rej) => setTimeout(() => rej(new Error('session cutoff read timed out')), READ_TIMEOUT_MS).unref()),
       ]);
       const shared = raw === null ? null : Number(raw);

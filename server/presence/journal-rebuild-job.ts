@@ -26,7 +26,12 @@ const LEASE_MS = 120_000;
  */
 export function journalRebuildJob(d: JournalRebuildDeps) {
   const once = async (reason: 'start-up' | 'periodic'): Promise<void> => {
-    if (!(await d.lock.tryAcquire(LOCK, LEASE_MS))) return;
+    // The lease lives in Redis, which may be down (at start-up too): then this run is skipped and logged.
+    const held = await d.lock.tryAcquire(LOCK, LEASE_MS).catch((err: unknown) => {
+      d.logger.warn({ err, reason }, 'presence journal rebuild skipped: its lease is unreachable; the next one retries');
+      return false;
+    });
+    if (!held) return;
     try {
       const r = await d.journal.rebuild(d.store, d.venueIds());
       const level = r.upserted + r.deleted > 0 ? 'warn' : 'info';

@@ -85,6 +85,9 @@ function postgresFactory(url: string, schema: string): EngineFactory {
       shadowUrl.pathname = `/${name}`;
       // The engine compares the shadow's schema of the same name with the datamodel.
       const shadowPool = new pg.Pool({ connectionString: shadowUrl.toString(), max: 2, options: searchPath(schema) });
+      // The shadow database is dropped WITH (FORCE) below: a connection the engine still holds is
+      // terminated by that on purpose, and the pool must not turn it into an uncaught exception.
+      shadowPool.on('error', () => undefined);
       await shadowPool.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
       const adapter = await new PrismaPg(shadowPool, { schema }).connect();
       return withCleanup(adapter, async () => {

@@ -157,12 +157,16 @@ describe('DynamoDB presence write batches', () => {
       a.store.checkIn({ userId: u, venueId: v2, lat: 0, lng: 0, now: T0 + 1 }),
       a.store.checkIn({ userId: u, venueId: v3, lat: 0, lng: 0, now: T0 + 1 }),
     ]);
-    // The first moved from v1; the second, built from the same memory, waited for a later transaction,
-    // failed its condition there and moved from where the first went.
-    expect([x.previousVenueId, y.previousVenueId]).toEqual([v1, v2]);
-    expect(a.batches).toEqual([1, 1]);
-    expect((await a.store.get(u, T0 + 2))?.venueId).toBe(v3);
-    expect(await counts(a.store, v1, v2, v3)).toEqual([0, 0, 1]);
+    // Either may commit first (a retried transaction can let the other through): the first moved from v1;
+    // the second, built from the same memory, waited for a later transaction, failed its condition there
+    // and moved from where the first went. Every transaction carried this user's one write alone.
+    const [first, second, last] = x.previousVenueId === v1 ? [x, y, v3] : [y, x, v2];
+    expect(first.previousVenueId).toBe(v1);
+    expect(second.previousVenueId).toBe(first.presence.venueId);
+    expect(a.batches.length).toBeGreaterThanOrEqual(2);
+    expect(a.batches.every((n) => n === 1)).toBe(true);
+    expect((await a.store.get(u, T0 + 2))?.venueId).toBe(last);
+    expect(await counts(a.store, v1, v2, v3)).toEqual(last === v3 ? [0, 0, 1] : [0, 1, 0]);
   });
 
   it('sweeps end many stays in shared transactions, each exactly once across two nodes', async () => {
