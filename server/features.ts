@@ -1,5 +1,6 @@
 import type { Router } from 'express';
 import type { AppContext } from './context';
+import type { Job } from './lib/job';
 import { buildRealtime } from './realtime/realtime-feature';
 import type { SocketFeature } from './realtime/socket-server';
 import { authRoutes } from './http/routes/auth-routes';
@@ -21,13 +22,6 @@ import { TokenExpiry, tokenExpiryFeature } from './realtime/token-expiry';
 import { accountRoutes } from './http/routes/account-routes';
 import { buildVenuePeople } from './venue-people/people-feature';
 import { buildVenues } from './venues/venues-feature';
-
-/** A background job owned by one feature (sweeper, reconciler, order expiry…). */
-export interface Job {
-  name: string;
-  start(): void;
-  stop(): Promise<void> | void;
-}
 
 export interface Features {
   routers: Router[];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Id } from '../schemas';
-import type { HttpOperation } from './operations';
+import type { HttpOperation } from './operation';
 
 /**
  * Dev mode only: the stays the server holds for some users, as its presence store has them. The load

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { HttpOperation } from './operations';
+import type { HttpOperation } from './operation';
 
 /** Probes, metrics, machine-readable contracts and the two web pages: served routes like any other. */
 const ReadyResponse = z.object({

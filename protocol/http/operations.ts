@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ErrorCode } from '../errors';
+import type { HttpOperation } from './operation';
 import { OkResponse, IdParams, PublicUser, UserIdParams } from './common';
 import {
   CodeRequestBody,
@@ -37,36 +37,12 @@ import { metaOperations } from './meta';
 import { DeleteAccountBody, DeleteAccountResponse } from './account';
 import { devPresenceOperations } from './dev-presence';
 
+const Empty = null;
+
 /**
  * Every HTTP operation with the schemas it is validated with: the OpenAPI document is generated from
  * this list, so documentation cannot drift from validation. Other features append their operations.
  */
-export interface HttpOperation {
-  method: 'get' | 'post' | 'put' | 'delete';
-  /** OpenAPI style: `/api/venues/{id}`. */
-  path: string;
-  summary: string;
-  tag: string;
-  auth: 'required' | 'optional' | 'none';
-  devOnly?: boolean;
-  params?: z.ZodType;
-  query?: z.ZodType;
-  body?: z.ZodType;
-  /** Request headers the route validates (e.g. `Idempotency-Key`), one property per header. */
-  headers?: z.ZodType;
-  /** Success status → body schema (null: no body). */
-  responses: Record<number, z.ZodType | null>;
-  /** Media type of the success body (`application/json` unless set). */
-  produces?: string;
-  /**
-   * Error codes this operation answers beyond the ones every operation can (VALIDATION when it takes
-   * input, UNAUTHENTICATED/FORBIDDEN when signed in, NOT_FOUND with a path id, RATE_LIMITED, INTERNAL, UNAVAILABLE).
-   */
-  errors?: ErrorCode[];
-}
-
-const Empty = null;
-
 export const httpOperations: HttpOperation[] = [
   {
     method: 'post',

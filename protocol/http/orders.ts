@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { OrderView, RedemptionView } from '../events';
 import { Id } from '../schemas';
-import type { HttpOperation } from './operations';
+import type { HttpOperation } from './operation';
 
 /**
  * HTTP bodies for buying drinks, redeeming them and driving simulated payments. Prices are always

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Id } from '../schemas';
-import type { HttpOperation } from './operations';
+import type { HttpOperation } from './operation';
 import { OrderViewSchema, RedemptionViewSchema } from './orders';
 
 /** What a bartender tablet reads over REST (server/http/routes/staff-order-routes.ts serves it). */

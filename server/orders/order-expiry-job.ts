@@ -1,6 +1,6 @@
 import { audit } from '../audit/audit';
 import type { AppContext } from '../context';
-import type { Job } from '../features';
+import type { Job } from '../lib/job';
 import type { OrderMoney } from './order-money';
 import { warnExpiringSoon } from './expiring-soon';
 import type { OrderNotifier } from './order-notifier';

@@ -1,6 +1,6 @@
 import { perContext } from '../cache/per-context';
 import type { AppContext } from '../context';
-import { getPushSender } from '../devices/push-sender';
+import { getPushSender } from '../devices/build-push-sender';
 import { createDynamoClients } from '../storage/dynamo-client';
 import { DynamoIdempotencyStore } from './idempotency/dynamo-idempotency-store';
 import type { IdempotencyStore } from './idempotency/idempotency-store';

@@ -1,7 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { ServerEvent } from '../../protocol/events';
 import type { AppContext } from '../context';
-import type { Job } from '../features';
+import type { Job } from '../lib/job';
 import { DynamoNodeLeases, MemoryNodeLeases, type NodeLeaseStore } from '../presence/node-leases';
 import { NodeReaper, type NodeReaperMetrics } from '../presence/node-reaper';
 import type { CountChange, EndedStay } from '../presence/presence-store';

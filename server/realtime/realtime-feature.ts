@@ -1,6 +1,6 @@
 import { Rooms } from '../../protocol/events';
 import type { AppContext } from '../context';
-import type { Job } from '../features';
+import type { Job } from '../lib/job';
 import { createPresenceMetrics } from '../presence/presence-metrics';
 import { journalRebuildJob } from '../presence/journal-rebuild-job';
 import { PresenceJournal } from '../presence/presence-journal';

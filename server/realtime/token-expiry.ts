@@ -3,7 +3,7 @@ import { ClientEvent } from '../../protocol/events';
 import { AuthRefreshPayload } from '../../protocol/schemas';
 import type { AccessTokens } from '../auth/access-tokens';
 import { AppError } from '../errors';
-import type { Job } from '../features';
+import type { Job } from '../lib/job';
 import type { SocketFeature } from './socket-server';
 import type { TypedSocket } from './typed-server';
 import { validated, type EventGuardDeps } from './validated';

@@ -2,7 +2,7 @@ import { ErrorCode } from '../../protocol/errors';
 import type { GroupView } from '../../protocol/http/social';
 import { AuditAction, audit } from '../audit/audit';
 import type { AppContext } from '../context';
-import { getPushSender } from '../devices/push-sender';
+import { getPushSender } from '../devices/build-push-sender';
 import { AppError } from '../errors';
 import { isBlockedEitherWay } from './blocks';
 import { toPublicUser } from './friends';

@@ -1,5 +1,5 @@
 import type { AppContext } from '../context';
-import type { Job } from '../features';
+import type { Job } from '../lib/job';
 import { peopleRoutes } from '../http/routes/people-routes';
 import { safetyRoutes } from '../http/routes/safety-routes';
 import type { Realtime } from '../realtime/realtime-feature';

@@ -5,7 +5,7 @@ import type { SessionResponse } from '../../protocol/http/auth';
 import { ApnsProvider } from '../../server/devices/apns-provider';
 import { FcmProvider, ServiceAccountKey } from '../../server/devices/fcm-provider';
 import type { ProviderPushSender } from '../../server/devices/provider-push-sender';
-import { getPushSender } from '../../server/devices/push-sender';
+import { getPushSender } from '../../server/devices/build-push-sender';
 import { createDynamoClients, type DynamoClients } from '../../server/storage/dynamo-client';
 import { api, signIn, uniqueEmail } from '../helpers/auth';
 import { ApnsDouble, FcmDouble } from '../helpers/push-doubles';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getPushSender } from '../../server/devices/push-sender';
+import { getPushSender } from '../../server/devices/build-push-sender';
 import { api, signIn, uniqueEmail } from '../helpers/auth';
 import { startTestServer, type TestServer } from '../helpers/test-server';
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionResponse } from '../../protocol/http/auth';
-import { getPushSender, type LogPushSender } from '../../server/devices/push-sender';
+import { getPushSender } from '../../server/devices/build-push-sender';
+import type { LogPushSender } from '../../server/devices/push-sender';
 import { api, signIn, uniqueEmail } from '../helpers/auth';
 import { startTestServer, type TestServer } from '../helpers/test-server';
 

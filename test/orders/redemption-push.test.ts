@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderPushSender } from '../../server/devices/provider-push-sender';
-import { getPushSender } from '../../server/devices/push-sender';
+import { getPushSender } from '../../server/devices/build-push-sender';
 import { ordersOf } from '../../server/orders/orders-module';
 import { api } from '../helpers/auth';
 import { isolationIds } from '../helpers/isolation';

@@ -6,7 +6,8 @@ import type { AppContext } from '../../context';
 import { AppError } from '../../errors';
 import { rateLimiters } from '../../rate-limit/rate-limiter';
 import { nameFromEmail } from '../user-view';
-import { CodeDeliveryError, createCodeSender } from './code-sender';
+import { createCodeSender } from './build-code-sender';
+import { CodeDeliveryError } from './code-sender';
 import { MemoryCodeStore, RedisCodeStore } from './code-store';
 
 const services = perContext((ctx) => {

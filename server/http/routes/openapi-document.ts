@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorCode, httpStatusFor } from '../../../protocol/errors';
-import type { HttpOperation } from '../../../protocol/http/operations';
+import type { HttpOperation } from '../../../protocol/http/operation';
 
 export type JsonSchema = Record<string, unknown>;
 

@@ -1,5 +1,6 @@
 import { Router, type Request } from 'express';
-import { httpOperations, type HttpOperation } from '../../../protocol/http/operations';
+import type { HttpOperation } from '../../../protocol/http/operation';
+import { httpOperations } from '../../../protocol/http/operations';
 import { buildAsyncApiDocument } from '../../../protocol/asyncapi';
 import type { AppContext } from '../../context';
 import { buildOpenApiDocument, exampleOf, type JsonSchema } from './openapi-document';
