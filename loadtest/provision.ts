@@ -2,7 +2,7 @@ import { userEmail, type TraceHeader } from '../protocol/trace';
 import { AccessTokens } from '../server/auth/access-tokens';
 import type { PrismaClient } from '../server/storage/prisma-types';
 import type { Identity } from './replayer';
-import { mapLimit } from '../server/presence/map-limit';
+import { mapLimit } from '../server/lib/map-limit';
 
 export interface Identities {
   users: Identity[];

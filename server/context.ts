@@ -4,7 +4,7 @@ import type { CredentialCheck } from './auth/credential-check';
 import type { Config } from './config/config';
 import type { Logger } from './observability/logger';
 import type { Metrics } from './observability/metrics';
-import type { Lock } from './presence/locks';
+import type { Lock } from './lib/locks';
 import type { PresenceStore } from './presence/presence-store';
 import type { TypedServer } from './realtime/typed-server';
 import type { Database } from './storage/database';

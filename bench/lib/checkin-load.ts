@@ -8,7 +8,7 @@ import { Histogram } from '../../loadtest/histogram';
 import { scrapeNode } from '../../loadtest/node-metrics';
 import type { NodeSample } from '../../loadtest/recorder';
 import type { TraceVenue } from '../../protocol/trace';
-import { mapLimit } from '../../server/presence/map-limit';
+import { mapLimit } from '../../server/lib/map-limit';
 import { cpuByGroup, type CpuGroup } from './proc-cpu';
 
 export interface LoadUser {

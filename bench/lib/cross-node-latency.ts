@@ -15,7 +15,7 @@ import type { NodeSample } from '../../loadtest/recorder';
 import type { VenueCount } from '../../protocol/events';
 import type { TraceVenue } from '../../protocol/trace';
 import { cpuByGroup, type CpuGroup } from './proc-cpu';
-import { mapLimit } from '../../server/presence/map-limit';
+import { mapLimit } from '../../server/lib/map-limit';
 
 export interface Receipt {
   venueId: string;

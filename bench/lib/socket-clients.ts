@@ -7,7 +7,7 @@
  * costs a fraction of the memory, which matters with ~19,000 of them on the same box as the server.
  */
 import WebSocket from 'ws';
-import { mapLimit } from '../../server/presence/map-limit';
+import { mapLimit } from '../../server/lib/map-limit';
 
 export type ToClients = { type: 'connect'; url: string; tokens: string[]; concurrency: number } | { type: 'close' };
 export type FromClients =

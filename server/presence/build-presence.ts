@@ -7,7 +7,7 @@ import type { Metrics } from '../observability/metrics';
 import { createDynamoClients, type DynamoClients } from '../storage/dynamo-client';
 import { ensureTables, tableName } from '../storage/dynamo-tables';
 import { DynamoPresenceStore, stableShard } from './dynamo-presence-store';
-import { memoryLock, redisLock, type Lock } from './locks';
+import { memoryLock, redisLock, type Lock } from '../lib/locks';
 import { MemoryPresenceStore } from './memory-presence-store';
 import type { PresenceStore } from './presence-store';
 import { leaseTimings } from './presence-store';

@@ -7,7 +7,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { NODE_ATTRIBUTE, PRESENCE_BY_NODE } from '../storage/dynamo-tables';
-import { mapLimit } from './map-limit';
+import { mapLimit } from '../lib/map-limit';
 import type { CountChange, EndedStay } from './presence-store';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];

@@ -1,6 +1,6 @@
 import type { Logger } from '../observability/logger';
-import type { Lock } from './locks';
-import { PeriodicTask } from './periodic-task';
+import type { Lock } from '../lib/locks';
+import { PeriodicTask } from '../lib/periodic-task';
 import type { PresenceJournal } from './presence-journal';
 import type { PresenceStore } from './presence-store';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { NodeLease, NodeLeaseStore } from './node-leases';
-import { PeriodicTask } from './periodic-task';
+import { PeriodicTask } from '../lib/periodic-task';
 import type { CountChange, EndedStay, PresenceStore } from './presence-store';
 
 export interface NodeReaperLog {

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../observability/logger';
 import type { PrismaClient } from '../storage/prisma-types';
 import { applyCorrections, journalStatement, readJournalRows, ROWS_PER_STATEMENT, rowMatches, type JournalRow } from './journal-sql';
-import { mapLimit } from './map-limit';
+import { mapLimit } from '../lib/map-limit';
 import type { PresenceRecord, PresenceStore } from './presence-store';
 
 const RETRY_MS = 2_000;

@@ -1,5 +1,5 @@
-import type { Lock } from './locks';
-import { PeriodicTask } from './periodic-task';
+import type { Lock } from '../lib/locks';
+import { PeriodicTask } from '../lib/periodic-task';
 import type { PresenceMetrics } from './presence-metrics';
 import type { Drift, PresenceStore } from './presence-store';
 import type { SweeperLog } from './presence-sweeper';

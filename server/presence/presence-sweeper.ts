@@ -1,5 +1,5 @@
-import type { Lock } from './locks';
-import { PeriodicTask } from './periodic-task';
+import type { Lock } from '../lib/locks';
+import { PeriodicTask } from '../lib/periodic-task';
 import type { CountChange, EndedStay, PresenceStore } from './presence-store';
 
 export interface SweeperLog {

@@ -1,4 +1,4 @@
-import { mapLimit } from '../presence/map-limit';
+import { mapLimit } from '../lib/map-limit';
 import type { CountChange, PresenceRecord, PresenceStore } from '../presence/presence-store';
 
 /** Timed-out stays ended concurrently per check (each is one store transaction). */

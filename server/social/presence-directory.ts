@@ -1,6 +1,6 @@
 import type { VenuePeopleRelay } from '../../protocol/events';
 import type { PresenceEvent } from '../presence/presence-journal';
-import { mapLimit } from '../presence/map-limit';
+import { mapLimit } from '../lib/map-limit';
 import type { PresenceStore } from '../presence/presence-store';
 
 /** Where a user is visibly checked in (null: nowhere, or hidden), and which change said so. */

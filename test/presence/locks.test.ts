@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { memoryLock, redisLock } from '../../server/presence/locks';
+import { memoryLock, redisLock } from '../../server/lib/locks';
 import { PresenceReconciler } from '../../server/presence/presence-reconciler';
 import { createPresenceMetrics } from '../../server/presence/presence-metrics';
 import { MemoryPresenceStore } from '../../server/presence/memory-presence-store';

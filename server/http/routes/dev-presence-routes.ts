@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { DevPresenceLookupBody, type DevPresenceLookupResponse } from '../../../protocol/http/dev-presence';
 import type { AppContext } from '../../context';
-import { mapLimit } from '../../presence/map-limit';
+import { mapLimit } from '../../lib/map-limit';
 import { parseInput } from '../validate';
 
 /** Dev mode only: what the presence store holds for some users (the load tester's difference report). */
