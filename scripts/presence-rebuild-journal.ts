@@ -9,6 +9,7 @@ import pino from 'pino';
 import { ConfigError, loadConfig } from '../server/config/config';
 import { createMetrics } from '../server/observability/metrics';
 import { buildPresence } from '../server/presence/build-presence';
+import { createDynamoClients } from '../server/storage/dynamo-client';
 import { PresenceJournal } from '../server/presence/presence-journal';
 import { openDatabase } from '../server/storage/database';
 
@@ -31,7 +32,9 @@ async function main(): Promise<number> {
   }
   const logger = pino({ level: 'warn' });
   const db = await openDatabase(config, logger);
-  const presence = await buildPresence(config, { logger, metrics: createMetrics(), redis: undefined });
+  const metrics = createMetrics();
+  const dynamo = createDynamoClients({ endpoint: config.dynamo.endpoint, region: config.dynamo.region, requests: metrics.dynamoRequests });
+  const presence = await buildPresence(config, { logger, metrics, redis: undefined, dynamo });
   try {
     const venueIds = (await db.prisma.venue.findMany({ select: { id: true } })).map((v) => v.id);
     const journal = new PresenceJournal(db.prisma, logger);
@@ -42,6 +45,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await presence.store.close();
+    dynamo.client.destroy();
     await db.close();
   }
 }

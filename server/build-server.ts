@@ -9,6 +9,8 @@ import { MemorySessionCutoffs, RedisSessionCutoffs } from './auth/session-cutoff
 import type { Config } from './config/config';
 import type { AppContext, ReadinessCheck, RedisConnections } from './context';
 import { buildFeatures } from './features';
+import { buildServices, type Services } from './services';
+import { createDynamoClients } from './storage/dynamo-client';
 import { createHttpApp } from './http/http-app';
 import { startMetricsServer } from './http/metrics-endpoint';
 import { createLogger, type Logger } from './observability/logger';
@@ -31,6 +33,8 @@ export interface BuildOptions {
 export interface RunningServer {
   ctx: AppContext;
   httpServer: HttpServer;
+  /** Every shared service, as built once at start (tests drive the simulated gateway, read sent pushes…). */
+  services: Services;
   /** The Express app (tests walk its router to prove every served route is documented). */
   app: Express;
   /** Listens (and starts the METRICS_PORT server if configured); resolves with the public port. */
@@ -76,7 +80,12 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     readiness.push({ name: 'redis', check: async () => void (await main.ping()) });
   }
 
-  const presence = await buildPresence(config, { logger, metrics, redis: redis?.main });
+  // One DynamoDB client for the process: presence, idempotency and the device directory share it,
+  // and it is destroyed once, after everything that uses it has stopped.
+  const dynamo = config.dynamo
+    ? createDynamoClients({ endpoint: config.dynamo.endpoint, region: config.dynamo.region, requests: metrics.dynamoRequests })
+    : undefined;
+  const presence = await buildPresence(config, { logger, metrics, redis: redis?.main, dynamo });
   readiness.push(...presence.readiness);
 
   const jwtSecret = resolveJwtSecret(
@@ -106,7 +115,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     metrics,
     db,
     redis,
-    dynamo: presence.dynamo,
+    dynamo,
     presence: presence.store,
     locks: presence.locks,
     tokens,
@@ -118,7 +127,9 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   };
 
   let draining = false;
-  const features = await buildFeatures(ctx, { isDraining: () => draining });
+  const built = buildServices(ctx);
+  stoppables.push(...built.stoppables);
+  const features = await buildFeatures(ctx, built.services, { isDraining: () => draining });
   const routers: Router[] = features.routers;
   const app = createHttpApp(ctx, routers, () => draining);
   // socket.io, attached first, serves its own path (HTTP long-polling, the fallback of browsers that
@@ -158,6 +169,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       // The Redis adapter unsubscribes on close, which never answers while Redis is down.
       await Promise.race([new Promise<void>((res) => io.close(() => res())), new Promise((r) => setTimeout(r, 2_000).unref())]);
       await presence.store.close();
+      dynamo?.client.destroy();
       if (redis) await Promise.all([closeRedis(redis.main), closeRedis(redis.pub), closeRedis(redis.sub)]);
       await db.close();
       httpServer.closeAllConnections();
@@ -169,6 +181,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
 
   return {
     ctx,
+    services: built.services,
     httpServer,
     app,
     listen: async (port = config.PORT, host = config.HOST) => {

@@ -4,6 +4,7 @@ import type { CredentialCheck } from './auth/credential-check';
 import type { Config } from './config/config';
 import type { Logger } from './observability/logger';
 import type { Metrics } from './observability/metrics';
+import type { Stoppable } from './lib/job';
 import type { Lock } from './lib/locks';
 import type { PresenceStore } from './presence/presence-store';
 import type { TypedServer } from './realtime/typed-server';
@@ -33,7 +34,10 @@ export interface AppContext {
   metrics: Metrics;
   db: Database;
   redis: RedisConnections | undefined;
-  /** Set when DynamoDB is configured (cluster mode); embedded mode uses in-process stores instead. */
+  /**
+   * The process's one DynamoDB client, set when DynamoDB is configured (cluster mode): presence,
+   * idempotency and devices share it; `buildServer` destroys it after everything else has stopped.
+   */
   dynamo: DynamoClients | undefined;
   presence: PresenceStore;
   locks: Lock;
@@ -43,7 +47,7 @@ export interface AppContext {
   io: TypedServer;
   readiness: ReadinessCheck[];
   /** Stopped in reverse order on shutdown, after sockets are told to go and before stores close. */
-  stoppables: { name: string; stop(): Promise<void> | void }[];
+  stoppables: Stoppable[];
   /** Injected clock so tests can jump time; production uses Date.now. */
   now(): number;
 }

@@ -1,6 +1,7 @@
 import type { Router } from 'express';
 import type { AppContext } from './context';
 import type { Job } from './lib/job';
+import type { Services } from './services';
 import { buildRealtime } from './realtime/realtime-feature';
 import type { SocketFeature } from './realtime/socket-server';
 import { authRoutes } from './http/routes/auth-routes';
@@ -16,7 +17,6 @@ import { webhookRoutes } from './http/routes/webhook-routes';
 import { staffOrderRoutes } from './http/routes/staff-order-routes';
 import { webRoutes } from './http/routes/web-routes';
 import { devStaffRoutes } from './http/routes/dev-staff-routes';
-import { ordersOf } from './orders/orders-module';
 import { staffRoomFeature } from './realtime/staff-room';
 import { TokenExpiry, tokenExpiryFeature } from './realtime/token-expiry';
 import { accountRoutes } from './http/routes/account-routes';
@@ -33,25 +33,25 @@ export interface Features {
  * Every product feature, in one list. Each module builds its routes, socket handlers and jobs from
  * the shared context; the order of routers is the order Express tries them.
  */
-export async function buildFeatures(ctx: AppContext, opts: { isDraining(): boolean }): Promise<Features> {
+export async function buildFeatures(ctx: AppContext, services: Services, opts: { isDraining(): boolean }): Promise<Features> {
   const realtime = await buildRealtime(ctx, opts.isDraining);
   const people = buildVenuePeople(ctx, realtime);
   const venues = buildVenues(ctx, realtime);
-  const orders = ordersOf(ctx);
+  const { orders, devices, push, codes } = services;
   const devPayments = devPaymentRoutes(ctx, orders);
   const devStaff = devStaffRoutes(ctx);
   const tokenExpiry = new TokenExpiry();
   const devPresence = devPresenceRoutes(ctx);
   const features: Features = {
     routers: [
-      authRoutes(ctx),
+      authRoutes(ctx, codes),
       providerRoutes(ctx),
-      accountRoutes(ctx, { realtime, orders }),
+      accountRoutes(ctx, { realtime, orders, devices, codes }),
       venues.router,
       people.router,
       people.safetyRouter,
-      socialRoutes(ctx),
-      deviceRoutes(ctx),
+      socialRoutes(ctx, push),
+      deviceRoutes(ctx, devices),
       openApiRoutes(ctx),
       webhookRoutes(orders),
       orderRoutes(ctx, orders),

@@ -2,11 +2,11 @@ import { ErrorCode } from '../../protocol/errors';
 import type { DeleteAccountBody, DeleteAccountResponse } from '../../protocol/http/account';
 import { audit } from '../audit/audit';
 import type { AppContext } from '../context';
-import { deviceDirectory } from '../devices/device-directory';
+import type { DeviceDirectory } from '../devices/device-directory';
 import { AppError } from '../errors';
 import type { Orders } from '../orders/orders-module';
 import type { Realtime } from '../realtime/realtime-feature';
-import { verifyCode } from './codes/one-time-codes';
+import { verifyCode, type OneTimeCodes } from './codes/one-time-codes';
 import { revokeAllForUser } from './refresh-tokens';
 import { endLiveSessions } from './session-revocation';
 
@@ -15,6 +15,8 @@ type Source = { ip: string | null; userAgent: string | null };
 export interface AccountDeletionDeps {
   realtime: Pick<Realtime, 'fanout' | 'journal'>;
   orders: Pick<Orders, 'orders' | 'expiry'>;
+  devices: DeviceDirectory;
+  codes: OneTimeCodes;
 }
 
 /** What a deleted account's row keeps: nothing that names or reaches the person. */
@@ -55,7 +57,7 @@ export async function deleteAccount(
   if (own !== body.destination) {
     throw new AppError(ErrorCode.FORBIDDEN, 'Confirm with a code sent to this account’s own email or phone');
   }
-  const verified = await verifyCode(ctx, body);
+  const verified = await verifyCode(ctx, deps.codes, body);
   if (verified.id !== userId) throw new AppError(ErrorCode.FORBIDDEN, 'That code confirms another account');
 
   await endLiveSessions(ctx, userId);
@@ -70,7 +72,7 @@ export async function deleteAccount(
   const endedOrders = await endOpenOrders(ctx, deps, userId, source);
 
   const devices = await prisma.device.findMany({ where: { userId }, select: { token: true } });
-  const directory = deviceDirectory(ctx);
+  const directory = deps.devices;
   for (const d of devices) await directory.remove(userId, d.token);
 
   await prisma.$transaction(async (tx) => {

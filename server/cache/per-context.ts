@@ -1,9 +1,10 @@
 import type { AppContext } from '../context';
 
 /**
- * One instance per server context, built on first use. Features reach shared services (push sender,
- * query cache, rate limiters) through these getters, so two modules never build two copies and tests
- * that start several servers in one process never share one.
+ * One instance per server context, built on first use. Left only for per-server helpers that own no
+ * connection or timer of their own (query cache, rate limiters, OAuth verifiers, derived keys, the
+ * friend cache): anything that must be stopped is built in `buildServices` (services.ts) instead.
+ * Tests that start several servers in one process never share an instance.
  */
 export function perContext<T>(factory: (ctx: AppContext) => T): (ctx: AppContext) => T {
   const instances = new WeakMap<AppContext, T>();

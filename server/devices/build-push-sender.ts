@@ -1,17 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { perContext } from '../cache/per-context';
 import type { AppContext } from '../context';
 import { APNS_HOSTS, ApnsProvider } from './apns-provider';
-import { deviceDirectory } from './device-directory';
+import type { DeviceDirectory } from './device-directory';
 import { FcmProvider, ServiceAccountKey } from './fcm-provider';
 import { ProviderPushSender, createPushMetrics } from './provider-push-sender';
 import type { ProviderName, PushProvider } from './push-provider';
 import { LogPushSender, type PushSender } from './push-sender';
+import type { Stoppable } from '../lib/job';
 
 /** A dead token goes from both copies: the PostgreSQL record and the directory senders read. */
-export async function removeDeadToken(ctx: AppContext, userId: string, token: string): Promise<void> {
+async function removeDeadToken(ctx: AppContext, devices: DeviceDirectory, userId: string, token: string): Promise<void> {
   await ctx.db.prisma.device.deleteMany({ where: { token, userId } });
-  await deviceDirectory(ctx).remove(userId, token);
+  await devices.remove(userId, token);
 }
 
 function readConfigFile(path: string, variable: string): string {
@@ -54,14 +54,15 @@ export function buildPushProviders(ctx: Pick<AppContext, 'config' | 'now'>): Par
   return out;
 }
 
-export const getPushSender = perContext<PushSender>((ctx) => {
+/** APNs/FCM through a retrying queue when configured, the log sender otherwise. */
+export function buildPushSender(ctx: AppContext, devices: DeviceDirectory): { sender: PushSender; stoppables: Stoppable[] } {
   const providers = buildPushProviders(ctx);
-  if (Object.keys(providers).length === 0) return new LogPushSender(deviceDirectory(ctx), ctx.logger, ctx.now);
+  if (Object.keys(providers).length === 0) return { sender: new LogPushSender(devices, ctx.logger, ctx.now), stoppables: [] };
   const c = ctx.config;
   const sender = new ProviderPushSender({
-    devices: deviceDirectory(ctx),
+    devices,
     providers,
-    removeDead: (userId, token) => removeDeadToken(ctx, userId, token),
+    removeDead: (userId, token) => removeDeadToken(ctx, devices, userId, token),
     logger: ctx.logger,
     metrics: createPushMetrics(ctx),
     now: ctx.now,
@@ -74,6 +75,5 @@ export const getPushSender = perContext<PushSender>((ctx) => {
     },
   });
   ctx.logger.info({ providers: Object.keys(providers) }, 'push notifications go to the providers');
-  ctx.stoppables.push({ name: 'push sender', stop: () => sender.stop() });
-  return sender;
-});
+  return { sender, stoppables: [{ name: 'push sender', stop: () => sender.stop() }] };
+}

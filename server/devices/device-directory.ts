@@ -1,7 +1,6 @@
 import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { perContext } from '../cache/per-context';
 import type { AppContext } from '../context';
-import { createDynamoClients, type DynamoClients } from '../storage/dynamo-client';
+import type { DynamoClients } from '../storage/dynamo-client';
 import { TTL_ATTRIBUTE, tableName } from '../storage/dynamo-tables';
 
 export interface DeviceRecord {
@@ -97,10 +96,8 @@ export class PostgresDeviceDirectory implements DeviceDirectory {
   }
 }
 
-export const deviceDirectory = perContext<DeviceDirectory>((ctx) => {
-  const dynamo = ctx.config.dynamo;
-  if (!dynamo) return new PostgresDeviceDirectory(ctx);
-  const clients = createDynamoClients({ endpoint: dynamo.endpoint, region: dynamo.region, requests: ctx.metrics.dynamoRequests });
-  ctx.stoppables.push({ name: 'device directory', stop: () => clients.client.destroy() });
-  return new DynamoDeviceDirectory(clients, dynamo.tablePrefix);
-});
+/** The DynamoDB table beside the presence store when clustered (on the process's one client), PostgreSQL otherwise. */
+export function buildDeviceDirectory(ctx: AppContext): DeviceDirectory {
+  if (!ctx.config.dynamo || !ctx.dynamo) return new PostgresDeviceDirectory(ctx);
+  return new DynamoDeviceDirectory(ctx.dynamo, ctx.config.dynamo.tablePrefix);
+}

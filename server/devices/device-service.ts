@@ -3,7 +3,7 @@ import type { DeviceView, RegisterDeviceBody } from '../../protocol/http/devices
 import { AuditAction, audit } from '../audit/audit';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
-import { deviceDirectory } from './device-directory';
+import type { DeviceDirectory } from './device-directory';
 
 type Source = { ip: string | null; userAgent: string | null };
 type DeviceRow = {
@@ -36,7 +36,13 @@ function toView(ctx: AppContext, d: DeviceRow): DeviceView {
  * was registered by another account (the phone was signed into someone else before) it moves to this
  * one: pushes for the old account must not reach whoever holds the phone now.
  */
-export async function registerDevice(ctx: AppContext, me: string, body: RegisterDeviceBody, source: Source): Promise<DeviceView> {
+export async function registerDevice(
+  ctx: AppContext,
+  directory: DeviceDirectory,
+  me: string,
+  body: RegisterDeviceBody,
+  source: Source,
+): Promise<DeviceView> {
   const prisma = ctx.db.prisma;
   const now = new Date(ctx.now());
   const previous = await prisma.device.findUnique({ where: { token: body.token }, select: { userId: true } });
@@ -53,7 +59,6 @@ export async function registerDevice(ctx: AppContext, me: string, body: Register
     update: { ...fields, userId: me },
     create: { ...fields, userId: me, token: body.token },
   });
-  const directory = deviceDirectory(ctx);
   if (previous && previous.userId !== me) await directory.remove(previous.userId, body.token);
   const view = toView(ctx, device);
   await directory.put({ userId: me, token: body.token, ...fields, lastSeenAt: now.getTime(), expiresAt: Date.parse(view.expiresAt) });
@@ -70,11 +75,17 @@ export async function registerDevice(ctx: AppContext, me: string, body: Register
   return view;
 }
 
-export async function unregisterDevice(ctx: AppContext, me: string, token: string, source: Source): Promise<void> {
+export async function unregisterDevice(
+  ctx: AppContext,
+  directory: DeviceDirectory,
+  me: string,
+  token: string,
+  source: Source,
+): Promise<void> {
   const { count } = await ctx.db.prisma.device.deleteMany({ where: { token, userId: me } });
   // Another user's token answers like an unknown one: a token must not reveal whose phone it is.
   if (count === 0) throw new AppError(ErrorCode.NOT_FOUND, 'No such device');
-  await deviceDirectory(ctx).remove(me, token);
+  await directory.remove(me, token);
   await audit(ctx, {
     userId: me,
     action: AuditAction.DeviceUnregistered,

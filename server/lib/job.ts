@@ -8,3 +8,9 @@ export interface Job {
   start(): void;
   stop(): Promise<void> | void;
 }
+
+/** Anything the composition root stops on shutdown, in reverse order of building. */
+export interface Stoppable {
+  name: string;
+  stop(): Promise<void> | void;
+}

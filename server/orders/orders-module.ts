@@ -1,7 +1,5 @@
-import { perContext } from '../cache/per-context';
 import type { AppContext } from '../context';
-import { getPushSender } from '../devices/build-push-sender';
-import { createDynamoClients } from '../storage/dynamo-client';
+import type { PushSender } from '../devices/push-sender';
 import { DynamoIdempotencyStore } from './idempotency/dynamo-idempotency-store';
 import type { IdempotencyStore } from './idempotency/idempotency-store';
 import { MemoryIdempotencyStore } from './idempotency/memory-idempotency-store';
@@ -31,9 +29,9 @@ export interface Orders {
 /**
  * Wiring for everything that moves money, built once per server: Stripe when keys are configured,
  * the simulation otherwise; the DynamoDB idempotency table when DynamoDB is, a Map otherwise.
- * Features and tests reach the same instances through `ordersOf(ctx)`.
+ * Built once by the composition root; features and tests get these instances from it.
  */
-export const ordersOf = perContext<Orders>((ctx: AppContext): Orders => {
+export function buildOrders(ctx: AppContext, deps: { push: PushSender }): Orders {
   const { config } = ctx;
 
   let gateway: PaymentGateway;
@@ -53,19 +51,14 @@ export const ordersOf = perContext<Orders>((ctx: AppContext): Orders => {
 
   const timings = { ttlMs: config.IDEMPOTENCY_TTL_SECONDS * 1000, leaseMs: 60_000 };
   let idempotency: IdempotencyStore;
-  if (config.dynamo) {
-    const dynamo = createDynamoClients({
-      endpoint: config.dynamo.endpoint,
-      region: config.dynamo.region,
-      requests: ctx.metrics.dynamoRequests,
-    });
-    idempotency = new DynamoIdempotencyStore(dynamo.doc, config.dynamo.tablePrefix, timings);
-    ctx.stoppables.push({ name: 'orders-dynamo', stop: () => dynamo.client.destroy() });
+  if (config.dynamo && ctx.dynamo) {
+    // The process's one DynamoDB client, destroyed by the composition root after everything using it.
+    idempotency = new DynamoIdempotencyStore(ctx.dynamo.doc, config.dynamo.tablePrefix, timings);
   } else {
     idempotency = new MemoryIdempotencyStore(timings);
   }
 
-  const notifier = new OrderNotifier(ctx, getPushSender(ctx));
+  const notifier = new OrderNotifier(ctx, deps.push);
   const money = new OrderMoney(ctx, gateway);
   return {
     gateway,
@@ -78,4 +71,4 @@ export const ordersOf = perContext<Orders>((ctx: AppContext): Orders => {
     webhooks: new StripeWebhooks(ctx, gateway, money, notifier),
     expiry: new OrderExpiryJob(ctx, money, notifier),
   };
-});
+}

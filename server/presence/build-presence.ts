@@ -4,7 +4,7 @@ import type { Config } from '../config/config';
 import type { ReadinessCheck } from '../context';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
-import { createDynamoClients, type DynamoClients } from '../storage/dynamo-client';
+import type { DynamoClients } from '../storage/dynamo-client';
 import { ensureTables, tableName } from '../storage/dynamo-tables';
 import { DynamoPresenceStore, stableShard } from './dynamo-presence-store';
 import { memoryLock, redisLock, type Lock } from '../lib/locks';
@@ -15,25 +15,24 @@ import { leaseTimings } from './presence-store';
 export interface BuiltPresence {
   store: PresenceStore;
   locks: Lock;
-  dynamo: DynamoClients | undefined;
   readiness: ReadinessCheck[];
 }
 
-/** DynamoDB when configured, the in-process store otherwise; Redis leases when clustered. */
+/**
+ * DynamoDB when configured, the in-process store otherwise; Redis leases when clustered. The DynamoDB
+ * client is the process's one client, owned (and destroyed) by whoever built it.
+ */
 export async function buildPresence(
   config: Config,
-  deps: { logger: Logger; metrics: Metrics; redis: Redis | undefined },
+  deps: { logger: Logger; metrics: Metrics; redis: Redis | undefined; dynamo: DynamoClients | undefined },
 ): Promise<BuiltPresence> {
   const timings = leaseTimings(config);
   const locks = deps.redis ? redisLock(deps.redis, 'locks:') : memoryLock();
   if (!config.dynamo) {
-    return { store: new MemoryPresenceStore(timings), locks, dynamo: undefined, readiness: [] };
+    return { store: new MemoryPresenceStore(timings), locks, readiness: [] };
   }
-  const dynamo = createDynamoClients({
-    endpoint: config.dynamo.endpoint,
-    region: config.dynamo.region,
-    requests: deps.metrics.dynamoRequests,
-  });
+  const dynamo = deps.dynamo;
+  if (!dynamo) throw new Error('DynamoDB is configured but no client was passed in');
   if (config.DYNAMODB_CREATE_TABLES) {
     const report = await ensureTables(dynamo.client, config.dynamo.tablePrefix);
     deps.logger.info(report, 'dynamodb tables ensured');
@@ -54,7 +53,6 @@ export async function buildPresence(
   return {
     store,
     locks,
-    dynamo,
     readiness: [
       { name: 'dynamodb', check: async () => void (await dynamo.client.send(new DescribeTableCommand({ TableName: presenceTable }))) },
     ],

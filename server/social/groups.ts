@@ -2,7 +2,7 @@ import { ErrorCode } from '../../protocol/errors';
 import type { GroupView } from '../../protocol/http/social';
 import { AuditAction, audit } from '../audit/audit';
 import type { AppContext } from '../context';
-import { getPushSender } from '../devices/build-push-sender';
+import type { PushSender } from '../devices/push-sender';
 import { AppError } from '../errors';
 import { isBlockedEitherWay } from './blocks';
 import { toPublicUser } from './friends';
@@ -73,7 +73,7 @@ export async function getGroup(ctx: AppContext, groupId: string, me: string): Pr
   return toView(await groupForMember(ctx, groupId, me));
 }
 
-export async function inviteToGroup(ctx: AppContext, groupId: string, me: string, inviteeId: string, source: Source) {
+export async function inviteToGroup(ctx: AppContext, push: PushSender, groupId: string, me: string, inviteeId: string, source: Source) {
   const g = await groupForMember(ctx, groupId, me);
   if (inviteeId === me) throw new AppError(ErrorCode.VALIDATION, 'You are already in this group');
   const invitee = await ctx.db.prisma.user.findUnique({ where: { id: inviteeId }, select: { id: true } });
@@ -90,7 +90,7 @@ export async function inviteToGroup(ctx: AppContext, groupId: string, me: string
     changes: { inviteeId },
     ...source,
   });
-  await getPushSender(ctx).send(inviteeId, {
+  await push.send(inviteeId, {
     title: 'Group invite',
     body: `You are invited to ${g.name}`,
     data: { type: 'group-invite', groupId, inviteCode: invite.code },

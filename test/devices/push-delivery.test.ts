@@ -5,7 +5,6 @@ import type { SessionResponse } from '../../protocol/http/auth';
 import { ApnsProvider } from '../../server/devices/apns-provider';
 import { FcmProvider, ServiceAccountKey } from '../../server/devices/fcm-provider';
 import type { ProviderPushSender } from '../../server/devices/provider-push-sender';
-import { getPushSender } from '../../server/devices/build-push-sender';
 import { createDynamoClients, type DynamoClients } from '../../server/storage/dynamo-client';
 import { api, signIn, uniqueEmail } from '../helpers/auth';
 import { ApnsDouble, FcmDouble } from '../helpers/push-doubles';
@@ -33,7 +32,7 @@ afterAll(async () => {
   await fcm?.stop();
 });
 
-const sender = () => getPushSender(ts.server.ctx) as ProviderPushSender;
+const sender = () => ts.server.services.push as ProviderPushSender;
 const apnsToken = () => randomUUID().replace(/-/g, '').repeat(2);
 const fcmToken = () => `fcm-${randomUUID()}:APA91b${randomUUID().replace(/-/g, '')}`;
 const push = {

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientEvent } from '../../protocol/events';
-import { deviceDirectory } from '../../server/devices/device-directory';
 import { api, signIn, uniqueEmail } from '../helpers/auth';
 import { collect, emitOk, nextEvent, waitUntil } from '../helpers/socket';
 import { startTestServer, type TestServer } from '../helpers/test-server';
@@ -84,7 +83,7 @@ describe('DELETE /api/me', () => {
     const received = await paidOrder(friend.accessToken, leaver.user.id, venue.id);
     const pushToken = `apns-${'a'.repeat(60)}`;
     expect((await api(ts, leaver.accessToken).post('/api/devices', { token: pushToken, platform: 'IOS' })).status).toBe(200);
-    expect(await deviceDirectory(ctx).forUser(leaver.user.id, Date.now())).toHaveLength(1);
+    expect(await ts.server.services.devices.forUser(leaver.user.id, Date.now())).toHaveLength(1);
 
     const removed = nextEvent(
       friendPhone,
@@ -117,7 +116,7 @@ describe('DELETE /api/me', () => {
 
     // Devices gone from PostgreSQL and DynamoDB.
     expect(await prisma.device.count({ where: { userId: leaver.user.id } })).toBe(0);
-    expect(await deviceDirectory(ctx).forUser(leaver.user.id, Date.now())).toEqual([]);
+    expect(await ts.server.services.devices.forUser(leaver.user.id, Date.now())).toEqual([]);
 
     // Every credential refused: access token, refresh token, socket.
     for (const r of [

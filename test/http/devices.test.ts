@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionResponse } from '../../protocol/http/auth';
-import { getPushSender } from '../../server/devices/build-push-sender';
 import type { LogPushSender } from '../../server/devices/push-sender';
 import { createDynamoClients, type DynamoClients } from '../../server/storage/dynamo-client';
 import { api, signIn, uniqueEmail } from '../helpers/auth';
@@ -51,7 +50,7 @@ describe('devices', () => {
     const me = await signIn(ts, uniqueEmail('push'));
     await as(me).post('/api/devices', { token: apnsToken(), platform: 'IOS' });
     await as(me).post('/api/devices', { token: `fcm:${randomUUID()}`, platform: 'ANDROID', pushEnabled: false });
-    const sender = getPushSender(ts.server.ctx) as LogPushSender;
+    const sender = ts.server.services.push as LogPushSender;
     expect(await sender.send(me.user.id, { title: 'Hi', body: 'A drink is waiting' })).toEqual({ devices: 1 });
     expect(sender.recent.filter((p) => p.userId === me.user.id).map((p) => p.platform)).toEqual(['IOS']);
   });

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getPushSender } from '../../server/devices/build-push-sender';
 import { api, signIn, uniqueEmail } from '../helpers/auth';
 import { startTestServer, type TestServer } from '../helpers/test-server';
 
@@ -49,7 +48,7 @@ describe('the REST API in embedded mode', () => {
   it('keeps devices in PostgreSQL only and rate-limits writes in memory', async () => {
     const me = await signIn(ts, uniqueEmail('dev'));
     expect((await api(ts, me.accessToken).post('/api/devices', { token: 'a'.repeat(64), platform: 'IOS' })).status).toBe(200);
-    expect(await getPushSender(ts.server.ctx).send(me.user.id, { title: 't', body: 'b' })).toEqual({ devices: 1 });
+    expect(await ts.server.services.push.send(me.user.id, { title: 't', body: 'b' })).toEqual({ devices: 1 });
     expect((await api(ts, me.accessToken).post('/api/devices', { token: 'b'.repeat(64), platform: 'IOS' })).status).toBe(200);
     const third = await api(ts, me.accessToken).post('/api/devices', { token: 'c'.repeat(64), platform: 'IOS' });
     expect(third.status).toBe(429);

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionResponse } from '../../protocol/http/auth';
-import { getPushSender } from '../../server/devices/build-push-sender';
 import type { LogPushSender } from '../../server/devices/push-sender';
 import { api, signIn, uniqueEmail } from '../helpers/auth';
 import { startTestServer, type TestServer } from '../helpers/test-server';
@@ -36,7 +35,7 @@ describe('groups', () => {
     await as(pam!).post('/api/devices', { token: `tok-${randomUUID()}`, platform: 'IOS' });
     const inv = await as(ola!).post(`/api/groups/${gid}/invites`, { userId: pam!.user.id });
     expect(inv.status).toBe(201);
-    const pushed = (getPushSender(ts.server.ctx) as LogPushSender).recent.filter((p) => p.userId === pam!.user.id);
+    const pushed = (ts.server.services.push as LogPushSender).recent.filter((p) => p.userId === pam!.user.id);
     expect(pushed.map((p) => p.notification.data?.inviteCode)).toEqual([inv.body.inviteCode]);
 
     const joined = await as(pam!).post(`/api/groups/${gid}/join`, { inviteCode: inv.body.inviteCode });

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ordersOf } from '../../server/orders/orders-module';
 import { api } from '../helpers/auth';
 import { isolationIds } from '../helpers/isolation';
 import { StripeDouble } from '../helpers/stripe-double';
@@ -35,7 +34,7 @@ afterAll(async () => {
   await stripe?.stop();
 });
 
-const expiry = (server = ts) => ordersOf(server.server.ctx).expiry;
+const expiry = (server = ts) => server.server.services.orders.expiry;
 
 async function paidOrder() {
   const { order, payment } = await buy(ts, w);

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { CreateOrderResponse } from '../../protocol/http/orders';
-import { ordersOf } from '../../server/orders/orders-module';
 import { api } from '../helpers/auth';
 import type { StripeDouble } from '../helpers/stripe-double';
 import type { TestServer } from '../helpers/test-server';
@@ -103,5 +102,3 @@ export async function auditActions(ts: TestServer, resourceId: string): Promise<
   const rows = await ts.server.ctx.db.prisma.auditLog.findMany({ where: { resourceId }, orderBy: { createdAt: 'asc' } });
   return rows.map((r) => r.action);
 }
-
-export { ordersOf };

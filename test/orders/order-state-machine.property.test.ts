@@ -10,7 +10,6 @@ import {
   TRANSITIONS,
   type OrderStatus,
 } from '../../server/orders/order-state-machine';
-import { ordersOf } from '../../server/orders/orders-module';
 import { api } from '../helpers/auth';
 import { StripeDouble } from '../helpers/stripe-double';
 import { startTestServer, type TestServer } from '../helpers/test-server';
@@ -190,7 +189,7 @@ describe('order state machine (server, random event orders)', () => {
               if (redemptionId) await call(api(ts, w.staff.token).post(`/api/redemptions/${redemptionId}/release`));
               break;
             case 'expire':
-              await ordersOf(ts.server.ctx).expiry.runOnce(Date.now() + 25 * 3_600_000);
+              await ts.server.services.orders.expiry.runOnce(Date.now() + 25 * 3_600_000);
               break;
           }
           const row = await orderRow(ts, order.id);
@@ -206,7 +205,7 @@ describe('order state machine (server, random event orders)', () => {
         }
 
         // However it ended, an order that ended without a drink holds no money once the job has run.
-        await ordersOf(ts.server.ctx).expiry.runOnce(Date.now() + 25 * 3_600_000);
+        await ts.server.services.orders.expiry.runOnce(Date.now() + 25 * 3_600_000);
         const end = await orderRow(ts, order.id);
         reached.set(prev, (reached.get(prev) ?? 0) + 1);
         if (end.status !== 'REDEEMED') {

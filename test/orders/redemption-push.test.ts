@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderPushSender } from '../../server/devices/provider-push-sender';
-import { getPushSender } from '../../server/devices/build-push-sender';
-import { ordersOf } from '../../server/orders/orders-module';
 import { api } from '../helpers/auth';
 import { isolationIds } from '../helpers/isolation';
 import { ApnsDouble, FcmDouble, type ReceivedPush } from '../helpers/push-doubles';
@@ -35,7 +33,7 @@ afterAll(async () => {
   await fcm?.stop();
 });
 
-const drained = () => Promise.all([nodeA, nodeB].map((n) => (getPushSender(n.server.ctx) as ProviderPushSender).queue.drained()));
+const drained = () => Promise.all([nodeA, nodeB].map((n) => (n.server.services.push as ProviderPushSender).queue.drained()));
 /** Pushes are sent after the commit, off the request: wait until `n` have arrived, then a little longer for any extra. */
 async function settle(count: () => number, n: number): Promise<void> {
   const t0 = Date.now();
@@ -116,9 +114,12 @@ describe('pushes along a treat', () => {
     expect((await api(nodeA, w.recipient.token).post(`/api/orders/${order.id}/accept`)).status).toBe(200);
     const row = await nodeA.server.ctx.db.prisma.order.findUniqueOrThrow({ where: { id: order.id } });
     const soon = row.expiresAt.getTime() - 30 * 60_000;
-    const early = await ordersOf(nodeA.server.ctx).expiry.runOnce(row.expiresAt.getTime() - 3 * 3_600_000);
+    const early = await nodeA.server.services.orders.expiry.runOnce(row.expiresAt.getTime() - 3 * 3_600_000);
     expect(early.warned).not.toContain(order.id);
-    const [a, b] = await Promise.all([ordersOf(nodeA.server.ctx).expiry.runOnce(soon), ordersOf(nodeB.server.ctx).expiry.runOnce(soon)]);
+    const [a, b] = await Promise.all([
+      nodeA.server.services.orders.expiry.runOnce(soon),
+      nodeB.server.services.orders.expiry.runOnce(soon),
+    ]);
     expect([...a.warned, ...b.warned].filter((id) => id === order.id)).toHaveLength(1);
     await settle(() => apns.to(phone).filter((r) => kindOf(r) === 'order_expiring').length, 1);
     expect(apns.to(phone).filter((r) => kindOf(r) === 'order_expiring' && orderOf(r) === order.id)).toHaveLength(1);

@@ -1,26 +1,35 @@
 import { createHmac, randomInt } from 'node:crypto';
 import { ErrorCode } from '../../../protocol/errors';
 import type { CodeRequestBody, CodeRequestResponse, CodeVerifyBody } from '../../../protocol/http/auth';
-import { perContext } from '../../cache/per-context';
 import type { AppContext } from '../../context';
 import { AppError } from '../../errors';
 import { rateLimiters } from '../../rate-limit/rate-limiter';
 import { nameFromEmail } from '../user-view';
 import { createCodeSender } from './build-code-sender';
-import { CodeDeliveryError } from './code-sender';
-import { MemoryCodeStore, RedisCodeStore } from './code-store';
+import { CodeDeliveryError, type CodeSender } from './code-sender';
+import type { Stoppable } from '../../lib/job';
+import { MemoryCodeStore, RedisCodeStore, type CodeStore } from './code-store';
 
-const services = perContext((ctx) => {
+/** Where codes are kept and how they are sent: built once by the composition root. */
+export interface OneTimeCodes {
+  store: CodeStore;
+  sender: CodeSender;
+  key: Buffer;
+}
+
+export function buildOneTimeCodes(ctx: AppContext): { codes: OneTimeCodes; stoppables: Stoppable[] } {
   const sender = createCodeSender(ctx.config, ctx.logger);
-  ctx.stoppables.push({ name: 'code sender', stop: () => sender.close() });
   return {
-    store: ctx.redis ? new RedisCodeStore(ctx.redis.main) : new MemoryCodeStore(ctx.now),
-    sender,
-    // A 6-digit code has only a million values, so a plain hash would be reversed by enumeration:
-    // the HMAC key (derived from the server secret) keeps stored hashes useless to a Redis reader.
-    key: ctx.tokens.deriveKey('one-time-code'),
+    codes: {
+      store: ctx.redis ? new RedisCodeStore(ctx.redis.main) : new MemoryCodeStore(ctx.now),
+      sender,
+      // A 6-digit code has only a million values, so a plain hash would be reversed by enumeration:
+      // the HMAC key (derived from the server secret) keeps stored hashes useless to a Redis reader.
+      key: ctx.tokens.deriveKey('one-time-code'),
+    },
+    stoppables: [{ name: 'code sender', stop: () => sender.close() }],
   };
-});
+}
 
 const destinationKey = (b: { channel: string; destination: string }) => `${b.channel}:${b.destination}`;
 
@@ -45,8 +54,8 @@ function codeNotSent(ctx: AppContext, channel: string, err: unknown): AppError {
       });
 }
 
-export async function requestCode(ctx: AppContext, body: CodeRequestBody): Promise<CodeRequestResponse> {
-  const { store, sender, key } = services(ctx);
+export async function requestCode(ctx: AppContext, codes: OneTimeCodes, body: CodeRequestBody): Promise<CodeRequestResponse> {
+  const { store, sender, key } = codes;
   const dest = destinationKey(body);
   const limits = rateLimiters(ctx);
   await limits.codeResend.consume(dest);
@@ -71,8 +80,8 @@ export async function requestCode(ctx: AppContext, body: CodeRequestBody): Promi
 }
 
 /** Checks the code and returns the user it signs in (created on first sign-in, marked verified). */
-export async function verifyCode(ctx: AppContext, body: CodeVerifyBody) {
-  const { store, key } = services(ctx);
+export async function verifyCode(ctx: AppContext, codes: OneTimeCodes, body: CodeVerifyBody) {
+  const { store, key } = codes;
   const dest = destinationKey(body);
   const result = await store.check(dest, hashCode(key, dest, body.code), ctx.config.CODE_MAX_ATTEMPTS);
   if (result === 'wrong') throw new AppError(ErrorCode.UNAUTHENTICATED, 'Wrong code');

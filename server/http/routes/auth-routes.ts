@@ -10,7 +10,7 @@ import {
   type SessionResponse,
 } from '../../../protocol/http/auth';
 import { auditSource } from '../../audit/audit';
-import { requestCode, verifyCode } from '../../auth/codes/one-time-codes';
+import { requestCode, verifyCode, type OneTimeCodes } from '../../auth/codes/one-time-codes';
 import { linkIdentity, userForIdentity } from '../../auth/oauth/oauth-sign-in';
 import { verifierFor } from '../../auth/oauth/providers';
 import { revokeAllForUser, revokeByToken, rotateRefreshToken } from '../../auth/refresh-tokens';
@@ -23,7 +23,7 @@ import { limitByIp, limitUserWrites, rateLimiters } from '../../rate-limit/rate-
 import { requireUser, userIdOf } from '../auth-middleware';
 import { parseInput } from '../validate';
 
-export function authRoutes(ctx: AppContext): Router {
+export function authRoutes(ctx: AppContext, codes: OneTimeCodes): Router {
   const router = Router();
   const perIp = limitByIp(rateLimiters(ctx).authIp);
   const signedIn = [requireUser(ctx.tokens), limitUserWrites(ctx)];
@@ -44,12 +44,12 @@ export function authRoutes(ctx: AppContext): Router {
 
   router.post('/api/auth/code/request', perIp, async (req, res) => {
     const body = parseInput(CodeRequestBody, req.body, 'body');
-    res.status(202).json(await requestCode(ctx, body));
+    res.status(202).json(await requestCode(ctx, codes, body));
   });
 
   router.post('/api/auth/code/verify', perIp, async (req, res) => {
     const body = parseInput(CodeVerifyBody, req.body, 'body');
-    const user = await verifyCode(ctx, body);
+    const user = await verifyCode(ctx, codes, body);
     res.json(await startSession(ctx, user, body.channel === 'email' ? 'email_code' : 'phone_code', auditSource(req)));
   });
 

@@ -10,6 +10,7 @@ import {
 } from '../../../protocol/http/social';
 import { auditSource } from '../../audit/audit';
 import type { AppContext } from '../../context';
+import type { PushSender } from '../../devices/push-sender';
 import { limitUserWrites } from '../../rate-limit/rate-limiter';
 import { blockUser, listBlocks, unblockUser } from '../../social/block-service';
 import { acceptFriendship, friendsOverview, removeFriendship, requestFriendship } from '../../social/friendships';
@@ -18,7 +19,7 @@ import { requireUser, userIdOf } from '../auth-middleware';
 import { parseInput } from '../validate';
 
 /** Friends, blocks and groups: all signed in, all writes rate-limited per user. */
-export function socialRoutes(ctx: AppContext): Router {
+export function socialRoutes(ctx: AppContext, push: PushSender): Router {
   const router = Router();
   const signedIn = [requireUser(ctx.tokens), limitUserWrites(ctx)];
 
@@ -72,7 +73,7 @@ export function socialRoutes(ctx: AppContext): Router {
   router.post('/api/groups/:id/invites', ...signedIn, async (req, res) => {
     const { id } = parseInput(IdParams, req.params, 'group id');
     const { userId } = parseInput(GroupInviteBody, req.body, 'body');
-    res.status(201).json(await inviteToGroup(ctx, id, userIdOf(res), userId, auditSource(req)));
+    res.status(201).json(await inviteToGroup(ctx, push, id, userIdOf(res), userId, auditSource(req)));
   });
   router.post('/api/groups/:id/join', ...signedIn, async (req, res) => {
     const { id } = parseInput(IdParams, req.params, 'group id');
