@@ -8,6 +8,7 @@ import { CredentialCheck } from './auth/credential-check';
 import { MemorySessionCutoffs, RedisSessionCutoffs } from './auth/session-cutoffs';
 import type { Config } from './config/config';
 import type { AppContext, ReadinessCheck, RedisConnections } from './context';
+import { createFeatureHooks } from './feature-hooks';
 import { buildFeatures } from './features';
 import { buildServices, type Services } from './services';
 import { createDynamoClients } from './storage/dynamo-client';
@@ -121,6 +122,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     tokens,
     credentials,
     io,
+    hooks: createFeatureHooks(logger),
     readiness,
     stoppables,
     now,

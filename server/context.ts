@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { AccessTokens } from './auth/access-tokens';
 import type { CredentialCheck } from './auth/credential-check';
 import type { Config } from './config/config';
+import type { FeatureHooks } from './feature-hooks';
 import type { Logger } from './observability/logger';
 import type { Metrics } from './observability/metrics';
 import type { Stoppable } from './lib/job';
@@ -45,6 +46,8 @@ export interface AppContext {
   /** Session cutoffs and the user-exists check every access token passes (logout-all, account deletion). */
   credentials: CredentialCheck;
   io: TypedServer;
+  /** Events between features (a block changed…): announced by the owner, subscribed to by the others. */
+  hooks: FeatureHooks;
   readiness: ReadinessCheck[];
   /** Stopped in reverse order on shutdown, after sockets are told to go and before stores close. */
   stoppables: Stoppable[];

@@ -42,9 +42,13 @@ export class CountFanout {
   ) {
     this.coalescer = new RecordingCountCoalescer(this.table, { windowMs, emit: (c) => this.emitLocal(c) });
     this.outbox = new NodeOutbox({ io, windowMs: publishWindowMs, clustered, registry: metrics.registry });
+  }
+
+  /** Starts taking other nodes' counts; called once by the wiring, not as a side effect of construction. */
+  listenToOtherNodes(): void {
     this.outbox.onCounts((changes) => this.accept(changes));
     // From nodes that predate the outbox (a rolling deploy).
-    io.on('venue:counts', (changes: VenueCount[]) => this.accept(changes));
+    this.io.on('venue:counts', (changes: VenueCount[]) => this.accept(changes));
   }
 
   /** Changes made by this node: deliver here and on every other node. */

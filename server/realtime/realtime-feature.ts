@@ -49,6 +49,7 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
     ctx.redis !== undefined,
     config.FANOUT_PUBLISH_WINDOW_MS,
   );
+  fanout.listenToOtherNodes();
   const journal = new PresenceJournal(db.prisma, logger, {
     flushMs: config.PRESENCE_JOURNAL_FLUSH_MS,
     maxPending: config.PRESENCE_JOURNAL_MAX_PENDING,

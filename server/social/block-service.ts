@@ -30,6 +30,7 @@ export async function blockUser(ctx: AppContext, me: string, other: string, sour
     });
   });
   friendsChanged(ctx, [me, other]);
+  ctx.hooks.emit('blockChanged', me, other);
   await audit(ctx, {
     userId: me,
     action: AuditAction.UserBlocked,
@@ -46,6 +47,7 @@ export async function unblockUser(ctx: AppContext, me: string, other: string, so
   if (!block) throw new AppError(ErrorCode.NOT_FOUND, 'You have not blocked this user');
   await prisma.block.deleteMany({ where: { id: block.id } });
   friendsChanged(ctx, [me, other]);
+  ctx.hooks.emit('blockChanged', me, other);
   await audit(ctx, {
     userId: me,
     action: AuditAction.UserUnblocked,

@@ -5,7 +5,7 @@ import { safetyRoutes } from '../http/routes/safety-routes';
 import type { Realtime } from '../realtime/realtime-feature';
 import { VenuePeopleFanout } from './people-fanout';
 
-/** The venue people list: the HTTP read, the live `venue:people` stream and the safety routes around it. */
+/** The venue people list: the HTTP read, the live `venue:people` stream and the report route beside it. */
 export function buildVenuePeople(ctx: AppContext, realtime: Pick<Realtime, 'journal' | 'fanout'>) {
   const fanout = new VenuePeopleFanout({
     io: ctx.io,
@@ -20,11 +20,12 @@ export function buildVenuePeople(ctx: AppContext, realtime: Pick<Realtime, 'jour
     resyncMs: ctx.config.PEOPLE_RESYNC_INTERVAL_MS,
   });
   realtime.journal.onFlush(fanout.onPresence);
+  // A block changes what each of the two sees at a venue now, not at the next check-in.
+  ctx.hooks.on('blockChanged', (me, them) => fanout.blockChanged(me, them));
   const job: Job = { name: 'venue-people', start: () => fanout.start(), stop: () => fanout.close() };
   return {
     fanout,
-    /** Mount before the social routes: the safety router watches their block outcomes. */
-    safetyRouter: safetyRoutes(ctx, fanout),
+    safetyRouter: safetyRoutes(ctx),
     router: peopleRoutes(ctx),
     job,
   };
