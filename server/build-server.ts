@@ -91,7 +91,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
 
   const jwtSecret = resolveJwtSecret(
     config.JWT_SECRET,
-    config.mode === 'embedded' && !config.PGLITE_IN_MEMORY ? join(config.PGLITE_DATA_DIR, '..', 'jwt-secret') : undefined,
+    config.mode === 'embedded' && !config.PGLITE_IN_MEMORY ? join(config.dataDir, 'jwt-secret') : undefined,
   );
   // A cutoff matters only while tokens issued before it can still be unexpired.
   const cutoffKeepMs = (config.ACCESS_TOKEN_TTL_SECONDS + 60) * 1000;

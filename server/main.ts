@@ -36,7 +36,7 @@ async function main(): Promise<void> {
         fail(
           ExitCode.dataDirLocked,
           `TreatMe refused to start: ${err.message}.\n` +
-            `Stop that server first, or give this one its own folder (PGLITE_DATA_DIR=.data/other) or no folder (PGLITE_IN_MEMORY=true).`,
+            `Stop that server first, or give this one its own folder (DATA_DIR=.data-other) or no folder (PGLITE_IN_MEMORY=true).`,
         );
       }
       throw err;

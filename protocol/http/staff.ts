@@ -1,7 +1,34 @@
 import { z } from 'zod';
+import type { OrderView, RedemptionView } from '../events';
 import { Id } from '../schemas';
 import type { HttpOperation } from './operation';
 import { OrderViewSchema, RedemptionViewSchema } from './orders';
+
+/** A venue the signed-in user works at (what a tablet offers to join). */
+export interface StaffVenue {
+  id: string;
+  slug: string;
+  name: string;
+  address: string | null;
+  role: string;
+}
+
+export interface StaffVenuesResponse {
+  venues: StaffVenue[];
+}
+
+/** An order the bar may still have to pour, with the names a bartender calls out. */
+export interface StaffOrderEntry {
+  order: OrderView;
+  redemption: RedemptionView | null;
+  buyerName: string;
+  recipientName: string;
+}
+
+export interface StaffOrdersResponse {
+  venueId: string;
+  orders: StaffOrderEntry[];
+}
 
 /** What a bartender tablet reads over REST (server/http/routes/staff-order-routes.ts serves it). */
 export const StaffVenueSchema = z.object({

@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
@@ -57,8 +58,14 @@ export const envSchema = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/)
     .default('public'),
-  /** Embedded PostgreSQL (PGlite) data folder; kept across restarts. */
-  PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
+  /**
+   * The one folder for everything embedded mode keeps across restarts (the PGlite database in
+   * `pglite/`, the generated JWT secret in `jwt-secret`). Defaults to PGLITE_DATA_DIR's parent when
+   * only that is set (what earlier versions did), `.data` otherwise.
+   */
+  DATA_DIR: z.string().min(1).optional(),
+  /** Embedded PostgreSQL (PGlite) data folder, when it must live elsewhere than `DATA_DIR/pglite`. */
+  PGLITE_DATA_DIR: z.string().min(1).optional(),
   /** Embedded PostgreSQL in memory only (nothing kept across restarts). */
   PGLITE_IN_MEMORY: bool.default(false),
   SEED_DEMO_DATA: bool.optional(),
@@ -303,6 +310,10 @@ export type Env = z.infer<typeof envSchema>;
 
 export interface Config extends Env {
   mode: 'embedded' | 'cluster';
+  /** DATA_DIR resolved: what embedded mode keeps lives in here. */
+  dataDir: string;
+  /** PGLITE_DATA_DIR resolved (`dataDir/pglite` unless set). */
+  PGLITE_DATA_DIR: string;
   devMode: boolean;
   seedDemoData: boolean;
   nodeId: string;
@@ -391,9 +402,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length > 0) throw new ConfigError(problems);
 
   const devMode = e.DEV_MODE ?? mode === 'embedded';
+  const dataDir = e.DATA_DIR ?? (e.PGLITE_DATA_DIR ? dirname(e.PGLITE_DATA_DIR) : '.data');
   return {
     ...e,
     mode,
+    dataDir,
+    PGLITE_DATA_DIR: e.PGLITE_DATA_DIR ?? join(dataDir, 'pglite'),
     devMode,
     seedDemoData: e.SEED_DEMO_DATA ?? devMode,
     nodeId: e.NODE_ID ?? `node-${process.pid}`,

@@ -3,7 +3,7 @@ import {
   expiryFor,
   heartbeatExpiry,
   type CheckInInput,
-  type CheckInResult,
+  type StayCheckIn,
   type CountChange,
   type Drift,
   type EndedStay,
@@ -11,7 +11,7 @@ import {
   type PresenceRecord,
   type PresenceStore,
   type PresenceTimings,
-  type VenueCount,
+  type StoredCount,
 } from './presence-store';
 
 export interface MemoryPresenceStoreOptions extends PresenceTimings {}
@@ -23,7 +23,7 @@ export interface MemoryPresenceStoreOptions extends PresenceTimings {}
  */
 export class MemoryPresenceStore implements PresenceStore {
   private readonly byUser = new Map<string, PresenceRecord>();
-  private readonly counts = new Map<string, VenueCount>();
+  private readonly counts = new Map<string, StoredCount>();
   private readonly t: PresenceTimings;
 
   constructor(opts: MemoryPresenceStoreOptions) {
@@ -46,7 +46,7 @@ export class MemoryPresenceStore implements PresenceStore {
     return p && p.expiresAt > now ? p : null;
   }
 
-  async checkIn(input: CheckInInput): Promise<CheckInResult> {
+  async checkIn(input: CheckInInput): Promise<StayCheckIn> {
     assertVenueId(input.venueId);
     const { userId, venueId, now } = input;
     const old = this.byUser.get(userId);
@@ -149,7 +149,7 @@ export class MemoryPresenceStore implements PresenceStore {
     return [...this.byUser.values()].filter((p) => p.venueId === venueId && p.expiresAt > now);
   }
 
-  async getCounts(venueIds: string[]): Promise<Map<string, VenueCount>> {
+  async getCounts(venueIds: string[]): Promise<Map<string, StoredCount>> {
     return new Map(venueIds.map((id) => [id, { ...(this.counts.get(id) ?? { count: 0, version: 0 }) }]));
   }
 

@@ -42,7 +42,8 @@ export interface CountChange {
   version: number;
 }
 
-export interface VenueCount {
+/** A venue's count as the store holds it (the wire's `VenueCount` adds the venue id). */
+export interface StoredCount {
   count: number;
   version: number;
 }
@@ -61,7 +62,8 @@ export interface CheckInInput {
   nodeId?: string;
 }
 
-export interface CheckInResult {
+/** What a check-in did in the store (the wire's `CheckInResult` is the client's view of it). */
+export interface StayCheckIn {
   presence: PresenceRecord;
   /** One entry per venue whose count changed: a move gives both venues, in one atomic step. */
   changes: CountChange[];
@@ -95,7 +97,7 @@ export interface PresenceStore {
    * together, never one without the other); the same venue again only refreshes position, flags and
    * expiry (no count change), so a duplicated or replayed check-in is harmless.
    */
-  checkIn(input: CheckInInput): Promise<CheckInResult>;
+  checkIn(input: CheckInInput): Promise<StayCheckIn>;
 
   /**
    * "Still here". Writes only when the stored expiry has less than timeout/2 left and would move
@@ -136,7 +138,7 @@ export interface PresenceStore {
   listVenue(venueId: string, now: number): Promise<PresenceRecord[]>;
 
   /** Counter values; a venue never seen is { count: 0, version: 0 }. Every requested id is in the map. */
-  getCounts(venueIds: string[]): Promise<Map<string, VenueCount>>;
+  getCounts(venueIds: string[]): Promise<Map<string, StoredCount>>;
 
   /**
    * Ends presences whose expiry is <= now, each exactly once even when several nodes sweep at the same
@@ -222,3 +224,10 @@ export function assertVenueId(venueId: string): void {
     throw new AppError(ErrorCode.VALIDATION, `invalid venueId ${JSON.stringify(venueId)}`);
   }
 }
+
+// The store's old names, which protocol/events.ts uses for other shapes: kept only for
+// dynamo-presence-store.ts until its split (issue 18, h13) imports StoredCount and StayCheckIn.
+/** @deprecated use StoredCount */
+export type VenueCount = StoredCount;
+/** @deprecated use StayCheckIn */
+export type CheckInResult = StayCheckIn;

@@ -103,4 +103,17 @@ describe('import structure', () => {
     });
     expect(found).toEqual([]);
   });
+
+  it('lets the pages (web/) import from protocol/ only, never from the server tree', () => {
+    const pages = sourceFiles(join(root, 'web'));
+    expect(pages.length).toBeGreaterThan(0);
+    const intoServer = pages.flatMap((file) =>
+      ts
+        .preProcessFile(readFileSync(file, 'utf8'), true, true)
+        .importedFiles.map((ref) => resolveSpecifier(file, ref.fileName))
+        .filter((t): t is string => t !== undefined && t.startsWith(join(root, 'server') + '/'))
+        .map((t) => `${relative(root, file)} -> ${relative(root, t)}`),
+    );
+    expect(intoServer).toEqual([]);
+  });
 });

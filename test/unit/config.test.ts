@@ -48,4 +48,16 @@ describe('configuration', () => {
   it('treats empty variables as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', REDIS_URL: '  ' }).mode).toBe('embedded');
   });
+
+  it('keeps everything embedded mode writes in one DATA_DIR, and honours PGLITE_DATA_DIR as before', () => {
+    expect(loadConfig({})).toMatchObject({ dataDir: '.data', PGLITE_DATA_DIR: '.data/pglite' });
+    expect(loadConfig({ DATA_DIR: '/srv/treatme' })).toMatchObject({ dataDir: '/srv/treatme', PGLITE_DATA_DIR: '/srv/treatme/pglite' });
+    // Only PGLITE_DATA_DIR (earlier versions): its parent stays the data folder, so an existing
+    // jwt-secret beside it is still found and sessions survive the upgrade.
+    expect(loadConfig({ PGLITE_DATA_DIR: '/var/lib/tm/db' })).toMatchObject({ dataDir: '/var/lib/tm', PGLITE_DATA_DIR: '/var/lib/tm/db' });
+    expect(loadConfig({ DATA_DIR: '/d', PGLITE_DATA_DIR: '/elsewhere/db' })).toMatchObject({
+      dataDir: '/d',
+      PGLITE_DATA_DIR: '/elsewhere/db',
+    });
+  });
 });

@@ -2,7 +2,7 @@ import { io } from 'socket.io-client';
 import type { WireError } from '../../protocol/errors';
 import { ClientEvent, ServerEvent } from '../../protocol/events';
 import type { RedemptionConflictDetails, ScanResponse } from '../../protocol/http/orders';
-import type { StaffOrdersResponse, StaffVenue, StaffVenuesResponse } from '../../server/http/routes/staff-order-routes';
+import type { StaffOrdersResponse, StaffVenue, StaffVenuesResponse } from '../../protocol/http/staff';
 import { trackConnection, type AppSocket } from '../shared/connection-status';
 import type { DevStaffAccountsResponse } from '../../protocol/http/staff';
 import { ApiError, requestJson } from '../shared/http';

@@ -1,5 +1,5 @@
 import type { OrderView, RedemptionView } from '../../protocol/events';
-import type { StaffOrderEntry } from '../../server/http/routes/staff-order-routes';
+import type { StaffOrderEntry } from '../../protocol/http/staff';
 
 interface Entry {
   order: OrderView;

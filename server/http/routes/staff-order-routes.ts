@@ -1,38 +1,12 @@
 import { Router } from 'express';
 import { ErrorCode } from '../../../protocol/errors';
-import type { OrderView, RedemptionView } from '../../../protocol/events';
 import { IdParams } from '../../../protocol/http/common';
+import type { StaffOrdersResponse, StaffVenuesResponse } from '../../../protocol/http/staff';
 import type { AppContext } from '../../context';
 import { AppError } from '../../errors';
 import { toOrderView, toRedemptionView } from '../../orders/order-views';
 import { requireUser, userIdOf } from '../auth-middleware';
 import { parseInput } from '../validate';
-
-/** A venue the signed-in user works at (what a tablet offers to join). */
-export interface StaffVenue {
-  id: string;
-  slug: string;
-  name: string;
-  address: string | null;
-  role: string;
-}
-
-export interface StaffVenuesResponse {
-  venues: StaffVenue[];
-}
-
-/** An order the bar may still have to pour, with the names a bartender calls out. */
-export interface StaffOrderEntry {
-  order: OrderView;
-  redemption: RedemptionView | null;
-  buyerName: string;
-  recipientName: string;
-}
-
-export interface StaffOrdersResponse {
-  venueId: string;
-  orders: StaffOrderEntry[];
-}
 
 /** More than a bar could pour in one night; a tablet only needs the open ones. */
 const MAX_OPEN_ORDERS = 200;
