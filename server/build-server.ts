@@ -46,7 +46,11 @@ export interface RunningServer {
   shutdown(reason?: string): Promise<void>;
 }
 
-/** Wiring only: config → stores → services → transports. Nothing else picks implementations. */
+/**
+ * Wiring only: config → stores (PostgreSQL, Redis, one DynamoDB client) → presence → services
+ * (services.ts) → features → transports; shutdown stops them in the reverse order. Per-server
+ * helpers that own no connection (query cache, rate limiters) are still picked on first use (per-context.ts).
+ */
 export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config);
   const metrics = createMetrics({ defaultMetrics: true });
@@ -105,8 +109,11 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const io = createSocketServer(httpServer, config);
   io.use(handshakeAuth(tokens));
   if (redis) {
-    // Sharded pub/sub: a node subscribes only to the rooms its sockets are in, so a venue's
-    // updates are not pushed to nodes with no viewer of it.
+    // Sharded pub/sub ('dynamic': one channel per room, subscribed while a local socket is in it)
+    // narrows room broadcasts (io.to(room): a user's orders and friends, a venue's staff) to nodes
+    // with someone in that room. Counts and people-list changes do not take that path: each node's
+    // outbox (node-outbox.ts) sends one serverSideEmit frame per window, which the adapter publishes
+    // on its main channel to every node, and each node emits to its own viewers (io.local).
     io.adapter(createShardedAdapter(redis.pub, redis.sub, { channelPrefix: `${config.REDIS_KEY_PREFIX}sio`, subscriptionMode: 'dynamic' }));
   }
 

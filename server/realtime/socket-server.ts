@@ -38,7 +38,10 @@ export function socketIoOptions(
       if (!admit(req)) return cb('too many connections from this address', false);
       cb(null, true);
     },
-    // A phone switching networks resumes its rooms and missed packets without a new check-in.
+    // Embedded mode (in-memory adapter) only: a phone switching networks resumes its rooms and missed
+    // packets. The Redis adapter the cluster uses cannot restore sessions: there a phone reconnects as
+    // a new socket, the server resumes its stay and venue room on connect (presence-handlers.ts), and
+    // the phone re-sends its watches.
     connectionStateRecovery: { maxDisconnectionDuration: config.PRESENCE_GRACE_SECONDS * 1000, skipMiddlewares: false },
     pingInterval: 25_000,
     pingTimeout: 20_000,

@@ -1,5 +1,6 @@
 import type { AppContext } from '../context';
-import { boundingBox, haversineMeters } from './geo';
+import { distanceMeters } from '../geo/distance';
+import { boundingBox } from './geo';
 
 type Prisma = AppContext['db']['prisma'];
 
@@ -16,7 +17,7 @@ export interface RankedVenue extends VenuePoint {
 /** Exact distances from `from`, within `radiusM`, nearest first (ties by id so pages are stable). */
 export function rankByDistance(from: { lat: number; lng: number }, points: VenuePoint[], radiusM: number, limit: number): RankedVenue[] {
   return points
-    .map((p) => ({ ...p, distanceMeters: haversineMeters(from.lat, from.lng, p.latitude, p.longitude) }))
+    .map((p) => ({ ...p, distanceMeters: distanceMeters(from.lat, from.lng, p.latitude, p.longitude) }))
     .filter((p) => p.distanceMeters <= radiusM)
     .sort((a, b) => a.distanceMeters - b.distanceMeters || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .slice(0, limit);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { haversineMeters } from '../../server/venues/geo';
+import { distanceMeters } from '../../server/geo/distance';
 import { findNearestVenues } from '../../server/venues/nearest-venues';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database';
 
@@ -61,7 +61,7 @@ function bruteForce(
   q: { lat: number; lng: number; radiusMeters: number; limit: number },
 ) {
   return all
-    .map((v) => ({ id: v.id, d: haversineMeters(q.lat, q.lng, v.latitude, v.longitude) }))
+    .map((v) => ({ id: v.id, d: distanceMeters(q.lat, q.lng, v.latitude, v.longitude) }))
     .filter((v) => v.d <= q.radiusMeters)
     .sort((a, b) => a.d - b.d || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .slice(0, q.limit)

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { haversineMeters } from '../../server/venues/geo';
+import { distanceMeters } from '../../server/geo/distance';
 import { nightWeekday } from '../../server/venues/tonight';
 import { api, signIn, uniqueEmail } from '../helpers/auth';
 import { startTestServer, type TestServer } from '../helpers/test-server';
@@ -50,7 +50,7 @@ describe('GET /api/venues', () => {
     expect(distances).toEqual([...distances].sort((a, b) => a - b));
     for (const v of venues) {
       expect(v.distanceMeters).toBeLessThanOrEqual(5000);
-      expect(Math.abs(haversineMeters(center.lat, center.lng, v.latitude, v.longitude) - v.distanceMeters)).toBeLessThan(0.1);
+      expect(Math.abs(distanceMeters(center.lat, center.lng, v.latitude, v.longitude) - v.distanceMeters)).toBeLessThan(0.1);
       expect(v.menu.length).toBeGreaterThan(0);
       expect(v.specialsTonight.map((s) => s.title)).toContain('Happy Hour');
       expect(v.friendsPresent).toEqual([]);
