@@ -9,6 +9,7 @@ import type {
   VenuePeopleMessage,
 } from './events';
 import { OrderViewSchema, RedemptionViewSchema } from './http/orders';
+import { PersonAtVenueView } from './http/people';
 
 /**
  * Schemas of what the server sends over the socket (messages and ack data), for the AsyncAPI document.
@@ -29,14 +30,8 @@ export const CheckInResultSchema = z.object({
   previousVenueId: z.string().nullable(),
   count: VenueCountSchema,
 });
-const PersonAtVenueSchema = z.object({
-  userId: z.string(),
-  displayName: z.string(),
-  profileImageUrl: z.string().nullable(),
-  wantsToBuy: z.boolean(),
-  wantsToReceive: z.boolean(),
-  isFriend: z.boolean(),
-});
+// One person schema for the REST list and the live stream: they carry the same rows.
+const PersonAtVenueSchema = PersonAtVenueView;
 export const VenuePeopleMessageSchema = z.object({
   venueId: z.string(),
   changes: z.array(

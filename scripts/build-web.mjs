@@ -51,6 +51,8 @@ const options = {
 cpSync(path.join(leafletDist, 'leaflet.css'), path.join(dist, 'leaflet.css'));
 cpSync(path.join(leafletDist, 'images'), path.join(dist, 'images'), { recursive: true });
 for (const a of apps) cpSync(path.join(web, a, `${a}.css`), path.join(dist, `${a}.css`));
+// Styles both pages share, linked before each page's own.
+cpSync(path.join(web, 'shared', 'connection-status.css'), path.join(dist, 'connection-status.css'));
 
 if (watch) {
   const ctx = await esbuild.context(options);

@@ -2,22 +2,13 @@
  * `npm run dynamo:tables` — creates the DynamoDB tables for DYNAMODB_TABLE_PREFIX (missing ones only),
  * waits until they are ACTIVE and enables TTL. Safe to run on every deploy.
  */
-import { loadConfig, ConfigError } from '../server/config/config';
 import { createDynamoClients } from '../server/storage/dynamo-client';
+import { scriptConfig } from './lib/script-config';
 import { ensureTables } from '../server/storage/dynamo-tables';
 
 async function main(): Promise<number> {
-  let config;
-  try {
-    // This script signs nothing, so the cluster-mode JWT_SECRET requirement must not stop it.
-    config = loadConfig({ ...process.env, JWT_SECRET: process.env.JWT_SECRET || 'x'.repeat(32) });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`Invalid configuration: ${err.problems.join('; ')}`);
-      return 1;
-    }
-    throw err;
-  }
+  const config = scriptConfig();
+  if (!config) return 1;
   if (!config.dynamo) {
     console.error('DynamoDB is not configured: set DYNAMODB_ENDPOINT (DynamoDB Local, e.g. `npm run dynamo:local`) or AWS_REGION.');
     return 1;

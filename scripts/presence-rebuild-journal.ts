@@ -6,24 +6,16 @@
  * does this at start-up and every PRESENCE_JOURNAL_REBUILD_INTERVAL_MS.
  */
 import pino from 'pino';
-import { ConfigError, loadConfig } from '../server/config/config';
 import { createMetrics } from '../server/observability/metrics';
 import { buildPresence } from '../server/presence/build-presence';
 import { createDynamoClients } from '../server/storage/dynamo-client';
+import { scriptConfig } from './lib/script-config';
 import { PresenceJournal } from '../server/presence/presence-journal';
 import { openDatabase } from '../server/storage/database';
 
 async function main(): Promise<number> {
-  let config;
-  try {
-    config = loadConfig({ ...process.env, JWT_SECRET: process.env.JWT_SECRET || 'x'.repeat(32) });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`Invalid configuration: ${err.problems.join('; ')}`);
-      return 1;
-    }
-    throw err;
-  }
+  const config = scriptConfig();
+  if (!config) return 1;
   if (!config.dynamo || !config.DATABASE_URL) {
     console.error(
       'Needs DATABASE_URL and DynamoDB (DYNAMODB_ENDPOINT or AWS_REGION): an embedded server keeps its presences in memory and rebuilds at its own start-up.',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { OrderView, RedemptionView } from '../events';
 import { Id } from '../schemas';
+import type { ErrorCode } from '../errors';
 import type { HttpOperation } from './operation';
 
 /**
@@ -156,6 +157,17 @@ const DevPaymentResponseSchema = z.object({
   webhook: z.object({ eventId: z.string(), type: z.string(), status: z.number().int() }),
 });
 
+/** A signed-in POST that moves one order or redemption (by id) along its state machine. */
+function transitionById(
+  path: string,
+  tag: 'orders' | 'redemptions',
+  summary: string,
+  response: z.ZodType,
+  errors: ErrorCode[] = ['INVALID_TRANSITION', 'CONFLICT'],
+): HttpOperation {
+  return { method: 'post', path, summary, tag, auth: 'required', params: IdPath, responses: { 200: response }, errors };
+}
+
 export const orderOperations: HttpOperation[] = [
   {
     method: 'post',
@@ -186,46 +198,31 @@ export const orderOperations: HttpOperation[] = [
     params: IdPath,
     responses: { 200: OrderResponseSchema },
   },
-  {
-    method: 'post',
-    path: '/api/orders/{id}/accept',
-    summary: 'Accept a paid treat (recipient); answers the QR code once',
-    tag: 'orders',
-    auth: 'required',
-    params: IdPath,
-    responses: { 200: AcceptOrderResponseSchema },
-    errors: ['INVALID_TRANSITION', 'CONFLICT', 'BLOCKED'],
-  },
-  {
-    method: 'post',
-    path: '/api/orders/{id}/reject',
-    summary: 'Decline a paid treat (recipient); the hold is released',
-    tag: 'orders',
-    auth: 'required',
-    params: IdPath,
-    responses: { 200: z.object({ order: OrderViewSchema }) },
-    errors: ['INVALID_TRANSITION', 'CONFLICT'],
-  },
-  {
-    method: 'post',
-    path: '/api/orders/{id}/cancel',
-    summary: 'Withdraw a treat before it is accepted (buyer); the hold is released',
-    tag: 'orders',
-    auth: 'required',
-    params: IdPath,
-    responses: { 200: z.object({ order: OrderViewSchema }) },
-    errors: ['INVALID_TRANSITION', 'CONFLICT'],
-  },
-  {
-    method: 'post',
-    path: '/api/orders/{id}/qr',
-    summary: 'Issue a fresh QR code for an accepted treat (the old one stops working)',
-    tag: 'orders',
-    auth: 'required',
-    params: IdPath,
-    responses: { 200: QrCodeResponseSchema },
-    errors: ['INVALID_TRANSITION', 'CONFLICT'],
-  },
+  transitionById(
+    '/api/orders/{id}/accept',
+    'orders',
+    'Accept a paid treat (recipient); answers the QR code once',
+    AcceptOrderResponseSchema,
+    ['INVALID_TRANSITION', 'CONFLICT', 'BLOCKED'],
+  ),
+  transitionById(
+    '/api/orders/{id}/reject',
+    'orders',
+    'Decline a paid treat (recipient); the hold is released',
+    z.object({ order: OrderViewSchema }),
+  ),
+  transitionById(
+    '/api/orders/{id}/cancel',
+    'orders',
+    'Withdraw a treat before it is accepted (buyer); the hold is released',
+    z.object({ order: OrderViewSchema }),
+  ),
+  transitionById(
+    '/api/orders/{id}/qr',
+    'orders',
+    'Issue a fresh QR code for an accepted treat (the old one stops working)',
+    QrCodeResponseSchema,
+  ),
   {
     method: 'post',
     path: '/api/redemptions/scan',
@@ -236,26 +233,13 @@ export const orderOperations: HttpOperation[] = [
     responses: { 200: ScanResponseSchema },
     errors: ['CONFLICT', 'INVALID_TRANSITION'],
   },
-  {
-    method: 'post',
-    path: '/api/redemptions/{id}/confirm',
-    summary: 'The drink was served (the scanning bartender): the payment is captured',
-    tag: 'redemptions',
-    auth: 'required',
-    params: IdPath,
-    responses: { 200: ScanResponseSchema },
-    errors: ['INVALID_TRANSITION', 'CONFLICT'],
-  },
-  {
-    method: 'post',
-    path: '/api/redemptions/{id}/release',
-    summary: 'Put a scanned code back (the scanning bartender)',
-    tag: 'redemptions',
-    auth: 'required',
-    params: IdPath,
-    responses: { 200: ScanResponseSchema },
-    errors: ['INVALID_TRANSITION', 'CONFLICT'],
-  },
+  transitionById(
+    '/api/redemptions/{id}/confirm',
+    'redemptions',
+    'The drink was served (the scanning bartender): the payment is captured',
+    ScanResponseSchema,
+  ),
+  transitionById('/api/redemptions/{id}/release', 'redemptions', 'Put a scanned code back (the scanning bartender)', ScanResponseSchema),
   {
     method: 'post',
     path: '/api/webhooks/stripe',

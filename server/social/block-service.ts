@@ -8,6 +8,13 @@ import { toPublicUser } from './friends';
 
 type Source = { ip: string | null; userAgent: string | null };
 
+/** After the row is written: every node forgets the two's friends, other features hear of it, and it is audited. */
+async function blockChanged(ctx: AppContext, me: string, other: string, blockId: string, action: string, source: Source): Promise<void> {
+  friendsChanged(ctx, [me, other]);
+  ctx.hooks.emit('blockChanged', me, other);
+  await audit(ctx, { userId: me, action, resourceType: 'block', resourceId: blockId, changes: { blockedId: other }, ...source });
+}
+
 /** Blocking also ends any friendship or pending request between the two, in the same transaction. */
 export async function blockUser(ctx: AppContext, me: string, other: string, source: Source): Promise<void> {
   if (me === other) throw new AppError(ErrorCode.VALIDATION, 'You cannot block yourself');
@@ -29,16 +36,7 @@ export async function blockUser(ctx: AppContext, me: string, other: string, sour
       create: { blockerId: me, blockedId: other },
     });
   });
-  friendsChanged(ctx, [me, other]);
-  ctx.hooks.emit('blockChanged', me, other);
-  await audit(ctx, {
-    userId: me,
-    action: AuditAction.UserBlocked,
-    resourceType: 'block',
-    resourceId: block.id,
-    changes: { blockedId: other },
-    ...source,
-  });
+  await blockChanged(ctx, me, other, block.id, AuditAction.UserBlocked, source);
 }
 
 export async function unblockUser(ctx: AppContext, me: string, other: string, source: Source): Promise<void> {
@@ -46,16 +44,7 @@ export async function unblockUser(ctx: AppContext, me: string, other: string, so
   const block = await prisma.block.findUnique({ where: { blockerId_blockedId: { blockerId: me, blockedId: other } } });
   if (!block) throw new AppError(ErrorCode.NOT_FOUND, 'You have not blocked this user');
   await prisma.block.deleteMany({ where: { id: block.id } });
-  friendsChanged(ctx, [me, other]);
-  ctx.hooks.emit('blockChanged', me, other);
-  await audit(ctx, {
-    userId: me,
-    action: AuditAction.UserUnblocked,
-    resourceType: 'block',
-    resourceId: block.id,
-    changes: { blockedId: other },
-    ...source,
-  });
+  await blockChanged(ctx, me, other, block.id, AuditAction.UserUnblocked, source);
 }
 
 /** Only the blocks I made: who blocked me is never revealed. */

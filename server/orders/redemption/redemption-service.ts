@@ -3,7 +3,7 @@ import type { RedemptionConflictDetails, ScanResponse } from '../../../protocol/
 import { audit } from '../../audit/audit';
 import type { AppContext } from '../../context';
 import { AppError } from '../../errors';
-import type { Order, Redemption } from '../../storage/prisma-types';
+import type { Order, Prisma, Redemption, RedemptionStatus } from '../../storage/prisma-types';
 import type { OrderMoney } from '../order-money';
 import type { OrderNotifier } from '../order-notifier';
 import { OrderEvent, transitionOrder } from '../order-state-machine';
@@ -35,31 +35,12 @@ export class RedemptionService {
     if (r.order.status !== 'ACCEPTED' || r.order.expiresAt.getTime() <= this.ctx.now()) {
       throw new AppError(ErrorCode.INVALID_TRANSITION, 'This treat can no longer be redeemed', { details: { status: r.order.status } });
     }
-    const at = new Date(this.ctx.now());
-    const won = await this.ctx.db.prisma.$transaction(async (tx) => {
-      const { count } = await tx.redemption.updateMany({
-        where: { id: r.id, version: r.version, status: 'PENDING' },
-        data: { status: 'SCANNED', bartenderId: staffId, scannedAt: at, version: { increment: 1 } },
-      });
-      if (count !== 1) return false;
-      await audit(
-        this.ctx,
-        {
-          userId: staffId,
-          action: 'redemption.scanned',
-          resourceType: 'redemption',
-          resourceId: r.id,
-          changes: { status: ['PENDING', 'SCANNED'], orderId: r.orderId },
-          ...source,
-        },
-        tx,
-      );
-      return true;
+    return this.step(r, staffId, source, {
+      from: 'PENDING',
+      to: 'SCANNED',
+      action: 'redemption.scanned',
+      data: { bartenderId: staffId, scannedAt: new Date(this.ctx.now()) },
     });
-    const now = await this.load(r.id);
-    if (!won) throw conflict(now);
-    this.notifier.changed(now.order, now);
-    return { order: toOrderView(now.order), redemption: toRedemptionView(now) };
   }
 
   /**
@@ -148,20 +129,45 @@ export class RedemptionService {
         details: conflictDetails(r) as unknown as Record<string, unknown>,
       });
     }
+    return this.step(r, staffId, source, {
+      from: 'SCANNED',
+      to: 'PENDING',
+      action: 'redemption.released',
+      where: { bartenderId: staffId },
+      data: { bartenderId: null, scannedAt: null },
+    });
+  }
+
+  /**
+   * One versioned step of a redemption (`UPDATE … WHERE version = <seen>`) with its audit row in the
+   * same transaction; a step another tablet won first answers 409 with who holds it.
+   */
+  private async step(
+    r: { id: string; version: number; orderId: string },
+    staffId: string,
+    source: Source,
+    s: {
+      from: RedemptionStatus;
+      to: RedemptionStatus;
+      action: string;
+      where?: Prisma.RedemptionWhereInput;
+      data: Prisma.RedemptionUncheckedUpdateManyInput;
+    },
+  ): Promise<ScanResponse> {
     const won = await this.ctx.db.prisma.$transaction(async (tx) => {
       const { count } = await tx.redemption.updateMany({
-        where: { id: r.id, version: r.version, status: 'SCANNED', bartenderId: staffId },
-        data: { status: 'PENDING', bartenderId: null, scannedAt: null, version: { increment: 1 } },
+        where: { id: r.id, version: r.version, status: s.from, ...s.where },
+        data: { status: s.to, ...s.data, version: { increment: 1 } },
       });
       if (count !== 1) return false;
       await audit(
         this.ctx,
         {
           userId: staffId,
-          action: 'redemption.released',
+          action: s.action,
           resourceType: 'redemption',
           resourceId: r.id,
-          changes: { status: ['SCANNED', 'PENDING'], orderId: r.orderId },
+          changes: { status: [s.from, s.to], orderId: r.orderId },
           ...source,
         },
         tx,
