@@ -10,6 +10,8 @@ import type { Config } from './config/config';
 import type { AppContext, ReadinessCheck, RedisConnections } from './context';
 import { createFeatureHooks } from './feature-hooks';
 import { buildFeatures } from './features';
+import { buildQueryCache } from './cache/query-cache';
+import { buildRateLimits } from './rate-limit/rate-limiter';
 import { buildServices, type Services } from './services';
 import { createDynamoClients } from './storage/dynamo-client';
 import { createHttpApp } from './http/http-app';
@@ -48,8 +50,9 @@ export interface RunningServer {
 
 /**
  * Wiring only: config → stores (PostgreSQL, Redis, one DynamoDB client) → presence → services
- * (services.ts) → features → transports; shutdown stops them in the reverse order. Per-server
- * helpers that own no connection (query cache, rate limiters) are still picked on first use (per-context.ts).
+ * (services.ts) → features → transports; shutdown stops them in the reverse order. Only helpers that
+ * own no connection or timer (OAuth verifiers, derived keys, the friend cache) are still built on
+ * first use (per-context.ts).
  */
 export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config);
@@ -130,6 +133,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     credentials,
     io,
     hooks: createFeatureHooks(logger),
+    limits: buildRateLimits({ config, redis }),
+    queryCache: buildQueryCache({ redis: redis?.main, logger, registry: metrics.registry, now }),
     readiness,
     stoppables,
     now,

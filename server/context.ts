@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AccessTokens } from './auth/access-tokens';
 import type { CredentialCheck } from './auth/credential-check';
+import type { BuiltQueryCache } from './cache/query-cache';
 import type { Config } from './config/config';
 import type { FeatureHooks } from './feature-hooks';
 import type { Logger } from './observability/logger';
@@ -8,6 +9,7 @@ import type { Metrics } from './observability/metrics';
 import type { Stoppable } from './lib/job';
 import type { Lock } from './lib/locks';
 import type { PresenceStore } from './presence/presence-store';
+import type { RateLimits } from './rate-limit/limits';
 import type { TypedServer } from './realtime/typed-server';
 import type { Database } from './storage/database';
 import type { DynamoClients } from './storage/dynamo-client';
@@ -46,6 +48,10 @@ export interface AppContext {
   /** Session cutoffs and the user-exists check every access token passes (logout-all, account deletion). */
   credentials: CredentialCheck;
   io: TypedServer;
+  /** The per-IP and per-user limits (Redis-backed when clustered). */
+  limits: RateLimits;
+  /** Slow-changing query results (venue rows, menus) and their hit/miss counter. */
+  queryCache: BuiltQueryCache;
   /** Events between features (a block changed…): announced by the owner, subscribed to by the others. */
   hooks: FeatureHooks;
   readiness: ReadinessCheck[];

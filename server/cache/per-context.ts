@@ -2,9 +2,9 @@ import type { AppContext } from '../context';
 
 /**
  * One instance per server context, built on first use. Left only for per-server helpers that own no
- * connection or timer of their own (query cache, rate limiters, OAuth verifiers, derived keys, the
- * friend cache): anything that must be stopped is built in `buildServices` (services.ts) instead.
- * Tests that start several servers in one process never share an instance.
+ * connection or timer (OAuth verifiers, derived keys, the friend cache): anything that must be stopped
+ * is built by the composition root (services.ts, build-server.ts) instead. Tests that start several
+ * servers in one process never share an instance.
  */
 export function perContext<T>(factory: (ctx: AppContext) => T): (ctx: AppContext) => T {
   const instances = new WeakMap<AppContext, T>();

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
-import { Counter } from 'prom-client';
-import { perContext } from './per-context';
+import { Counter, type Registry } from 'prom-client';
 
 /**
  * A cache for query results that may be a few minutes stale (venue rows, menus). Never for live data:
@@ -102,19 +101,32 @@ export class MemoryQueryCache extends BaseCache {
   }
 }
 
-export const queryCache = perContext<QueryCache>((ctx) =>
-  ctx.redis
-    ? new RedisQueryCache(ctx.redis.main, (err) => ctx.logger.warn({ err }, 'query cache unavailable; reading through'))
-    : new MemoryQueryCache(ctx.now),
-);
+export interface BuiltQueryCache {
+  cache: QueryCache;
+  /** Hits and misses per cache use, so the benchmark and dashboards can show the cache earning its keep. */
+  lookups: Counter<'cache' | 'result'>;
+}
 
-/** Hits and misses per cache use, so the benchmark and dashboards can show the cache earning its keep. */
-export const cacheLookups = perContext(
-  (ctx) =>
-    new Counter({
+/** Redis when the server has it (shared by every node), a bounded Map otherwise; built once by the composition root. */
+export function buildQueryCache(deps: {
+  redis: Redis | undefined;
+  logger: { warn(obj: object, msg: string): void };
+  registry: Registry;
+  now: () => number;
+}): BuiltQueryCache {
+  return {
+    cache: deps.redis
+      ? new RedisQueryCache(deps.redis, (err) => deps.logger.warn({ err }, 'query cache unavailable; reading through'))
+      : new MemoryQueryCache(deps.now),
+    lookups: new Counter({
       name: 'treatme_query_cache_lookups_total',
       help: 'Query cache lookups by cache name and result',
       labelNames: ['cache', 'result'] as const,
-      registers: [ctx.metrics.registry],
+      registers: [deps.registry],
     }),
-);
+  };
+}
+
+// Plain reads of what the root built, under the names the venue read side calls.
+export const queryCache = (ctx: { queryCache: BuiltQueryCache }): QueryCache => ctx.queryCache.cache;
+export const cacheLookups = (ctx: { queryCache: BuiltQueryCache }): BuiltQueryCache['lookups'] => ctx.queryCache.lookups;

@@ -1,23 +1,9 @@
 import type { RequestHandler } from 'express';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ErrorCode } from '../../protocol/errors';
-import { perContext } from '../cache/per-context';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
-
-export interface LimitSpec {
-  /** Distinct per limit: it namespaces the counters. */
-  name: string;
-  points: number;
-  durationSeconds: number;
-}
-
-export interface Limiter {
-  /** Spends `points` for `key`; throws 429 RATE_LIMITED with Retry-After when the budget is gone. */
-  consume(key: string, points?: number): Promise<void>;
-  /** Forgets `key`'s spending (e.g. after a successful sign-in). */
-  reset(key: string): Promise<void>;
-}
+import type { LimitSpec, Limiter, RateLimits } from './limits';
 
 /**
  * Redis-backed when the server has Redis, so every node spends from one budget; in memory otherwise
@@ -51,16 +37,15 @@ export function createLimiter(ctx: Pick<AppContext, 'redis'>, spec: LimitSpec): 
   };
 }
 
-/** The limits this server applies, shared by every feature. */
-export const rateLimiters = perContext((ctx) => ({
-  /** Sign-in, codes and refresh, per client IP. */
-  authIp: createLimiter(ctx, { name: 'auth-ip', points: ctx.config.RATE_LIMIT_AUTH_PER_MINUTE, durationSeconds: 60 }),
-  /** Any write, per signed-in user. */
-  userWrites: createLimiter(ctx, { name: 'user-writes', points: ctx.config.RATE_LIMIT_WRITES_PER_MINUTE, durationSeconds: 60 }),
-  /** One code per destination per resend window. */
-  codeResend: createLimiter(ctx, { name: 'code-resend', points: 1, durationSeconds: Math.max(1, ctx.config.CODE_RESEND_SECONDS) }),
-  codeHourly: createLimiter(ctx, { name: 'code-hourly', points: ctx.config.CODE_SENDS_PER_HOUR, durationSeconds: 3_600 }),
-}));
+/** The limits this server applies, built once by the composition root and shared by every feature. */
+export function buildRateLimits(ctx: Pick<AppContext, 'redis' | 'config'>): RateLimits {
+  return {
+    authIp: createLimiter(ctx, { name: 'auth-ip', points: ctx.config.RATE_LIMIT_AUTH_PER_MINUTE, durationSeconds: 60 }),
+    userWrites: createLimiter(ctx, { name: 'user-writes', points: ctx.config.RATE_LIMIT_WRITES_PER_MINUTE, durationSeconds: 60 }),
+    codeResend: createLimiter(ctx, { name: 'code-resend', points: 1, durationSeconds: Math.max(1, ctx.config.CODE_RESEND_SECONDS) }),
+    codeHourly: createLimiter(ctx, { name: 'code-hourly', points: ctx.config.CODE_SENDS_PER_HOUR, durationSeconds: 3_600 }),
+  };
+}
 
 /** Per client IP (Express resolves it through `trust proxy`). */
 export function limitByIp(limiter: Limiter): RequestHandler {
@@ -72,7 +57,7 @@ export function limitByIp(limiter: Limiter): RequestHandler {
 
 /** Per signed-in user, for writes only; mount after `requireUser`. Reads are left to the IP-level proxies. */
 export function limitUserWrites(ctx: AppContext): RequestHandler {
-  const limiter = rateLimiters(ctx).userWrites;
+  const limiter = ctx.limits.userWrites;
   return async (req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
     const userId: unknown = res.locals.userId;

@@ -3,7 +3,6 @@ import { ErrorCode } from '../../../protocol/errors';
 import type { CodeRequestBody, CodeRequestResponse, CodeVerifyBody } from '../../../protocol/http/auth';
 import type { AppContext } from '../../context';
 import { AppError } from '../../errors';
-import { rateLimiters } from '../../rate-limit/rate-limiter';
 import { nameFromEmail } from '../user-view';
 import { createCodeSender } from './build-code-sender';
 import { CodeDeliveryError, type CodeSender } from './code-sender';
@@ -57,7 +56,7 @@ function codeNotSent(ctx: AppContext, channel: string, err: unknown): AppError {
 export async function requestCode(ctx: AppContext, codes: OneTimeCodes, body: CodeRequestBody): Promise<CodeRequestResponse> {
   const { store, sender, key } = codes;
   const dest = destinationKey(body);
-  const limits = rateLimiters(ctx);
+  const limits = ctx.limits;
   await limits.codeResend.consume(dest);
   await limits.codeHourly.consume(dest);
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');

@@ -19,13 +19,13 @@ import { startSession } from '../../auth/sessions';
 import { nameFromEmail, toUserView } from '../../auth/user-view';
 import type { AppContext } from '../../context';
 import { AppError } from '../../errors';
-import { limitByIp, limitUserWrites, rateLimiters } from '../../rate-limit/rate-limiter';
+import { limitByIp, limitUserWrites } from '../../rate-limit/rate-limiter';
 import { requireUser, userIdOf } from '../auth-middleware';
 import { parseInput } from '../validate';
 
 export function authRoutes(ctx: AppContext, codes: OneTimeCodes): Router {
   const router = Router();
-  const perIp = limitByIp(rateLimiters(ctx).authIp);
+  const perIp = limitByIp(ctx.limits.authIp);
   const signedIn = [requireUser(ctx.tokens), limitUserWrites(ctx)];
 
   // Not registered at all outside dev mode, so production answers it like any unknown route: 404.
