@@ -12,6 +12,7 @@ import { createFeatureHooks } from './feature-hooks';
 import { buildFeatures } from './features';
 import { buildQueryCache } from './cache/query-cache';
 import { buildRateLimits } from './rate-limit/rate-limiter';
+import { buildFriendCache } from './social/build-friend-cache';
 import { buildServices, type Services } from './services';
 import { createDynamoClients } from './storage/dynamo-client';
 import { createHttpApp } from './http/http-app';
@@ -51,7 +52,7 @@ export interface RunningServer {
 /**
  * Wiring only: config → stores (PostgreSQL, Redis, one DynamoDB client) → presence → services
  * (services.ts) → features → transports; shutdown stops them in the reverse order. Only helpers that
- * own no connection or timer (OAuth verifiers, derived keys, the friend cache) are still built on
+ * own no connection or timer (OAuth verifiers, derived keys) are still built on
  * first use (per-context.ts).
  */
 export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<RunningServer> {
@@ -134,6 +135,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     io,
     hooks: createFeatureHooks(logger),
     limits: buildRateLimits({ config, redis }),
+    friendCache: buildFriendCache({ config, db, io, redis, now }),
     queryCache: buildQueryCache({ redis: redis?.main, logger, registry: metrics.registry, now }),
     readiness,
     stoppables,

@@ -9,6 +9,7 @@ import type { Metrics } from './observability/metrics';
 import type { Stoppable } from './lib/job';
 import type { Lock } from './lib/locks';
 import type { PresenceStore } from './presence/presence-store';
+import type { FriendCache } from './social/friend-cache';
 import type { RateLimits } from './rate-limit/limits';
 import type { TypedServer } from './realtime/typed-server';
 import type { Database } from './storage/database';
@@ -50,6 +51,8 @@ export interface AppContext {
   io: TypedServer;
   /** The per-IP and per-user limits (Redis-backed when clustered). */
   limits: RateLimits;
+  /** Each user's accepted friends, per node, invalidated across nodes on every friendship or block change. */
+  friendCache: FriendCache;
   /** Slow-changing query results (venue rows, menus) and their hit/miss counter. */
   queryCache: BuiltQueryCache;
   /** Events between features (a block changed…): announced by the owner, subscribed to by the others. */

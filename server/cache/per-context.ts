@@ -2,7 +2,7 @@ import type { AppContext } from '../context';
 
 /**
  * One instance per server context, built on first use. Left only for per-server helpers that own no
- * connection or timer (OAuth verifiers, derived keys, the friend cache): anything that must be stopped
+ * connection or timer (OAuth verifiers, derived keys): anything that must be stopped
  * is built by the composition root (services.ts, build-server.ts) instead. Tests that start several
  * servers in one process never share an instance.
  */

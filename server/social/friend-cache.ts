@@ -1,7 +1,5 @@
 import type { PublicUser } from '../../protocol/http/common';
-import { perContext } from '../cache/per-context';
-import type { AppContext } from '../context';
-import { listFriends } from './friends';
+import type { TypedServer } from '../realtime/typed-server';
 
 export interface FriendCacheOptions {
   load(userId: string): Promise<PublicUser[]>;
@@ -78,32 +76,18 @@ export class FriendCache {
   }
 }
 
-export const friendCache = perContext((ctx: AppContext) => {
-  const cache = new FriendCache({
-    load: async (userId) =>
-      (await listFriends(ctx.db.prisma, userId)).map((f) => ({ id: f.id, displayName: f.displayName, profileImageUrl: f.profileImageUrl })),
-    now: ctx.now,
-    ttlMs: ctx.config.FRIENDS_CACHE_SECONDS * 1000,
-  });
-  ctx.io.on('friends:changed', (userIds: string[]) => cache.invalidate(userIds));
-  if (ctx.redis) {
-    // Invalidations sent while this node's Redis link was down never arrive: start over once it is back.
-    let wasDown = false;
-    ctx.redis.sub.on('close', () => (wasDown = true));
-    ctx.redis.sub.on('ready', () => {
-      if (wasDown) cache.clear();
-      wasDown = false;
-    });
-  }
-  return cache;
-});
+/** A plain read of the cache the composition root built (build-friend-cache.ts). */
+export const friendCache = (ctx: { friendCache: FriendCache }): FriendCache => ctx.friendCache;
 
 /**
  * A friendship or block between these users changed (the rows are written): every node forgets their
  * cached friends. Call after the change is committed, never before: a node reloading in between would
  * read the old rows and keep them.
  */
-export function friendsChanged(ctx: AppContext, userIds: string[]): void {
-  friendCache(ctx).invalidate(userIds);
+export function friendsChanged(
+  ctx: { friendCache: FriendCache; redis: unknown; io: Pick<TypedServer, 'serverSideEmit'> },
+  userIds: string[],
+): void {
+  ctx.friendCache.invalidate(userIds);
   if (ctx.redis) ctx.io.serverSideEmit('friends:changed', userIds);
 }
