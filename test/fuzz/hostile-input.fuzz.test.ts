@@ -312,8 +312,11 @@ const rawBodies = fc.oneof(
   fc.integer({ min: 66_000, max: 90_000 }).map((n) => JSON.stringify({ message: 'x'.repeat(n) })),
 );
 
+/** Present in about one request in five. */
+const rarely = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
+
 const contentTypes = fc.oneof(
-  { weight: 8, arbitrary: fc.constant('application/json') },
+  { weight: 20, arbitrary: fc.constant('application/json') },
   {
     weight: 3,
     arbitrary: fc.constantFrom(
@@ -345,25 +348,29 @@ const queryValue = fc.oneof(hostileStrings, fc.constantFrom('40.7128', '-74.006'
 /** A query string: the operation's own parameters (values shaped by their schemas) mixed with junk keys. */
 function queryFor(params: Operation['params']): fc.Arbitrary<string> {
   const own = params.filter((p) => p.in === 'query');
-  const key = fc.oneof(
-    ...(own.length ? [{ weight: 4, arbitrary: fc.constantFrom(...own.map((p) => p.name)) }] : []),
-    { weight: 1, arbitrary: fc.constantFrom('lat', 'lng', 'radius', 'limit', 'cursor', 'a[b]', 'a[]', '__proto__[x]', 'constructor') },
-    { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
+  const asText = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
+  // Each of the operation's own parameters, usually present with a value its schema allows...
+  const ownPairs = fc.tuple(
+    ...own.map((p) =>
+      fc.oneof(
+        { weight: 3, arbitrary: fromSchema(p.schema).map((v) => [p.name, asText(v)] as const) },
+        { weight: 1, arbitrary: queryValue.map((v) => [p.name, v] as const) },
+        { weight: 1, arbitrary: fc.constant(undefined) },
+      ),
+    ),
   );
-  const value = (k: string) => {
-    const schema = own.find((p) => p.name === k)?.schema;
-    return schema
-      ? fc.oneof(
-          fromSchema(schema).map((v) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''))),
-          queryValue,
-        )
-      : queryValue;
-  };
+  // ...and now and then junk: unknown keys, bracket syntax, prototype names, repeated keys.
+  const junkKey = fc.oneof(
+    fc.constantFrom('lat', 'lng', 'radius', 'limit', 'cursor', 'a[b]', 'a[]', '__proto__[x]', 'constructor', ...own.map((p) => p.name)),
+    fc.string({ maxLength: 8 }),
+  );
+  const junk = fc.oneof(
+    { weight: 3, arbitrary: fc.constant([] as (readonly [string, string])[]) },
+    { weight: 1, arbitrary: fc.array(fc.tuple(junkKey, queryValue), { minLength: 1, maxLength: 4 }) },
+  );
   return fc
-    .array(
-      key.chain((k) => value(k).map((v) => [k, v] as const)),
-      { maxLength: 5 },
-    )
+    .tuple(ownPairs, junk)
+    .map(([mine, extra]) => [...mine.filter((p) => p !== undefined), ...extra])
     .map((pairs) => pairs.map(([k, v]) => `${k.includes('%') ? k : enc(k)}=${v.includes('%') ? v : enc(v)}`).join('&'));
 }
 const queryString = queryFor([]);
@@ -401,15 +408,21 @@ function requestArb(): fc.Arbitrary<FuzzRequest> {
           { weight: 1, arbitrary: fc.constant(undefined) },
         ),
         auth: auths,
-        headers: fc.record(
-          {
-            'Idempotency-Key': fc.oneof(fc.string({ maxLength: 80 }), fc.constant('fuzz-key-1')),
-            'X-Forwarded-For': fc.oneof(fc.ipV4(), fc.string({ maxLength: 20 })),
-            Accept: fc.constantFrom('application/json', 'text/html', '*/*', 'garbage'),
-            'Content-Encoding': fc.constantFrom('gzip', 'br', 'identity', 'bogus'),
-          },
-          { requiredKeys: [] },
-        ),
+        // Each header now and then, so most requests still get past the transport to the route.
+        headers: fc
+          .record({
+            'Idempotency-Key': fc.oneof(
+              { weight: 4, arbitrary: fc.stringMatching(/^[A-Za-z0-9-]{8,40}$/) },
+              { weight: 1, arbitrary: fc.constant('fuzz-key-1') },
+              { weight: 1, arbitrary: fc.string({ maxLength: 300 }) },
+              { weight: 1, arbitrary: fc.constant(undefined) },
+            ),
+            'X-Forwarded-For': rarely(fc.oneof(fc.ipV4(), fc.string({ maxLength: 20 }))),
+            Accept: rarely(fc.constantFrom('application/json', 'text/html', '*/*', 'garbage')),
+            'Content-Encoding': rarely(fc.constantFrom('gzip', 'br', 'identity', 'bogus')),
+            'Content-Language': rarely(hostileStrings),
+          })
+          .map((h) => Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined)) as Record<string, string>),
       })
       .map(({ method, segments, query, contentType, body, auth, headers }) => {
         let i = 0;
