@@ -118,4 +118,136 @@ describe('session cutoffs across two server processes', () => {
     // just seen the user alive and would otherwise trust that memory for a while. Found by this test.
     expect((await api(b, cluster.tokens.sign(session.user.id)).get('/api/me')).status).toBe(401);
   });
+
+  it('every operation that takes a token refuses one whose user is gone with 401, on either node, and so does the socket', async () => {
+    // Removed underneath the servers before any node saw it...
+    const ghost = await cluster.db.prisma.user.create({ data: { displayName: 'Gone', email: uniqueEmail('gone') } });
+    const ghostToken = cluster.tokens.sign(ghost.id);
+    await cluster.db.prisma.user.delete({ where: { id: ghost.id } });
+    // ...and deleted through node A right after node B saw it alive, as a live client would have been.
+    const email = uniqueEmail('deleted-everywhere');
+    const session = await signIn(a, email);
+    expect((await api(b, session.accessToken).get('/api/me')).status).toBe(200);
+    const sent = await api(a).post('/api/auth/code/request', { channel: 'email', destination: email });
+    const deleted = await fetch(`${a.url}/api/me`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${session.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: 'email', destination: email, code: sent.body.devCode }),
+    });
+    expect(deleted.status).toBe(200);
+
+    const doc = (await (await fetch(`${a.url}/api/openapi.json`)).json()) as {
+      paths: Record<
+        string,
+        Record<string, { security?: Record<string, unknown>[]; parameters?: { name: string; in: string; schema: { enum?: string[] } }[] }>
+      >;
+    };
+    const checked: string[] = [];
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        if (!op.security?.some((s) => 'bearer' in s)) continue;
+        // A well-formed value for each path parameter (an enum's first), so nothing but the token is wrong.
+        const url = path.replace(
+          /\{([^}]+)\}/g,
+          (_m, name: string) => op.parameters?.find((p) => p.name === name)?.schema.enum?.[0] ?? 'x1',
+        );
+        for (const [node, token] of [
+          [a, ghostToken],
+          [b, ghostToken],
+          [b, session.accessToken],
+        ] as const) {
+          const res = await fetch(`${node.url}${url}`, {
+            method: method.toUpperCase(),
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'Idempotency-Key': `ghost-${Date.now()}` },
+            ...(method === 'get' ? {} : { body: '{}' }),
+          });
+          const body = (await res.json()) as { error?: { code?: string } };
+          expect([`${method} ${path}`, res.status, body.error?.code]).toEqual([`${method} ${path}`, 401, 'UNAUTHENTICATED']);
+        }
+        checked.push(`${method} ${path}`);
+      }
+    }
+    expect(checked.length).toBeGreaterThan(35);
+    for (const node of [a, b]) {
+      for (const token of [ghostToken, session.accessToken]) {
+        await expect(cluster.connect(node, token)).rejects.toMatchObject({ data: { code: 'UNAUTHENTICATED' } });
+      }
+    }
+  });
+
+  it('a socket is closed at its token’s expiry on its node; one refreshed over the socket stays and still hears its treats', async () => {
+    const user = await cluster.db.prisma.user.create({ data: { displayName: 'Short-lived', email: uniqueEmail('short') } });
+    const friend = await cluster.db.prisma.user.create({ data: { displayName: 'Buyer', email: uniqueEmail('buyer') } });
+    await cluster.db.prisma.friendship.create({
+      data: { requesterId: friend.id, addresseeId: user.id, status: 'ACCEPTED', acceptedAt: new Date() },
+    });
+    const stale = await phone(b, cluster.tokens.sign(user.id, 4));
+    const kept = await cluster.connect(b, cluster.tokens.sign(user.id, 4));
+    expect(await emitOk(kept, ClientEvent.AuthRefresh, { token: cluster.tokens.sign(user.id, 300) })).toHaveProperty('expiresAt');
+    const expiredOnKept: unknown[] = [];
+    kept.on('auth:expired', (m) => expiredOnKept.push(m));
+
+    expect(await stale.notice).toEqual({ reason: 'expired' });
+    expect(await stale.gone).toBe('io server disconnect');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(kept.connected).toBe(true);
+    expect(expiredOnKept).toEqual([]);
+
+    // A treat paid through node A reaches the refreshed socket on node B, and only it.
+    const received = nextEvent(kept, 'order:received', () => true, 15_000);
+    const treat = await api(a, cluster.tokens.sign(friend.id)).post(
+      '/api/orders',
+      { recipientId: user.id, venueId: venue.id, paymentMethod: 'STRIPE', amountCents: 600 },
+      { 'Idempotency-Key': `expiry-treat-${Date.now()}` },
+    );
+    expect(treat.status).toBe(201);
+    expect((await api(a).post(`/api/dev/payments/${treat.body.payment.paymentIntentId}/succeed`)).status).toBe(200);
+    expect((await received).order.id).toBe(treat.body.order.id);
+    expect(stale.socket.connected).toBe(false);
+    kept.disconnect();
+  });
+
+  it('a stranger may not treat someone for any reason, and every reason reads the same: blocked either way, away, not open, hidden', async () => {
+    const make = async (name: string) => {
+      const u = await cluster.db.prisma.user.create({ data: { displayName: name, email: uniqueEmail(name.toLowerCase()) } });
+      return { id: u.id, token: cluster.tokens.sign(u.id) };
+    };
+    const here = { venueId: venue.id, lat: venue.latitude, lng: venue.longitude };
+    const buyer = await make('Buyer');
+    const buyerPhone = await cluster.connect(a, buyer.token);
+    await emitOk(buyerPhone, ClientEvent.CheckIn, here);
+    /** A stranger checked in at the venue through node B, in the state the case needs. */
+    const stranger = async (name: string, stay: Record<string, unknown> | null) => {
+      const s = await make(name);
+      if (stay) await emitOk(await cluster.connect(b, s.token), ClientEvent.CheckIn, { ...here, ...stay });
+      return s;
+    };
+    const open = await stranger('Open', { wantsToReceive: true });
+    const blockedMe = await stranger('BlockedMe', { wantsToReceive: true });
+    await cluster.db.prisma.block.create({ data: { blockerId: blockedMe.id, blockedId: buyer.id } });
+    const iBlocked = await stranger('IBlocked', { wantsToReceive: true });
+    await cluster.db.prisma.block.create({ data: { blockerId: buyer.id, blockedId: iBlocked.id } });
+    const away = await stranger('Away', null);
+    const notOpen = await stranger('NotOpen', { wantsToReceive: false });
+    const hidden = await stranger('Hidden', { wantsToReceive: true, visible: false });
+
+    const treat = (to: string) =>
+      api(b, buyer.token).post(
+        '/api/orders',
+        { recipientId: to, venueId: venue.id, paymentMethod: 'STRIPE', amountCents: 500 },
+        { 'Idempotency-Key': `stranger-${to}-${Date.now()}` },
+      );
+    const before = await cluster.db.prisma.order.count({ where: { buyerId: buyer.id } });
+    const answers = [];
+    for (const who of [blockedMe, iBlocked, away, notOpen, hidden]) {
+      const res = await treat(who.id);
+      answers.push({ status: res.status, body: res.body as unknown });
+    }
+    expect(answers[0]).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
+    for (const a2 of answers) expect(a2).toEqual(answers[0]);
+    expect(await cluster.db.prisma.order.count({ where: { buyerId: buyer.id } })).toBe(before);
+    // The same buyer may treat a stranger who is there, visible and open: the refusals above were the reasons.
+    expect((await treat(open.id)).status).toBe(201);
+    buyerPhone.disconnect();
+  });
 });
