@@ -60,7 +60,7 @@ export async function deleteAccount(
   const verified = await verifyCode(ctx, deps.codes, body);
   if (verified.id !== userId) throw new AppError(ErrorCode.FORBIDDEN, 'That code confirms another account');
 
-  await endLiveSessions(ctx, userId);
+  await endLiveSessions(ctx, userId, { forever: true });
   await revokeAllForUser(ctx, userId, source);
 
   // The stay ends like a leave: counts and people lists everywhere update.

@@ -9,8 +9,8 @@ export const notFound: RequestHandler = (req, _res, next) => {
 
 /** Body-parser and other middleware errors carry an HTTP status and a `type`; map them to our codes. */
 function fromMiddlewareError(err: unknown): AppError | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const e = err as { type?: unknown; status?: unknown };
+  if (typeof err !== 'object' || err === null || err instanceof AppError) return undefined;
+  const e = err as { type?: unknown; status?: unknown; expose?: unknown };
   if (e.type === 'entity.too.large') return new AppError(ErrorCode.PAYLOAD_TOO_LARGE, 'Request body too large', { cause: err });
   if (e.type === 'entity.parse.failed') return new AppError(ErrorCode.VALIDATION, 'Malformed JSON body', { cause: err });
   if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
@@ -18,7 +18,10 @@ function fromMiddlewareError(err: unknown): AppError | undefined {
   }
   // The router cannot decode a path parameter such as `%ff` or `%E0%A4%A`: the client's URL is broken.
   if (err instanceof URIError) return new AppError(ErrorCode.VALIDATION, 'Malformed percent-escape in the URL', { cause: err });
-  if (typeof e.type === 'string' && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+  // Any other client error a middleware raised the http-errors way (a `type`, or `expose` as body-parser
+  // sets it when a gzip or deflate body does not inflate): still the client's fault, still a 4xx.
+  if ((typeof e.type === 'string' || e.expose === true) && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    if (e.status === 404) return new AppError(ErrorCode.NOT_FOUND, 'Not found', { cause: err });
     return new AppError(ErrorCode.VALIDATION, 'Unreadable request body', { cause: err });
   }
   return undefined;

@@ -154,6 +154,28 @@ describe('malformed requests answer 4xx with a code, never 500', () => {
     expect(broken.body.error.code).toBe('VALIDATION');
   });
 
+  it('a compressed body that does not inflate is 400 VALIDATION, an unknown encoding 415 (found by the fuzz suite)', async () => {
+    const user = await createUser(open.server.ctx);
+    const before = await open.server.ctx.db.prisma.group.count();
+    for (const body of [undefined, 'not gzip at all', new Uint8Array([0x1f, 0x8b, 0x08, 0x00])]) {
+      const res = await fetch(`${open.url}/api/groups`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: `Bearer ${user.token}` },
+        ...(body === undefined ? {} : { body }),
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('VALIDATION');
+    }
+    const bogus = await fetch(`${open.url}/api/groups`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'bogus', authorization: `Bearer ${user.token}` },
+      body: '{"name":"x"}',
+    });
+    expect(bogus.status).toBe(415);
+    expect(((await bogus.json()) as { error: { code: string } }).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(await open.server.ctx.db.prisma.group.count()).toBe(before);
+  });
+
   it('unknown routes are 404 NOT_FOUND as JSON, for every method', async () => {
     for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH']) {
       const res = await fetch(`${open.url}/api/nope/${method}`, {
