@@ -19,7 +19,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,9 @@ import { ClientEvent, type VenueCount } from '../protocol/events';
 import { AccessTokens } from '../server/auth/access-tokens';
 import { openDatabase } from '../server/storage/database';
 import { haversineMeters } from '../server/venues/geo';
+import { findNearestVenues } from '../server/venues/nearest-venues';
+import { CANDIDATE_CAP } from '../server/venues/venue-answers';
+import { loadVenueDetails } from '../server/venues/venue-details';
 import { ensurePostgres, ensureRedis } from '../scripts/lib/services';
 import { startDynamoLocal, type DynamoLocal } from '../scripts/lib/dynamo-local';
 import { topCosts } from './lib/cpu-profile';
@@ -65,7 +68,6 @@ const id = randomUUID().slice(0, 8);
 const schema = `bench_venues_${id}`;
 const secret = `bench-secret-${id}-0123456789abcdefghijklmnop`;
 const tokens = new AccessTokens(secret, 3600);
-const countFile = join(os.tmpdir(), `treatme-venues-bench-${id}.json`);
 
 type Mode = 'per-request' | 'memory';
 interface Venue {
@@ -147,16 +149,18 @@ function readdirSafe(dir: string): string[] {
   }
 }
 
-function readCounts(): ReadCounts {
-  return JSON.parse(readFileSync(countFile, 'utf8')) as ReadCounts;
-}
-
-async function waitForCounts(after: number): Promise<ReadCounts> {
-  // The server writes its totals every 100 ms: wait for a file written after the run ended.
-  await sleep(250);
-  const c = readCounts();
-  if (c.requests < after) throw new Error(`read counter behind: ${c.requests} < ${after}`);
-  return c;
+function readCounts(node: Node): Promise<ReadCounts> {
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error('read counter did not answer')), 10_000);
+    const onMessage = (m: unknown) => {
+      if (!m || typeof m !== 'object' || !('readCounts' in m)) return;
+      clearTimeout(timer);
+      node.proc.off('message', onMessage);
+      res((m as { readCounts: ReadCounts }).readCounts);
+    };
+    node.proc.on('message', onMessage);
+    node.proc.send('read-counts');
+  });
 }
 
 interface Node {
@@ -167,7 +171,6 @@ interface Node {
 
 async function startNode(mode: Mode, cacheSeconds: number, dynamo: DynamoLocal | undefined, profileDir?: string): Promise<Node> {
   const port = await freePort();
-  rmSync(countFile, { force: true });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port),
@@ -184,7 +187,6 @@ async function startNode(mode: Mode, cacheSeconds: number, dynamo: DynamoLocal |
     VENUES_CACHE_SECONDS: String(cacheSeconds),
     // One client IP: keep the limiters out of the figures.
     RATE_LIMIT_AUTH_PER_MINUTE: '100000',
-    READ_COUNT_FILE: countFile,
     ...(dynamo
       ? {
           DYNAMODB_ENDPOINT: dynamo.endpoint,
@@ -202,14 +204,14 @@ async function startNode(mode: Mode, cacheSeconds: number, dynamo: DynamoLocal |
     './bench/lib/read-counter-preload.ts',
     'server/main.ts',
   ];
-  const proc = spawn(process.execPath, nodeArgs, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc = spawn(process.execPath, nodeArgs, { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const exited = new Promise<void>((res) => proc.once('exit', () => res()));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server (${mode}) exited with ${proc.exitCode}`);
     try {
-      if ((await fetch(`${url}/ready`)).ok && existsSync(countFile)) break;
+      if ((await fetch(`${url}/ready`)).ok) break;
     } catch {
       // Not listening yet.
     }
@@ -300,6 +302,8 @@ async function seed(): Promise<Seeded> {
   const storm: string[] = [];
   for (let i = 0; i < stormPhones; i++) storm.push(await user(`Storm ${i}`));
   const viewer = await user('Viewer');
+  await prisma.$executeRawUnsafe('ANALYZE');
+  plans = await explainColdPath(prisma);
   await db.close();
   const nearest = rows
     .map((v) => ({ v, d: haversineMeters(CENTER.lat, CENTER.lng, v.latitude, v.longitude) }))
@@ -307,6 +311,46 @@ async function seed(): Promise<Seeded> {
     .slice(0, 50)
     .map((x) => x.v);
   return { me, friends, storm, viewer, nearest };
+}
+
+let plans: string[] = [];
+
+/**
+ * Runs the cold path's reads (bounding box, then the winners' details) once, capturing the statements
+ * the pg adapter sends, and returns each with its EXPLAIN (ANALYZE, BUFFERS) plan on the seeded tables.
+ */
+async function explainColdPath(prisma: Awaited<ReturnType<typeof openDatabase>>['prisma']): Promise<string[]> {
+  const sent: { text: string; values: unknown[] }[] = [];
+  const proto = pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
+  const query = proto.query;
+  proto.query = function (this: unknown, ...a: unknown[]) {
+    const q = a[0] as { text?: string; values?: unknown[] } | string;
+    if (typeof q === 'object' && q.text) sent.push({ text: q.text, values: q.values ?? [] });
+    return query.apply(this, a);
+  };
+  try {
+    const near = await findNearestVenues(prisma, { lat: CENTER.lat, lng: CENTER.lng, radiusMeters: 2_080, limit: CANDIDATE_CAP });
+    await loadVenueDetails(
+      prisma,
+      near.map((n) => n.id),
+    );
+  } finally {
+    proto.query = query;
+  }
+  const out: string[] = [];
+  const client = new pg.Client({ connectionString: POSTGRES });
+  await client.connect();
+  try {
+    await client.query(`SET search_path TO "${schema}"`);
+    for (const [i, q] of sent.entries()) {
+      const plan = await client.query<{ 'QUERY PLAN': string }>({ text: `EXPLAIN (ANALYZE, BUFFERS) ${q.text}`, values: q.values });
+      const shown = q.text.length > 600 ? `${q.text.slice(0, 600)} …` : q.text;
+      out.push(`${i + 1}. \`${shown.replace(/\s+/g, ' ')}\``, '', '```', ...plan.rows.map((r) => r['QUERY PLAN']), '```', '');
+    }
+  } finally {
+    await client.end();
+  }
+  return out;
 }
 
 interface VenueEntry {
@@ -413,7 +457,7 @@ async function storm(node: Node, s: Seeded, listUrl: string, meToken: string) {
 }
 
 async function measure(mode: Mode, phase: 'cold' | 'warm', s: Seeded, dynamo: DynamoLocal | undefined): Promise<Figures> {
-  const profileDir = args.profile && mode === 'memory' && phase === 'warm' ? args.profile : undefined;
+  const profileDir = args.profile && mode === 'memory' ? join(args.profile, phase) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const node = await startNode(mode, phase === 'cold' ? 0 : 300, dynamo, profileDir);
   const meToken = tokens.sign(s.me);
@@ -429,7 +473,7 @@ async function measure(mode: Mode, phase: 'cold' | 'warm', s: Seeded, dynamo: Dy
     }
     const st = phase === 'warm' ? await storm(node, s, listUrl, meToken) : undefined;
     await sleep(200);
-    const before = readCounts();
+    const before = await readCounts(node);
     const cpu0 = {
       server: ticksOf(node.proc.pid!),
       client: process.cpuUsage(),
@@ -447,7 +491,7 @@ async function measure(mode: Mode, phase: 'cold' | 'warm', s: Seeded, dynamo: Dy
       redis: (groupTicks((c) => c.startsWith('redis')) - cpu0.redis) / 100,
       seconds,
     };
-    const after = await waitForCounts(before.requests + r.requests.total);
+    const after = await readCounts(node);
     const stormResult = await st?.stop();
     const requests = after.requests - before.requests;
     const per = (k: keyof ReadCounts['total'], from: 'inRequests' | 'total') => (after[from][k] - before[from][k]) / Math.max(1, requests);
@@ -502,7 +546,6 @@ async function main(): Promise<void> {
   } finally {
     await dropSchema();
     await dynamo?.stop();
-    rmSync(countFile, { force: true });
   }
 
   const get = (mode: Mode, phase: 'cold' | 'warm') => results.find((r) => r.mode === mode && r.phase === phase);
@@ -556,13 +599,17 @@ async function main(): Promise<void> {
       )
       .join('; ')} (the storm's check-ins, the count resync, sweeps).`,
   ];
-  if (args.profile && existsSync(args.profile)) {
-    const top = topCosts(args.profile, 10);
+  for (const phase of ['cold', 'warm']) {
+    const dir = args.profile ? join(args.profile, phase) : '';
+    if (!dir || !existsSync(dir)) continue;
+    const top = topCosts(dir, 10);
     lines.push(
       '',
-      `Warm profile of this code (\`node --cpu-prof\`, self time, ${Math.round(top.total)} ms busy): ${top.rows.map((r) => `${r.group} ${Math.round(r.ms)} ms`).join(', ')}.`,
+      `${phase} profile of this code (\`node --cpu-prof\`, the whole server process with its start-up, self time, ${Math.round(top.total)} ms busy): ` +
+        `${top.rows.map((r) => `${r.group} ${Math.round(r.ms)} ms`).join(', ')}.`,
     );
   }
+  lines.push('', '### The cold path’s two PostgreSQL queries, as the server sends them, explained on the seeded tables', '', ...plans);
   writeSection(args.out!, lines.join('\n'));
   const bad = storms.filter((r) => r.storm!.older > 0 || !r.storm!.finalEqual);
   if (bad.length) {

@@ -5,10 +5,9 @@
  * Redis commands. Work is charged to a request when it runs in that request's async context
  * (AsyncLocalStorage entered where Node emits the request), so background work (the count resync,
  * sweeps, the storm's check-ins) is told apart from what answering costs. Writes the running totals as
- * JSON to $READ_COUNT_FILE every 100 ms, for bench/venues-bench.ts.
+ * to the parent over IPC when asked ('read-counts'), for bench/venues-bench.ts.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -72,13 +71,11 @@ for (const Store of [MemoryPresenceStore, DynamoPresenceStore]) {
   });
 }
 
-const file = process.env.READ_COUNT_FILE;
-if (file) {
-  // Written aside and renamed, so a reader never sees half a file.
-  const write = () => {
-    writeFileSync(`${file}.tmp`, JSON.stringify(counts));
-    renameSync(`${file}.tmp`, file);
-  };
-  setInterval(write, 100).unref();
-  process.on('exit', write);
+// Asked over the IPC channel the benchmark opened: no file written on a timer inside the measured process.
+if (process.send) {
+  process.on('message', (m: unknown) => {
+    if (m === 'read-counts') process.send!({ readCounts: counts });
+  });
+  // The channel alone must not keep a server that was told to stop alive.
+  process.channel?.unref();
 }
