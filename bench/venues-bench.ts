@@ -33,7 +33,7 @@ import { AccessTokens } from '../server/auth/access-tokens';
 import { openDatabase } from '../server/storage/database';
 import { haversineMeters } from '../server/venues/geo';
 import { findNearestVenues } from '../server/venues/nearest-venues';
-import { CANDIDATE_CAP } from '../server/venues/venue-answers';
+import { CANDIDATE_CAP, CELL_HALF_DIAGONAL_M, couldWin, roundToCell } from '../server/venues/venue-answers';
 import { loadVenueDetails } from '../server/venues/venue-details';
 import { ensurePostgres, ensureRedis } from '../scripts/lib/services';
 import { startDynamoLocal, type DynamoLocal } from '../scripts/lib/dynamo-local';
@@ -329,10 +329,15 @@ async function explainColdPath(prisma: Awaited<ReturnType<typeof openDatabase>>[
     return query.apply(this, a);
   };
   try {
-    const near = await findNearestVenues(prisma, { lat: CENTER.lat, lng: CENTER.lng, radiusMeters: 2_080, limit: CANDIDATE_CAP });
+    const near = await findNearestVenues(prisma, {
+      lat: roundToCell(CENTER.lat),
+      lng: roundToCell(CENTER.lng),
+      radiusMeters: 2_000 + CELL_HALF_DIAGONAL_M,
+      limit: CANDIDATE_CAP,
+    });
     await loadVenueDetails(
       prisma,
-      near.map((n) => n.id),
+      couldWin(near, 50).map((n) => n.id),
     );
   } finally {
     proto.query = query;

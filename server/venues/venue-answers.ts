@@ -7,7 +7,7 @@ import { friendCache } from '../social/friend-cache';
 import type { PresenceDirectory } from '../social/presence-directory';
 import type { CountTable } from './count-table';
 import { findNearestVenues, rankByDistance, type VenuePoint } from './nearest-venues';
-import { loadVenueDetails, type VenueDetails } from './venue-details';
+import { loadVenueDetails, type VenueRow } from './venue-details';
 import { fragmentOf, specialsTonightJson, type VenueFragment } from './venue-fragments';
 
 /**
@@ -25,11 +25,24 @@ export const roundToCell = (v: number) => Math.round(v / CELL_DEGREES) * CELL_DE
 /** What the shared (Redis) cache holds per cell and per venue; `loadedAt` lets every node expire its copy with it. */
 interface CachedCell {
   loadedAt: number;
-  venues: VenueDetails[];
+  venues: VenueRow[];
 }
 interface CachedVenue {
   loadedAt: number;
-  venue: VenueDetails | null;
+  venue: VenueRow | null;
+}
+
+/**
+ * The candidates (ranked from the cell centre) that can be among the `limit` nearest for some point of
+ * the cell. A point is at most h = CELL_HALF_DIAGONAL_M from the centre, so its `limit`-th nearest is
+ * at most d + h away, d being the centre's `limit`-th nearest; a venue farther than d + 2h from the
+ * centre is farther than that from every point of the cell. Only these need details loaded: about a
+ * third of the candidates in a dense centre.
+ */
+export function couldWin<T extends { distanceMeters: number }>(ranked: T[], limit: number): T[] {
+  if (ranked.length <= limit) return ranked;
+  const cutoff = ranked[limit - 1]!.distanceMeters + 2 * CELL_HALF_DIAGONAL_M;
+  return ranked.filter((r) => r.distanceMeters <= cutoff);
 }
 
 const MAX_CELLS = 5_000;
@@ -69,7 +82,7 @@ export class VenueAnswers {
     return this.d.ctx.config.VENUES_CACHE_SECONDS;
   }
 
-  private keep(details: VenueDetails, expiresAt: number): VenueFragment {
+  private keep(details: VenueRow, expiresAt: number): VenueFragment {
     const known = this.fragments.get(details.id);
     if (known && known.expiresAt >= expiresAt) return known;
     const f = fragmentOf(details, expiresAt);
@@ -81,10 +94,11 @@ export class VenueAnswers {
     lat: number;
     lng: number;
     radiusMeters: number;
+    limit: number;
   }): Promise<{ points: VenuePoint[]; fragments: Map<string, VenueFragment> }> {
     const { ctx } = this.d;
     const now = ctx.now();
-    const key = `venues:near:v2:${roundToCell(q.lat).toFixed(3)}:${roundToCell(q.lng).toFixed(3)}:${q.radiusMeters}`;
+    const key = `venues:near:v3:${roundToCell(q.lat).toFixed(3)}:${roundToCell(q.lng).toFixed(3)}:${q.radiusMeters}:${q.limit}`;
     const cell = this.cells.get(key);
     if (cell && cell.expiresAt > now) {
       const fragments = new Map<string, VenueFragment>();
@@ -109,15 +123,16 @@ export class VenueAnswers {
         radiusMeters: q.radiusMeters + CELL_HALF_DIAGONAL_M,
         limit: CANDIDATE_CAP,
       });
+      const winners = couldWin(near, q.limit);
       const details = new Map(
         (
           await loadVenueDetails(
             ctx.db.prisma,
-            near.map((n) => n.id),
+            winners.map((n) => n.id),
           )
         ).map((v) => [v.id, v]),
       );
-      return { loadedAt: ctx.now(), venues: near.map((n) => details.get(n.id)).filter((v): v is VenueDetails => v !== undefined) };
+      return { loadedAt: ctx.now(), venues: winners.map((n) => details.get(n.id)).filter((v): v is VenueRow => v !== undefined) };
     });
     cacheLookups(ctx).inc({ cache: 'venues-near', result: hit ? 'hit' : 'miss' });
     const expiresAt = value.loadedAt + this.ttlSeconds * 1000;
@@ -133,7 +148,7 @@ export class VenueAnswers {
     const known = this.fragments.get(venueId);
     if (known && known.expiresAt > now) return known;
     if ((this.missing.get(venueId) ?? 0) > now) return null;
-    const { value } = await queryCache(ctx).getOrLoad<CachedVenue>(`venues:one:v2:${venueId}`, this.ttlSeconds, async () => {
+    const { value } = await queryCache(ctx).getOrLoad<CachedVenue>(`venues:one:v3:${venueId}`, this.ttlSeconds, async () => {
       const [v] = await loadVenueDetails(ctx.db.prisma, [venueId]);
       // null is cached too, so a scan of made-up ids does not reach the database each time.
       return { loadedAt: ctx.now(), venue: v ?? null };
