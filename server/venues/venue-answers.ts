@@ -6,7 +6,7 @@ import { AppError } from '../errors';
 import { friendCache } from '../social/friend-cache';
 import type { PresenceDirectory } from '../social/presence-directory';
 import type { CountTable } from './count-table';
-import { findNearestVenues, rankByDistance, type VenuePoint } from './nearest-venues';
+import { findNearestVenues, rankByDistance, type RankedVenue, type VenuePoint } from './nearest-venues';
 import { loadVenueDetails, type VenueRow } from './venue-details';
 import { fragmentOf, specialsTonightJson, type VenueFragment } from './venue-fragments';
 
@@ -46,6 +46,7 @@ export function couldWin<T extends { distanceMeters: number }>(ranked: T[], limi
 }
 
 const MAX_CELLS = 5_000;
+const MAX_RANKINGS = 10_000;
 const MAX_FRAGMENTS = 50_000;
 
 function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
@@ -73,6 +74,7 @@ export interface VenueAnswersDeps {
 export class VenueAnswers {
   private readonly cells = new Map<string, { candidates: VenuePoint[]; expiresAt: number }>();
   private readonly fragments = new Map<string, VenueFragment>();
+  private readonly rankings = new Map<string, { points: VenuePoint[]; ranked: RankedVenue[] }>();
   /** Venues asked for by id that do not exist, so a scan of made-up ids stays off the database. */
   private readonly missing = new Map<string, number>();
 
@@ -198,7 +200,7 @@ export class VenueAnswers {
   /** The `NearbyVenuesResponse` as JSON text. */
   async nearby(q: { lat: number; lng: number; radiusMeters: number; limit: number }, userId: string | null): Promise<string> {
     const { points, fragments } = await this.candidates(q);
-    const ranked = rankByDistance(q, points, q.radiusMeters, q.limit);
+    const ranked = this.ranked(q, points);
     const live = await this.live(
       userId,
       ranked.map((r) => r.id),
@@ -206,6 +208,19 @@ export class VenueAnswers {
     const now = this.d.ctx.now();
     const venues = ranked.map((r) => this.venueJson(fragments.get(r.id)!, live, now, r.distanceMeters));
     return `{"venues":[${venues.join(',')}],"radiusMeters":${JSON.stringify(q.radiusMeters)}}`;
+  }
+
+  /**
+   * The ranking is a pure function of the cell's candidate list (the same array until the cell is
+   * refilled) and the exact question, so a caller asking again from the same spot reuses it.
+   */
+  private ranked(q: { lat: number; lng: number; radiusMeters: number; limit: number }, points: VenuePoint[]): RankedVenue[] {
+    const key = `${q.lat}:${q.lng}:${q.radiusMeters}:${q.limit}`;
+    const known = this.rankings.get(key);
+    if (known && known.points === points) return known.ranked;
+    const ranked = rankByDistance(q, points, q.radiusMeters, q.limit);
+    if (this.ttlSeconds > 0) remember(this.rankings, key, { points, ranked }, MAX_RANKINGS);
+    return ranked;
   }
 
   /** `{ venue: VenueView }` as JSON text. */
