@@ -10,7 +10,13 @@ import { cpus, totalmem } from 'node:os';
 const BENCHES: { name: string; script: string; args?: string[]; needs?: string }[] = [
   { name: 'fanout', script: 'bench/fanout-bench.ts' },
   { name: 'heartbeat-writes', script: 'bench/heartbeat-writes-bench.ts', needs: 'DynamoDB Local (Java 17)' },
-  { name: 'venues', script: 'bench/venues-bench.ts', needs: 'PostgreSQL and Redis on localhost' },
+  // Issue 19: cold and warm, this code beside VENUES_READS=per-request; this code's server profiled.
+  {
+    name: 'venues',
+    script: 'bench/venues-bench.ts',
+    args: ['--profile', '.cache/venues-profiles'],
+    needs: 'PostgreSQL and Redis on localhost',
+  },
   { name: 'loadtest', script: 'bench/loadtest-bench.ts', needs: 'PostgreSQL, Redis, DynamoDB Local' },
   { name: 'sockets', script: 'bench/sockets-bench.ts' },
   { name: 'checkin-cost', script: 'bench/checkin-cost-bench.ts', needs: 'PostgreSQL, Redis, DynamoDB Local' },

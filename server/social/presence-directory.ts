@@ -22,6 +22,9 @@ interface Seen {
  */
 export class PresenceDirectory {
   private readonly seen = new Map<string, Seen>();
+  /** Users venue answers asked about, and when last: the background refresh keeps these fresh. */
+  private readonly askedAt = new Map<string, number>();
+  private readonly reading = new Map<string, Promise<string | null>>();
   private seq = 0;
   storeReads = 0;
 
@@ -30,6 +33,8 @@ export class PresenceDirectory {
     private readonly now: () => number,
     private readonly freshMs: number,
     private readonly maxEntries = 500_000,
+    /** How long after a caller last asked about a user the refresh keeps reading them. */
+    private readonly askedForMs = 10 * 60_000,
   ) {}
 
   /** The journal's batch on the node where the changes were made. */
@@ -53,24 +58,104 @@ export class PresenceDirectory {
     const out = new Map<string, string | null>();
     const unsure: string[] = [];
     for (const id of userIds) {
+      this.askedAt.delete(id);
+      if (this.askedAt.size >= this.maxEntries) {
+        const oldest = this.askedAt.keys().next();
+        if (!oldest.done) this.askedAt.delete(oldest.value);
+      }
+      this.askedAt.set(id, now);
       const s = this.seen.get(id);
       if (s && now - s.heardAt < this.freshMs) out.set(id, s.venueId);
       else unsure.push(id);
     }
     if (unsure.length === 0) return out;
-    const startSeq = this.seq;
-    this.storeReads += unsure.length;
-    await mapLimit(unsure, 32, async (id) => {
-      const p = await this.store.get(id, now);
-      const venueId = p?.visible ? p.venueId : null;
-      const s = this.seen.get(id);
-      if (s && s.seq > startSeq) {
-        out.set(id, s.venueId);
-        return;
+    const read = await this.read(unsure, now);
+    for (const [id, venueId] of read) out.set(id, venueId);
+    return out;
+  }
+
+  /**
+   * Re-reads, off the request path, everyone asked about within `askedForMs` whose entry is older than
+   * half of `freshMs`, so in a steady state a caller's friends are always answered from memory; the
+   * directory is then never more than about half an interval behind the store for them.
+   */
+  async refresh(): Promise<void> {
+    const now = this.now();
+    const due: string[] = [];
+    for (const [id, at] of this.askedAt) {
+      if (now - at > this.askedForMs) {
+        this.askedAt.delete(id);
+        continue;
       }
-      out.set(id, venueId);
-      this.set(id, venueId, now);
-    });
+      const s = this.seen.get(id);
+      if (!s || now - s.heardAt >= this.freshMs / 2) due.push(id);
+    }
+    if (due.length > 0) await this.read(due, now);
+  }
+
+  /** Runs `refresh` every half `freshMs` until `stop`. */
+  start(onError: (err: unknown) => void): { stop(): void } {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.refresh()
+        .catch(onError)
+        .finally(() => (running = false));
+    }, this.freshMs / 2);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
+  }
+
+  /** Store reads, one in flight per user however many callers wait for it. */
+  private async read(userIds: string[], now: number): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    const mine: string[] = [];
+    const waits: Promise<void>[] = [];
+    for (const id of userIds) {
+      const running = this.reading.get(id);
+      if (running) waits.push(running.then((v) => void out.set(id, v)));
+      else mine.push(id);
+    }
+    if (mine.length > 0) {
+      const startSeq = this.seq;
+      this.storeReads += mine.length;
+      const done = new Map<string, (v: string | null) => void>();
+      const failed = new Map<string, (e: unknown) => void>();
+      for (const id of mine) {
+        const p = new Promise<string | null>((res, rej) => {
+          done.set(id, res);
+          failed.set(id, rej);
+        });
+        // A failure reaches whoever waits; nobody waiting must not make it unhandled.
+        p.catch(() => undefined);
+        this.reading.set(id, p);
+      }
+      let firstError: unknown;
+      waits.push(
+        mapLimit(mine, 32, async (id) => {
+          try {
+            const p = await this.store.get(id, now);
+            const venueId = p?.visible ? p.venueId : null;
+            const s = this.seen.get(id);
+            // A relay heard while the read ran is newer than the read.
+            const answer = s && s.seq > startSeq ? s.venueId : venueId;
+            if (!(s && s.seq > startSeq)) this.set(id, venueId, now);
+            out.set(id, answer);
+            done.get(id)!(answer);
+          } catch (err) {
+            // Not thrown here: every other user of the batch must still be read and answered.
+            firstError ??= err;
+            failed.get(id)!(err);
+          } finally {
+            this.reading.delete(id);
+          }
+        }).then(() => {
+          if (firstError !== undefined) throw firstError;
+        }),
+      );
+    }
+    await Promise.all(waits);
     return out;
   }
 

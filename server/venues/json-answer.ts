@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip as gzipCb, constants } from 'node:zlib';
 import type { Request, Response } from 'express';
@@ -8,6 +8,14 @@ const gzip = promisify(gzipCb);
 /** Below this a gzip header and a CPU slice cost more than the bytes saved. */
 export const COMPRESS_FROM_BYTES = 4_096;
 const MAX_COMPRESSED = 256;
+/** Last answers kept for a repeat (about 50 KB each, twice: text and bytes). */
+const MAX_PREPARED = 256;
+
+interface Prepared {
+  body: string;
+  etag: string;
+  bytes: Buffer;
+}
 
 /**
  * Sends a JSON answer built as text with a strong ETag of its bytes (a client or proxy revalidates
@@ -18,9 +26,14 @@ const MAX_COMPRESSED = 256;
  */
 export class JsonAnswers {
   private readonly compressed = new Map<string, Promise<Buffer>>();
+  private readonly prepared = new Map<string, Prepared>();
 
-  async send(req: Request, res: Response, body: string, opts: { personal: boolean }): Promise<void> {
-    const etag = `"${createHash('sha1').update(body).digest('base64url').slice(0, 27)}"`;
+  /**
+   * `repeatKey` names the question (caller and URL): when its answer is the same text as last time (the
+   * usual case between two count changes), the bytes and ETag are reused, not encoded and hashed again.
+   */
+  async send(req: Request, res: Response, body: string, opts: { personal: boolean; repeatKey?: string }): Promise<void> {
+    const { etag, bytes } = this.prepare(body, opts.repeatKey);
     res.set('ETag', etag);
     res.set('Cache-Control', opts.personal ? 'private, no-cache' : 'public, no-cache');
     res.vary('Accept-Encoding');
@@ -29,17 +42,34 @@ export class JsonAnswers {
       res.status(304).end();
       return;
     }
-    res.type('application/json');
+    // Bytes, not text, go out: say the charset Express would have added to a string body.
+    res.set('Content-Type', 'application/json; charset=utf-8');
     // Only when asked: a client that sends no Accept-Encoding gets plain JSON, whatever RFC 9110 allows.
     if (body.length >= COMPRESS_FROM_BYTES && req.headers['accept-encoding'] && req.acceptsEncodings('gzip') === 'gzip') {
       res.set('Content-Encoding', 'gzip');
-      res.send(await this.gzipped(etag, body));
+      res.send(await this.gzipped(etag, bytes));
       return;
     }
-    res.send(body);
+    res.send(bytes);
   }
 
-  private gzipped(etag: string, body: string): Promise<Buffer> {
+  private prepare(body: string, key: string | undefined): Prepared {
+    const last = key === undefined ? undefined : this.prepared.get(key);
+    if (last && last.body === body) return last;
+    const bytes = Buffer.from(body, 'utf8');
+    const p = { body, bytes, etag: `"${hash('sha1', bytes, 'base64url').slice(0, 27)}"` };
+    if (key !== undefined) {
+      this.prepared.delete(key);
+      if (this.prepared.size >= MAX_PREPARED) {
+        const oldest = this.prepared.keys().next();
+        if (!oldest.done) this.prepared.delete(oldest.value);
+      }
+      this.prepared.set(key, p);
+    }
+    return p;
+  }
+
+  private gzipped(etag: string, body: Buffer): Promise<Buffer> {
     let out = this.compressed.get(etag);
     if (out) return out;
     // Level 4: most of level 6's ratio on JSON at about half the CPU, off the event loop.

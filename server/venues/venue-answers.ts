@@ -6,8 +6,8 @@ import { AppError } from '../errors';
 import { friendCache } from '../social/friend-cache';
 import type { PresenceDirectory } from '../social/presence-directory';
 import type { CountTable } from './count-table';
-import { findNearestVenues, rankByDistance, type VenuePoint } from './nearest-venues';
-import { loadVenueDetails, type VenueDetails } from './venue-details';
+import { findNearestVenues, rankByDistance, type RankedVenue, type VenuePoint } from './nearest-venues';
+import { loadVenueDetails, type VenueRow } from './venue-details';
 import { fragmentOf, specialsTonightJson, type VenueFragment } from './venue-fragments';
 
 /**
@@ -25,14 +25,28 @@ export const roundToCell = (v: number) => Math.round(v / CELL_DEGREES) * CELL_DE
 /** What the shared (Redis) cache holds per cell and per venue; `loadedAt` lets every node expire its copy with it. */
 interface CachedCell {
   loadedAt: number;
-  venues: VenueDetails[];
+  venues: VenueRow[];
 }
 interface CachedVenue {
   loadedAt: number;
-  venue: VenueDetails | null;
+  venue: VenueRow | null;
+}
+
+/**
+ * The candidates (ranked from the cell centre) that can be among the `limit` nearest for some point of
+ * the cell. A point is at most h = CELL_HALF_DIAGONAL_M from the centre, so its `limit`-th nearest is
+ * at most d + h away, d being the centre's `limit`-th nearest; a venue farther than d + 2h from the
+ * centre is farther than that from every point of the cell. Only these need details loaded: about a
+ * third of the candidates in a dense centre.
+ */
+export function couldWin<T extends { distanceMeters: number }>(ranked: T[], limit: number): T[] {
+  if (ranked.length <= limit) return ranked;
+  const cutoff = ranked[limit - 1]!.distanceMeters + 2 * CELL_HALF_DIAGONAL_M;
+  return ranked.filter((r) => r.distanceMeters <= cutoff);
 }
 
 const MAX_CELLS = 5_000;
+const MAX_RANKINGS = 10_000;
 const MAX_FRAGMENTS = 50_000;
 
 function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
@@ -60,6 +74,7 @@ export interface VenueAnswersDeps {
 export class VenueAnswers {
   private readonly cells = new Map<string, { candidates: VenuePoint[]; expiresAt: number }>();
   private readonly fragments = new Map<string, VenueFragment>();
+  private readonly rankings = new Map<string, { points: VenuePoint[]; ranked: RankedVenue[] }>();
   /** Venues asked for by id that do not exist, so a scan of made-up ids stays off the database. */
   private readonly missing = new Map<string, number>();
 
@@ -69,7 +84,7 @@ export class VenueAnswers {
     return this.d.ctx.config.VENUES_CACHE_SECONDS;
   }
 
-  private keep(details: VenueDetails, expiresAt: number): VenueFragment {
+  private keep(details: VenueRow, expiresAt: number): VenueFragment {
     const known = this.fragments.get(details.id);
     if (known && known.expiresAt >= expiresAt) return known;
     const f = fragmentOf(details, expiresAt);
@@ -81,10 +96,11 @@ export class VenueAnswers {
     lat: number;
     lng: number;
     radiusMeters: number;
+    limit: number;
   }): Promise<{ points: VenuePoint[]; fragments: Map<string, VenueFragment> }> {
     const { ctx } = this.d;
     const now = ctx.now();
-    const key = `venues:near:v2:${roundToCell(q.lat).toFixed(3)}:${roundToCell(q.lng).toFixed(3)}:${q.radiusMeters}`;
+    const key = `venues:near:v3:${roundToCell(q.lat).toFixed(3)}:${roundToCell(q.lng).toFixed(3)}:${q.radiusMeters}:${q.limit}`;
     const cell = this.cells.get(key);
     if (cell && cell.expiresAt > now) {
       const fragments = new Map<string, VenueFragment>();
@@ -109,15 +125,16 @@ export class VenueAnswers {
         radiusMeters: q.radiusMeters + CELL_HALF_DIAGONAL_M,
         limit: CANDIDATE_CAP,
       });
+      const winners = couldWin(near, q.limit);
       const details = new Map(
         (
           await loadVenueDetails(
             ctx.db.prisma,
-            near.map((n) => n.id),
+            winners.map((n) => n.id),
           )
         ).map((v) => [v.id, v]),
       );
-      return { loadedAt: ctx.now(), venues: near.map((n) => details.get(n.id)).filter((v): v is VenueDetails => v !== undefined) };
+      return { loadedAt: ctx.now(), venues: winners.map((n) => details.get(n.id)).filter((v): v is VenueRow => v !== undefined) };
     });
     cacheLookups(ctx).inc({ cache: 'venues-near', result: hit ? 'hit' : 'miss' });
     const expiresAt = value.loadedAt + this.ttlSeconds * 1000;
@@ -133,7 +150,7 @@ export class VenueAnswers {
     const known = this.fragments.get(venueId);
     if (known && known.expiresAt > now) return known;
     if ((this.missing.get(venueId) ?? 0) > now) return null;
-    const { value } = await queryCache(ctx).getOrLoad<CachedVenue>(`venues:one:v2:${venueId}`, this.ttlSeconds, async () => {
+    const { value } = await queryCache(ctx).getOrLoad<CachedVenue>(`venues:one:v3:${venueId}`, this.ttlSeconds, async () => {
       const [v] = await loadVenueDetails(ctx.db.prisma, [venueId]);
       // null is cached too, so a scan of made-up ids does not reach the database each time.
       return { loadedAt: ctx.now(), venue: v ?? null };
@@ -183,7 +200,7 @@ export class VenueAnswers {
   /** The `NearbyVenuesResponse` as JSON text. */
   async nearby(q: { lat: number; lng: number; radiusMeters: number; limit: number }, userId: string | null): Promise<string> {
     const { points, fragments } = await this.candidates(q);
-    const ranked = rankByDistance(q, points, q.radiusMeters, q.limit);
+    const ranked = this.ranked(q, points);
     const live = await this.live(
       userId,
       ranked.map((r) => r.id),
@@ -191,6 +208,19 @@ export class VenueAnswers {
     const now = this.d.ctx.now();
     const venues = ranked.map((r) => this.venueJson(fragments.get(r.id)!, live, now, r.distanceMeters));
     return `{"venues":[${venues.join(',')}],"radiusMeters":${JSON.stringify(q.radiusMeters)}}`;
+  }
+
+  /**
+   * The ranking is a pure function of the cell's candidate list (the same array until the cell is
+   * refilled) and the exact question, so a caller asking again from the same spot reuses it.
+   */
+  private ranked(q: { lat: number; lng: number; radiusMeters: number; limit: number }, points: VenuePoint[]): RankedVenue[] {
+    const key = `${q.lat}:${q.lng}:${q.radiusMeters}:${q.limit}`;
+    const known = this.rankings.get(key);
+    if (known && known.points === points) return known.ranked;
+    const ranked = rankByDistance(q, points, q.radiusMeters, q.limit);
+    if (this.ttlSeconds > 0) remember(this.rankings, key, { points, ranked }, MAX_RANKINGS);
+    return ranked;
   }
 
   /** `{ venue: VenueView }` as JSON text. */

@@ -1,5 +1,5 @@
 import { isSpecialTonight } from './tonight';
-import type { VenueDetails } from './venue-details';
+import type { VenueRow } from './venue-details';
 
 const DAY_MS = 86_400_000;
 const NIGHT_STARTS_AT_MS = 6 * 3_600_000;
@@ -10,7 +10,7 @@ const NIGHT_STARTS_AT_MS = 6 * 3_600_000;
  * (distance, count, friends) and tonight's specials spliced in between.
  */
 export interface VenueFragment {
-  details: VenueDetails;
+  details: VenueRow;
   head: string;
   tail: string;
   /** Node-memory expiry, the same moment the shared cache entry it came from expires. */
@@ -18,7 +18,7 @@ export interface VenueFragment {
   tonight?: { json: string; from: number; until: number };
 }
 
-export function fragmentOf(d: VenueDetails, expiresAt: number): VenueFragment {
+export function fragmentOf(d: VenueRow, expiresAt: number): VenueFragment {
   const head = JSON.stringify({
     id: d.id,
     slug: d.slug,
@@ -29,7 +29,7 @@ export function fragmentOf(d: VenueDetails, expiresAt: number): VenueFragment {
     address: d.address,
     coverImageUrl: d.coverImageUrl,
   }).slice(0, -1);
-  return { details: d, head, tail: `,"menu":${JSON.stringify(d.menu)}}`, expiresAt };
+  return { details: d, head, tail: `,"menu":${d.menuJson}}`, expiresAt };
 }
 
 /** The next moment the list of tonight's specials can change: a night's 06:00 cut-over or a special's start or end. */

@@ -17,6 +17,9 @@ export function buildVenues(ctx: AppContext, realtime: Pick<Realtime, 'fanout' |
   realtime.journal.onFlush(directory.onJournal);
   realtime.fanout.outbox.onPeople((relays) => directory.onRelays(relays));
   ctx.io.on('venue:people-changes', (relays) => directory.onRelays(relays));
+  // Keeps the friends venue answers asked about fresh off the request path (no store read per answer).
+  const refresh = directory.start((err) => ctx.logger.warn({ err }, 'presence directory refresh failed'));
+  ctx.stoppables.push({ name: 'presence directory refresh', stop: () => refresh.stop() });
   const table = realtime.fanout.table;
   const answers = new VenueAnswers({ ctx, counts: table, directory });
   new Counter({

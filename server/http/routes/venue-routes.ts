@@ -25,7 +25,10 @@ export function venueRoutes(ctx: AppContext, answers: VenueAnswers): Router {
       res.json(await nearbyVenuesPerRequest(ctx, query, userId));
       return;
     }
-    await json.send(req, res, await answers.nearby(query, userId), { personal: userId !== null });
+    await json.send(req, res, await answers.nearby(query, userId), {
+      personal: userId !== null,
+      repeatKey: `${userId ?? ''} ${req.originalUrl}`,
+    });
   });
 
   router.get('/api/venues/:id', auth, async (req, res) => {
@@ -35,7 +38,10 @@ export function venueRoutes(ctx: AppContext, answers: VenueAnswers): Router {
       res.json({ venue: await venueByIdPerRequest(ctx, id, userId) });
       return;
     }
-    await json.send(req, res, await answers.byId(id, userId), { personal: userId !== null });
+    await json.send(req, res, await answers.byId(id, userId), {
+      personal: userId !== null,
+      repeatKey: `${userId ?? ''} ${req.originalUrl}`,
+    });
   });
 
   return router;
