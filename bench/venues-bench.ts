@@ -31,7 +31,7 @@ import { io as ioClient, type Socket } from 'socket.io-client';
 import { ClientEvent, type VenueCount } from '../protocol/events';
 import { AccessTokens } from '../server/auth/access-tokens';
 import { openDatabase } from '../server/storage/database';
-import { haversineMeters } from '../server/venues/geo';
+import { distanceMeters } from '../server/geo/distance';
 import { findNearestVenues } from '../server/venues/nearest-venues';
 import { CANDIDATE_CAP, CELL_HALF_DIAGONAL_M, couldWin, roundToCell } from '../server/venues/venue-answers';
 import { loadVenueDetails } from '../server/venues/venue-details';
@@ -306,7 +306,7 @@ async function seed(): Promise<Seeded> {
   plans = await explainColdPath(prisma);
   await db.close();
   const nearest = rows
-    .map((v) => ({ v, d: haversineMeters(CENTER.lat, CENTER.lng, v.latitude, v.longitude) }))
+    .map((v) => ({ v, d: distanceMeters(CENTER.lat, CENTER.lng, v.latitude, v.longitude) }))
     .sort((a, b) => a.d - b.d)
     .slice(0, 50)
     .map((x) => x.v);
