@@ -43,6 +43,8 @@ export interface ChaosReport {
   abandoned: number;
   /** Stays the kill orphaned (phones at a venue), of which the abandoned ones must be ended by a survivor. */
   orphanedStays: number;
+  /** Of those, still held by the dead node when the survivors had reaped it (the phones that never came back). */
+  reaped: number;
   /** Seconds from the SIGKILL until every live node's counts were exact again (null: not within the probe limit). */
   recoverySeconds: number | null;
   /** The survivors' own figure (treatme_node_recovery_seconds: last lease renewal → last stay ended). */
@@ -64,6 +66,7 @@ export function emptyChaosReport(o: ChaosOptions): ChaosReport {
     reconnected: 0,
     abandoned: 0,
     orphanedStays: 0,
+    reaped: 0,
     recoverySeconds: null,
     serverRecoverySeconds: null,
     restartedAfterSeconds: null,
@@ -75,21 +78,24 @@ export function emptyChaosReport(o: ChaosOptions): ChaosReport {
 }
 
 /**
- * Where the faults fall in a night of `durationMs` with quiesce points at q/Q of it: the kill between
- * the first two checkpoints, the Redis restart between the second and third (or late in the night when
- * there are fewer), so each checkpoint after a fault judges the recovered cluster.
+ * Where the faults fall in a night of `durationMs` with quiesce points at q/Q of it: the kill just after
+ * the first checkpoint, the Redis restart just after the second (or a quarter night after the kill when
+ * there are fewer), so the next checkpoint after each fault judges the recovered cluster. Early in a
+ * checkpoint's interval, because a checkpoint that must wait for a recovery window pauses the night
+ * and a pause longer than the heartbeat timeout would time every phone out.
  */
 export function chaosMoments(durationMs: number, quiescePoints: number): { killAtT: number; redisAtT: number } {
   const q = Math.max(1, quiescePoints);
   const at = (fraction: number) => Math.round(fraction * durationMs);
-  if (q >= 3) return { killAtT: at(1.4 / q), redisAtT: at(2.4 / q) };
+  if (q >= 3) return { killAtT: at(1 / q + 0.02), redisAtT: at(2 / q + 0.02) };
+  if (q === 2) return { killAtT: at(0.52), redisAtT: at(0.77) };
   return { killAtT: at(0.3), redisAtT: at(0.6) };
 }
 
 export function chaosText(r: ChaosReport): string[] {
   const s = (x: number | null) => (x === null ? 'not within the probe limit' : `${x.toFixed(1)} s`);
   const lines = [
-    `chaos: SIGKILL node${r.node} at trace ${(r.killedAtT / 60_000).toFixed(1)} min: ${r.phones} phones on it, ${r.reconnected} reconnected to survivors, ${r.abandoned} abandoned; ${r.orphanedStays} stays orphaned`,
+    `chaos: SIGKILL node${r.node} at trace ${(r.killedAtT / 60_000).toFixed(1)} min: ${r.phones} phones on it, ${r.reconnected} reconnected to survivors, ${r.abandoned} abandoned; ${r.orphanedStays} stays orphaned, ${r.reaped} ended by a survivor`,
     `chaos: recovery ${s(r.recoverySeconds)} from the kill until every count was exact (servers' own: ${r.serverRecoverySeconds === null ? 'not reported' : `${r.serverRecoverySeconds.toFixed(1)} s from the last lease renewal`}); node${r.node} back after ${s(r.restartedAfterSeconds)}`,
   ];
   if (r.redisKilledAtT !== null)

@@ -233,6 +233,23 @@ export class PresenceModel {
     return true;
   }
 
+  /**
+   * The survivors were seen to have reaped the dead node (its lease claimed, every count exact without
+   * its orphans): the stays it still held are over, and the model need not wait out their window.
+   */
+  orphansReaped(): number {
+    let n = 0;
+    for (const s of this.users.values()) {
+      if (!s.orphaned) continue;
+      if (s.venue !== null) n++;
+      s.venue = null;
+      s.orphaned = null;
+      s.unsure = false;
+      s.alt = null;
+    }
+    return n;
+  }
+
   /** Users still orphaned by a killed node (not reconnected, not reaped as far as the model knows). */
   orphans(): number {
     let n = 0;

@@ -60,6 +60,8 @@ export interface QuiescePoint {
   q: number;
   traceT: number;
   urls: string[];
+  /** Nodes down at this checkpoint (chaos): not asked for their counts. */
+  down?: number[];
   model: PresenceModel;
   viewers: ViewerState[];
   trace: Trace;
@@ -516,7 +518,9 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   // ---- chaos: the faults and what the phones do about them ------------------------------------
   const chaos = o.chaos;
   const chaosReport = chaos ? emptyChaosReport(chaos) : undefined;
+  // Recovery windows a checkpoint waits out (the reap, the Redis return), and the rest (the restart).
   const chaosWork: Promise<void>[] = [];
+  const chaosTail: Promise<void>[] = [];
   const liveUrls = () => o.urls.filter((_, i) => !down.has(i));
   /** Every live node's fresh counts within the model's range, with the killed node's orphans ended. */
   const countsExact = async (orphansGone: boolean): Promise<boolean> => {
@@ -599,18 +603,23 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     }
     // Phones already closed whose stay the dead node held (a grace period it may not have written yet).
     for (const [u, node] of stayNode) if (node === k && !userSockets.has(u)) model.nodeLost(u, killedAt, c.leaseMs, c.reapWithinMs);
-    chaosWork.push(
-      (async () => {
-        const limit = killedAt + c.probeLimitMs;
-        while (Date.now() < limit && !aborted) {
-          await sleep(250);
-          if ((await serverRecoverySeconds(liveUrls())) === null) continue;
-          if (await countsExact(true)) {
-            r.recoverySeconds = (Date.now() - killedAt) / 1000;
-            break;
-          }
+    const recovered = (async () => {
+      const limit = killedAt + c.probeLimitMs;
+      while (Date.now() < limit && !aborted) {
+        await sleep(250);
+        if ((await serverRecoverySeconds(liveUrls())) === null) continue;
+        if (await countsExact(true)) {
+          r.recoverySeconds = (Date.now() - killedAt) / 1000;
+          r.reaped = model.orphansReaped();
+          break;
         }
-        r.serverRecoverySeconds = await serverRecoverySeconds(liveUrls());
+      }
+      r.serverRecoverySeconds = await serverRecoverySeconds(liveUrls());
+    })();
+    chaosWork.push(recovered);
+    // Back as a new incarnation once its stays are settled; checkpoints meanwhile judge the survivors.
+    chaosTail.push(
+      recovered.then(async () => {
         try {
           await c.restart(k);
           down.delete(k);
@@ -620,7 +629,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
           aborted = `chaos: node${k} did not come back: ${err instanceof Error ? err.message.slice(0, 500) : String(err)}`;
           wake?.();
         }
-      })(),
+      }),
     );
   };
   const restartRedis = (traceT: number) => {
@@ -726,6 +735,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
           q: ev.q,
           traceT: ev.t,
           urls: o.urls,
+          down: [...down],
           model,
           viewers: [...observers, ...viewers.values()],
           trace,
@@ -744,7 +754,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       o.progress?.update(done, ev.t, { sockets: userSockets.size, inflight, lagMs: Math.max(0, -wait) });
     }
     await drain();
-    await Promise.all(chaosWork);
+    await Promise.all([...chaosWork, ...chaosTail]);
   } finally {
     clearTimeout(deadline);
     clearInterval(sampler);
