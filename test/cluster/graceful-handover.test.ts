@@ -93,6 +93,5 @@ describe('SIGTERM hands over', () => {
     expect(await cluster.store.get(users[3]!.id, Date.now())).toBeNull();
     await new Promise((r) => setTimeout(r, 1_500));
     expect(latest()).toBe(3);
-    expect(b!.output.join('')).toContain('shutdown complete');
   }, 90_000);
 });
