@@ -687,6 +687,42 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   }, o.sampleEveryMs ?? 500);
   sampler.unref();
 
+  /**
+   * Chaos checkpoints may pause the night longer than the heartbeat timeout (a recovery window to wait
+   * out), which would time out every phone: phones do not stop heartbeating while the judge looks. Those
+   * whose trace heartbeats again right after the checkpoint keep beating through the pause; stalled ones
+   * (no heartbeat coming) stay silent, as the trace says.
+   */
+  const hb = trace.header.heartbeatMs;
+  let stopKeepAlive = () => undefined as void;
+  const keepAlive = (at: number): (() => void) => {
+    if (!chaos) return () => undefined;
+    const beating = new Set<number>();
+    for (const e of trace.events) if (e.e === 'heartbeat' && e.t > at && e.t <= at + 1.5 * hb) beating.add(e.u);
+    let running = 0;
+    const timer = setInterval(
+      () => {
+        // One round at a time, so the drain before the judge sees a moment with nothing in flight.
+        if (running > 0 || aborted) return;
+        for (const u of beating) {
+          if (!userSockets.get(u)?.socket.connected) continue;
+          running++;
+          enqueue(`u${u}`, 'heartbeat', async () => {
+            try {
+              await userEvent({ e: 'heartbeat', u, t: at });
+            } finally {
+              running--;
+            }
+          });
+        }
+      },
+      Math.max(100, hb / o.speed),
+    );
+    timer.unref();
+    stopKeepAlive = () => clearInterval(timer);
+    return stopKeepAlive;
+  };
+
   const MAX_INFLIGHT = 5_000;
   let done = 0;
   try {
@@ -707,6 +743,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       }
       if (ev.e === 'quiesce') {
         const pausedAt = Date.now();
+        const stopBeating = keepAlive(ev.t);
         // A checkpoint judges the recovered cluster: the fault's recovery window runs out first.
         await Promise.all(chaosWork);
         await drain();
@@ -731,18 +768,20 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
           await sleep(250);
         }
         if (aborted) break;
-        await o.onQuiesce?.({
-          q: ev.q,
-          traceT: ev.t,
-          urls: o.urls,
-          down: [...down],
-          model,
-          viewers: [...observers, ...viewers.values()],
-          trace,
-          trail,
-          pausedAt,
-          settledMs: Date.now() - pausedAt,
-        });
+        await o
+          .onQuiesce?.({
+            q: ev.q,
+            traceT: ev.t,
+            urls: o.urls,
+            down: [...down],
+            model,
+            viewers: [...observers, ...viewers.values()],
+            trace,
+            trail,
+            pausedAt,
+            settledMs: Date.now() - pausedAt,
+          })
+          .finally(stopBeating);
         // The trace clock stood still while the world settled.
         clockStart += Date.now() - pausedAt;
       } else {
@@ -756,6 +795,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     await drain();
     await Promise.all([...chaosWork, ...chaosTail]);
   } finally {
+    stopKeepAlive();
     clearTimeout(deadline);
     clearInterval(sampler);
     o.progress?.finish();

@@ -285,6 +285,15 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
               at: Date.now(),
             }).catch((err: unknown) => [`could not read the presence table: ${String(err)}`]);
             for (const l of why) log(l);
+            // What the nodes warned about meanwhile (a lapsed lease, a failed grace cut) often names the cause.
+            for (const node of started?.nodes ?? []) {
+              const tail = node.output
+                .join('')
+                .split('\n')
+                .filter((l) => /"level":(40|50|60)/.test(l))
+                .slice(-8);
+              for (const l of tail) log(`${node.id}: ${l.slice(0, 400)}`);
+            }
           }
         },
       });
