@@ -16,13 +16,16 @@ const HELP = `Friday-night load tester: generate a night of traffic, replay it, 
   --viewers K          map viewers panning (users / 250, at least 4)
   --quiesce Q          judge checkpoints, the last at the end of the night (4)
   --seed S             trace seed (1)
-  --nodes N            nodes to start when no --url is given (1)
+  --nodes N            nodes to start when no --url is given (1; 3 with --chaos)
   --stores S           embedded (one node, no services) | real (PostgreSQL, Redis, DynamoDB Local) (embedded; real when --nodes > 1)
   --url U              replay against running servers instead (repeatable); loopback only unless --allow-remote
   --allow-remote       permit non-loopback --url targets
   --server-timeout S   PRESENCE_TIMEOUT_SECONDS of the --url servers (600)
   --server-grace S     PRESENCE_GRACE_SECONDS of the --url servers (60)
   --no-orders          skip orders, payments, accepts and scans
+  --chaos              SIGKILL one node mid-night and restart Redis (a private redis-server) later; the
+                       judge must find every count exact after each recovery window (real stores)
+  --chaos-redis-down S seconds Redis stays down under --chaos (5)
   --naive              start nodes in naive mode (COUNT_COALESCE_MS=0: broadcast every change)
   --max-clients N      refuse traces needing more sockets than this (20000)
   --max-duration S     stop the replay after S real seconds (900)
@@ -43,7 +46,7 @@ const { values: a } = parseArgs({
     viewers: { type: 'string' },
     quiesce: { type: 'string', default: '4' },
     seed: { type: 'string', default: '1' },
-    nodes: { type: 'string', default: '1' },
+    nodes: { type: 'string' },
     stores: { type: 'string' },
     url: { type: 'string', multiple: true },
     'allow-remote': { type: 'boolean', default: false },
@@ -51,6 +54,8 @@ const { values: a } = parseArgs({
     'server-grace': { type: 'string' },
     'no-orders': { type: 'boolean', default: false },
     naive: { type: 'boolean', default: false },
+    chaos: { type: 'boolean', default: false },
+    'chaos-redis-down': { type: 'string', default: '5' },
     'max-clients': { type: 'string', default: '20000' },
     'max-duration': { type: 'string', default: '900' },
     'trace-in': { type: 'string' },
@@ -78,7 +83,7 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  const nodes = num('nodes', a.nodes, 1);
+  const nodes = num('nodes', a.nodes ?? (a.chaos ? '3' : '1'), 1);
   const stores = (a.stores ?? (nodes > 1 ? 'real' : 'embedded')) as 'embedded' | 'real';
   if (stores !== 'embedded' && stores !== 'real') throw new Error('--stores is embedded or real');
   const common = {
@@ -117,6 +122,8 @@ async function main(): Promise<void> {
     serverTimeoutSeconds: a['server-timeout'] ? num('server-timeout', a['server-timeout'], 1) : undefined,
     serverGraceSeconds: a['server-grace'] ? num('server-grace', a['server-grace']) : undefined,
     dynamoEndpoint: a['dynamo-endpoint'],
+    chaos: a.chaos,
+    chaosRedisDownMs: num('chaos-redis-down', a['chaos-redis-down'], 0) * 1000,
   });
   process.stdout.write(`${outcome.summary}\n`);
   if (a.html) process.stdout.write(`report: ${a.html}\n`);

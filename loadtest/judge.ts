@@ -139,7 +139,10 @@ export async function judgeQuiescePoint(q: QuiescePoint): Promise<QuiesceVerdict
   const ids = venues.map((v) => v.id);
   const before = Date.now();
   const snapshots = await Promise.all(
-    q.urls.map(async (url, node) => ({ label: `server@node${node}`, node, counts: await freshSnapshot(url, ids) })),
+    q.urls
+      .map((url, node) => ({ url, node }))
+      .filter(({ node }) => !q.down?.includes(node))
+      .map(async ({ url, node }) => ({ label: `server@node${node}`, node, counts: await freshSnapshot(url, ids) })),
   );
   const after = Date.now();
   const expected = q.model.expected({ lo: before, hi: after }, venues.length);

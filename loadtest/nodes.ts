@@ -48,6 +48,10 @@ export interface StartedNodes {
   /** Live handle on the cluster's PostgreSQL (real stores only: PGlite has a single owner, the node). */
   db: Database | undefined;
   env: Record<string, string>;
+  /** SIGKILL node i (chaos): no drain, no lease hand-over, as an OOM kill or a lost machine. */
+  kill(i: number): Promise<void>;
+  /** Starts node i again on its port under the same NODE_ID (a new incarnation), ready when this resolves. */
+  restart(i: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -211,6 +215,17 @@ export async function startNodes(o: StartNodesOptions): Promise<StartedNodes> {
     jwtSecret,
     db,
     env,
+    kill: async (i) => {
+      const node = nodes[i]!;
+      if (node.proc.exitCode === null && node.proc.signalCode === null) node.proc.kill('SIGKILL');
+      await node.exited;
+    },
+    restart: async (i) => {
+      const old = nodes[i]!;
+      const node = spawnNode(old.id, Number(new URL(old.url).port), env, o.cwd, o.nodeArgs);
+      nodes[i] = node;
+      await waitReady(node);
+    },
     close: async () => {
       process.off('exit', killAll);
       await Promise.all(nodes.map(stopNode));

@@ -39,6 +39,11 @@ interface UserPresence {
   unsure: boolean;
   /** While unsure after a lost check-in: the venue the user may still be at instead. */
   alt: number | null;
+  /**
+   * The node holding this stay was killed (chaos): no grace cut or heartbeat timeout runs for it any
+   * more, a survivor ends it when the dead node's lease lapses, unless the phone reconnects first.
+   */
+  orphaned: Window | null;
 }
 
 export interface VenueExpectation {
@@ -58,7 +63,16 @@ export class PresenceModel {
   private state(u: number): UserPresence {
     let s = this.users.get(u);
     if (!s) {
-      s = { venue: null, connected: false, beat: { lo: 0, hi: 0 }, since: { lo: 0, hi: 0 }, closed: null, unsure: false, alt: null };
+      s = {
+        venue: null,
+        connected: false,
+        beat: { lo: 0, hi: 0 },
+        since: { lo: 0, hi: 0 },
+        closed: null,
+        unsure: false,
+        alt: null,
+        orphaned: null,
+      };
       this.users.set(u, s);
     }
     return s;
@@ -75,13 +89,17 @@ export class PresenceModel {
       lo = Math.min(lo, s.closed.lo + t.graceMs);
       hi = Math.min(hi, s.closed.hi + t.graceMs);
     }
+    // The dead node's rules (its grace cut, its heartbeat clock) may or may not have run before it died;
+    // the survivors' reap is the latest the stay may last.
+    if (s.orphaned) return { lo: Math.min(lo, s.orphaned.lo), hi: s.orphaned.hi };
     return { lo, hi };
   }
 
   /** 'yes' | 'no' | 'maybe': is the stay still counted at every moment in [lo, hi]? */
-  private aliveAt(u: number, at: Window): 'yes' | 'no' | 'maybe' {
+  private aliveAt(u: number, at: Window, orphansGone = false): 'yes' | 'no' | 'maybe' {
     const s = this.users.get(u);
     if (!s || s.venue === null) return 'no';
+    if (orphansGone && s.orphaned) return 'no';
     const end = this.endOf(u)!;
     // Even an unsure stay surely ended once its latest possible end has passed.
     if (end.hi + this.timings.settleMs < at.lo) return 'no';
@@ -100,6 +118,7 @@ export class PresenceModel {
     s.closed = null;
     s.unsure = false;
     s.alt = null;
+    s.orphaned = null;
   }
 
   /**
@@ -120,6 +139,8 @@ export class PresenceModel {
   /** The server's answer to a heartbeat names the venue it holds (null: none), which settles an unsure user. */
   heartbeat(u: number, sentAt: number, ackAt: number, serverVenue: number | null | undefined): void {
     const s = this.state(u);
+    // A heartbeat answered by a live node: whatever it holds is that node's now, not the dead one's.
+    if (serverVenue !== undefined) s.orphaned = null;
     if (s.unsure && serverVenue !== undefined) {
       s.unsure = false;
       s.alt = null;
@@ -145,6 +166,7 @@ export class PresenceModel {
   leave(u: number): void {
     const s = this.state(u);
     s.venue = null;
+    s.orphaned = null;
     s.unsure = false;
     s.alt = null;
   }
@@ -180,6 +202,8 @@ export class PresenceModel {
     if (alive === 'yes') {
       s.beat = { lo: sentAt, hi: connectedAt + this.timings.closeLagMs };
       s.closed = null;
+      // The new node took the stay over from the dead one: ordinary rules again.
+      s.orphaned = null;
     } else if (alive === 'no') {
       s.venue = null;
     } else {
@@ -190,15 +214,55 @@ export class PresenceModel {
     if (s.venue === null) {
       s.unsure = false;
       s.alt = null;
+      s.orphaned = null;
     }
   }
 
+  /**
+   * The node holding this user's socket (and stay) was SIGKILLed at `killedAt`. A survivor ends the stay
+   * once the node's lease lapses: not before three quarters of a lease after the kill (renewals run every
+   * quarter lease), and no later than `reapWithinMs` after it (the issue: NODE_LEASE_SECONDS + 5 s).
+   * Returns whether the user had a stay the kill concerns.
+   */
+  nodeLost(u: number, killedAt: number, leaseMs: number, reapWithinMs: number): boolean {
+    const s = this.users.get(u);
+    if (s) s.connected = false;
+    if (!s || s.venue === null || this.aliveAt(u, { lo: killedAt, hi: killedAt }) === 'no') return false;
+    s.orphaned = { lo: killedAt + 0.75 * leaseMs - 500, hi: killedAt + reapWithinMs };
+    s.closed = null;
+    return true;
+  }
+
+  /**
+   * The survivors were seen to have reaped the dead node (its lease claimed, every count exact without
+   * its orphans): the stays it still held are over, and the model need not wait out their window.
+   */
+  orphansReaped(): number {
+    let n = 0;
+    for (const s of this.users.values()) {
+      if (!s.orphaned) continue;
+      if (s.venue !== null) n++;
+      s.venue = null;
+      s.orphaned = null;
+      s.unsure = false;
+      s.alt = null;
+    }
+    return n;
+  }
+
+  /** Users still orphaned by a killed node (not reconnected, not reaped as far as the model knows). */
+  orphans(): number {
+    let n = 0;
+    for (const s of this.users.values()) if (s.venue !== null && s.orphaned) n++;
+    return n;
+  }
+
   /** Expected count per venue index for a check made between `at.lo` and `at.hi`. */
-  expected(at: Window, venues: number): VenueExpectation[] {
+  expected(at: Window, venues: number, orphansGone = false): VenueExpectation[] {
     const out = Array.from({ length: venues }, () => ({ lo: 0, hi: 0 }));
     for (const [u, s] of this.users) {
       if (s.venue === null) continue;
-      const alive = this.aliveAt(u, at);
+      const alive = this.aliveAt(u, at, orphansGone);
       const e = out[s.venue];
       if (!e || alive === 'no') continue;
       e.hi++;

@@ -4,6 +4,8 @@ import type { CheckInResult, VenueCount } from '../protocol/events';
 import { MAX_WATCH_VENUES } from '../protocol/schemas';
 import type { BBox } from '../protocol/schemas';
 import type { Trace, TraceEvent } from '../protocol/trace';
+import { emptyChaosReport, serverRecoverySeconds, type ChaosOptions, type ChaosReport } from './chaos';
+import { freshSnapshot } from './judge';
 import { assertLoopback } from './loopback';
 import { expiryCaughtUpTo } from './node-metrics';
 import { PresenceModel, type ServerTimings } from './presence-model';
@@ -38,6 +40,8 @@ export interface ReplayOptions {
   progress?: Progress;
   recorder?: Recorder;
   ackTimeoutMs?: number;
+  /** Faults to inject (`--chaos`): a SIGKILLed node, a Redis restart. */
+  chaos?: ChaosOptions;
 }
 
 /** What a viewer last saw of one venue: the highest version wins, as the protocol says. */
@@ -56,6 +60,8 @@ export interface QuiescePoint {
   q: number;
   traceT: number;
   urls: string[];
+  /** Nodes down at this checkpoint (chaos): not asked for their counts. */
+  down?: number[];
   model: PresenceModel;
   viewers: ViewerState[];
   trace: Trace;
@@ -94,6 +100,7 @@ export interface ReplayResult {
   aborted: string | null;
   realMs: number;
   events: number;
+  chaos?: ChaosReport;
 }
 
 type AnySocket = Socket;
@@ -148,6 +155,14 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const venueIndex = new Map(venueIds.map((id, i) => [id, i]));
 
   const userSockets = new Map<number, { socket: AnySocket; node: number }>();
+  // Nodes killed by chaos and not back yet: nobody connects to them, actions go to the next live one.
+  const down = new Set<number>();
+  const live = (i: number): number => {
+    for (let k = 0; k < n; k++) if (!down.has((i + k) % n)) return (i + k) % n;
+    return i;
+  };
+  /** The node a user's last socket was on: where their stay is held, as far as the client knows. */
+  const stayNode = new Map<number, number>();
   const userMessages = new Map<number, number>();
   const reconnects = new Map<number, number>();
   const chains = new Map<string, Promise<void>>();
@@ -278,7 +293,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     return { ack: r, sentAt, ackAt };
   };
 
-  const base = (ev: { u: number }) => o.urls[ev.u % n]!;
+  const base = (ev: { u: number }) => o.urls[live(ev.u % n)]!;
   const userEvent = async (ev: Extract<TraceEvent, { u: number }>): Promise<void> => {
     const u = ev.u;
     switch (ev.e) {
@@ -288,7 +303,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         // A reconnect lands on another node, as behind a load balancer: state must follow the user.
         const k = reconnects.get(u) ?? 0;
         reconnects.set(u, k + 1);
-        const node = (u + k) % n;
+        const node = live((u + k) % n);
         const sentAt = Date.now();
         const socket = await connectSocket(o.urls[node]!, o.users[u]!.token, 'user');
         if (!socket) {
@@ -298,6 +313,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         }
         socket.onAny(() => userMessages.set(u, (userMessages.get(u) ?? 0) + 1));
         userSockets.set(u, { socket, node });
+        stayNode.set(u, node);
         note(u, `connect node${node} ${sentAt}→${Date.now()} sid ${socket.id}`);
         model.connect(u, sentAt, Date.now());
         return;
@@ -385,7 +401,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const orderEvent = async (ev: Extract<TraceEvent, { o: number }>): Promise<void> => {
     const r = orders[ev.o];
     if (!o.orders || !r?.id) return;
-    const url = o.urls[r.buyer % n]!;
+    const url = o.urls[live(r.buyer % n)]!;
     if (ev.e === 'pay' && r.paymentIntentId) {
       const a = await http('POST', `${url}/api/dev/payments/${r.paymentIntentId}/succeed`, '/api/dev/payments/:id/succeed', undefined);
       r.paid = a.status === 200;
@@ -398,7 +414,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         rec.bump('scans skipped (no bartender for the venue)');
         return;
       }
-      const staffUrl = o.urls[(r.recipient + 1) % n]!;
+      const staffUrl = o.urls[live((r.recipient + 1) % n)]!;
       const a = await http('POST', `${staffUrl}/api/redemptions/scan`, '/api/redemptions/scan', staff.token, { code: r.qrCode });
       const redemption = (a.json as { redemption?: { id: string } }).redemption;
       if (a.status !== 200 || !redemption) return;
@@ -407,9 +423,15 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       r.confirmed = c.status === 200;
       r.confirmUnsure = c.status === 0;
       if (ev.twice) {
-        const again = await http('POST', `${o.urls[r.buyer % n]!}/api/redemptions/scan`, '/api/redemptions/scan (again)', staff.token, {
-          code: r.qrCode,
-        });
+        const again = await http(
+          'POST',
+          `${o.urls[live(r.buyer % n)]!}/api/redemptions/scan`,
+          '/api/redemptions/scan (again)',
+          staff.token,
+          {
+            code: r.qrCode,
+          },
+        );
         r.rescans.push(again.status);
       }
     }
@@ -427,6 +449,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       viewers.set(ev.w, v);
     }
     if (!v.socket?.connected) {
+      v.node = live(v.node);
       const socket = await connectSocket(o.urls[v.node]!, undefined, 'viewer');
       if (!socket) return;
       const state = v;
@@ -449,7 +472,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   };
 
   // One observer per node follows every venue: it measures cross-node latency and samples hot venues.
-  for (let i = 0; i < n; i++) {
+  const openObserver = async (i: number) => {
     const socket = await connectSocket(o.urls[i]!, undefined, 'observer');
     if (!socket) throw new Error(`cannot open an observer socket on ${o.urls[i]}`);
     const state = { label: `observer@node${i}`, node: i, bbox: null, watchAll: true, seen: new Map<string, VenueCount>(), socket };
@@ -467,7 +490,8 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       r.data.counts.forEach((c) => keepHigher(state.seen, c));
     }
     observers.push(state);
-  }
+  };
+  for (let i = 0; i < n; i++) await openObserver(i);
 
   const chainKey = (ev: TraceEvent): string =>
     'u' in ev && ev.e !== 'order' ? `u${ev.u}` : 'o' in ev ? `o${ev.o}` : 'w' in ev ? `w${ev.w}` : 'global';
@@ -478,18 +502,164 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     if ('u' in ev) return userEvent(ev);
     return Promise.resolve();
   };
-  const dispatch = (ev: TraceEvent) => {
-    const key = chainKey(ev);
+  const enqueue = (key: string, label: string, action: () => Promise<void>) => {
     inflight++;
     const next = (chains.get(key) ?? Promise.resolve())
-      .then(() => run(ev))
-      .catch(() => rec.error('CLIENT_EXCEPTION', ev.e))
+      .then(action)
+      .catch(() => rec.error('CLIENT_EXCEPTION', label))
       .finally(() => {
         inflight--;
         wake?.();
       });
     chains.set(key, next);
   };
+  const dispatch = (ev: TraceEvent) => enqueue(chainKey(ev), ev.e, () => run(ev));
+
+  // ---- chaos: the faults and what the phones do about them ------------------------------------
+  const chaos = o.chaos;
+  const chaosReport = chaos ? emptyChaosReport(chaos) : undefined;
+  // Recovery windows a checkpoint waits out (the reap, the Redis return), and the rest (the restart).
+  const chaosWork: Promise<void>[] = [];
+  const chaosTail: Promise<void>[] = [];
+  const liveUrls = () => o.urls.filter((_, i) => !down.has(i));
+  /** Every live node's fresh counts within the model's range, with the killed node's orphans ended. */
+  const countsExact = async (orphansGone: boolean): Promise<boolean> => {
+    const before = Date.now();
+    const snaps = await Promise.all(
+      o.urls.map((url, i) => (down.has(i) ? Promise.resolve(null) : freshSnapshot(url, venueIds, 5_000).catch(() => undefined))),
+    );
+    if (snaps.some((x) => x === undefined)) return false;
+    const expected = model.expected({ lo: before, hi: Date.now() }, venueIds.length, orphansGone);
+    return snaps.every(
+      (snap) => !snap || venueIds.every((id, v) => (snap.get(id) ?? -1) >= expected[v]!.lo && (snap.get(id) ?? -1) <= expected[v]!.hi),
+    );
+  };
+  /** Every node ready, and every observer's last-seen counts equal to what its node says now. */
+  const viewersAgree = async (): Promise<boolean> => {
+    const ready = await Promise.all(
+      liveUrls().map((url) =>
+        fetch(`${url}/ready`, { signal: AbortSignal.timeout(2_000) }).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      ),
+    );
+    if (!ready.every(Boolean)) return false;
+    for (const ob of observers) {
+      const snap = await freshSnapshot(o.urls[ob.node]!, venueIds, 5_000).catch(() => null);
+      if (!snap || venueIds.some((id) => (ob.seen.get(id)?.count ?? 0) !== (snap.get(id) ?? 0))) return false;
+    }
+    return countsExact(true);
+  };
+  const reconnectAfterKill = async (u: number, dead: AnySocket, k: number) => {
+    // The trace may have moved on (a leave of the app, a later connect) while the client waited to retry.
+    if (userSockets.get(u)?.socket !== dead) return;
+    const node = live((k + 1 + (u % Math.max(1, n - 1))) % n);
+    const sentAt = Date.now();
+    const socket = await connectSocket(o.urls[node]!, o.users[u]!.token, 'user (after a node died)');
+    if (!socket) {
+      // No way back: the stay stays orphaned and the survivors end it, as for an abandoned phone.
+      userSockets.delete(u);
+      note(u, `reconnect after node${k} died → node${node} FAILED ${Date.now()}`);
+      return;
+    }
+    socket.onAny(() => userMessages.set(u, (userMessages.get(u) ?? 0) + 1));
+    userSockets.set(u, { socket, node });
+    stayNode.set(u, node);
+    chaosReport!.reconnected++;
+    note(u, `reconnect after node${k} died → node${node} ${sentAt}→${Date.now()} sid ${socket.id}`);
+    model.connect(u, sentAt, Date.now());
+  };
+  const killNode = async (traceT: number) => {
+    const c = chaos!;
+    const r = chaosReport!;
+    const k = c.node;
+    r.killedAtT = traceT;
+    down.add(k);
+    const killedAt = Date.now();
+    await c.kill(k);
+    rec.bump(`chaos: node${k} SIGKILLed`);
+    // Its observer and viewers hold dead sockets: out of the judged set until they reconnect.
+    const ob = observers.findIndex((x) => x.node === k);
+    if (ob >= 0) observers.splice(ob, 1);
+    for (const v of viewers.values()) if (v.node === k) v.bbox = null;
+    for (const [u, s] of userSockets) {
+      if (s.node !== k) continue;
+      r.phones++;
+      if (model.nodeLost(u, killedAt, c.leaseMs, c.reapWithinMs)) r.orphanedStays++;
+      // A hash of the user, not the user index: which node a phone is on already depends on its index.
+      if ((Math.imul(u + 1, 0x9e3779b1) >>> 0) % c.abandonEvery === 0) {
+        userSockets.delete(u);
+        r.abandoned++;
+        note(u, `abandoned when node${k} died ${killedAt}`);
+      } else {
+        // socket.io's reconnect: about a second, randomized so the phones do not all land at once.
+        const delay = 500 + ((u * 7919) % 1000);
+        enqueue(`u${u}`, 'reconnect', async () => {
+          await sleep(killedAt + delay - Date.now());
+          await reconnectAfterKill(u, s.socket, k);
+        });
+      }
+    }
+    // Phones already closed whose stay the dead node held (a grace period it may not have written yet).
+    for (const [u, node] of stayNode) if (node === k && !userSockets.has(u)) model.nodeLost(u, killedAt, c.leaseMs, c.reapWithinMs);
+    const recovered = (async () => {
+      const limit = killedAt + c.probeLimitMs;
+      while (Date.now() < limit && !aborted) {
+        await sleep(250);
+        if ((await serverRecoverySeconds(liveUrls())) === null) continue;
+        if (await countsExact(true)) {
+          r.recoverySeconds = (Date.now() - killedAt) / 1000;
+          r.reaped = model.orphansReaped();
+          break;
+        }
+      }
+      r.serverRecoverySeconds = await serverRecoverySeconds(liveUrls());
+    })();
+    chaosWork.push(recovered);
+    // Back as a new incarnation once its stays are settled; checkpoints meanwhile judge the survivors.
+    chaosTail.push(
+      recovered.then(async () => {
+        try {
+          await c.restart(k);
+          down.delete(k);
+          r.restartedAfterSeconds = (Date.now() - killedAt) / 1000;
+          await openObserver(k);
+        } catch (err) {
+          aborted = `chaos: node${k} did not come back: ${err instanceof Error ? err.message.slice(0, 500) : String(err)}`;
+          wake?.();
+        }
+      }),
+    );
+  };
+  const restartRedis = (traceT: number) => {
+    const c = chaos!;
+    const r = chaosReport!;
+    r.redisKilledAtT = traceT;
+    chaosWork.push(
+      (async () => {
+        const killedAt = Date.now();
+        await c.redisKill();
+        rec.bump('chaos: Redis killed');
+        await sleep(c.redisDownMs);
+        await c.redisStart();
+        const back = Date.now();
+        r.redisDownSeconds = (back - killedAt) / 1000;
+        while (Date.now() < back + c.probeLimitMs && !aborted) {
+          await sleep(250);
+          if (await viewersAgree()) {
+            r.redisRecoverySeconds = (Date.now() - back) / 1000;
+            break;
+          }
+        }
+      })().catch((err: unknown) => {
+        aborted = `chaos: Redis did not come back: ${String(err)}`;
+        wake?.();
+      }),
+    );
+  };
+  let killed = false;
+  let redisRestarted = false;
   const drain = async () => {
     while (inflight > 0 && !aborted) await settled();
     if (!aborted) chains.clear();
@@ -517,6 +687,42 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   }, o.sampleEveryMs ?? 500);
   sampler.unref();
 
+  /**
+   * Chaos checkpoints may pause the night longer than the heartbeat timeout (a recovery window to wait
+   * out), which would time out every phone: phones do not stop heartbeating while the judge looks. Those
+   * whose trace heartbeats again right after the checkpoint keep beating through the pause; stalled ones
+   * (no heartbeat coming) stay silent, as the trace says.
+   */
+  const hb = trace.header.heartbeatMs;
+  let stopKeepAlive = () => undefined as void;
+  const keepAlive = (at: number): (() => void) => {
+    if (!chaos) return () => undefined;
+    const beating = new Set<number>();
+    for (const e of trace.events) if (e.e === 'heartbeat' && e.t > at && e.t <= at + 1.5 * hb) beating.add(e.u);
+    let running = 0;
+    const timer = setInterval(
+      () => {
+        // One round at a time, so the drain before the judge sees a moment with nothing in flight.
+        if (running > 0 || aborted) return;
+        for (const u of beating) {
+          if (!userSockets.get(u)?.socket.connected) continue;
+          running++;
+          enqueue(`u${u}`, 'heartbeat', async () => {
+            try {
+              await userEvent({ e: 'heartbeat', u, t: at });
+            } finally {
+              running--;
+            }
+          });
+        }
+      },
+      Math.max(100, hb / o.speed),
+    );
+    timer.unref();
+    stopKeepAlive = () => clearInterval(timer);
+    return stopKeepAlive;
+  };
+
   const MAX_INFLIGHT = 5_000;
   let done = 0;
   try {
@@ -527,12 +733,24 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       if (wait > 2) await sleep(wait);
       else rec.lag.add(-wait);
       traceNow = ev.t;
+      if (chaos && !killed && ev.t >= chaos.killAtT) {
+        killed = true;
+        await killNode(ev.t);
+      }
+      if (chaos && !redisRestarted && ev.t >= chaos.redisAtT) {
+        redisRestarted = true;
+        restartRedis(ev.t);
+      }
       if (ev.e === 'quiesce') {
         const pausedAt = Date.now();
+        const stopBeating = keepAlive(ev.t);
+        // A checkpoint judges the recovered cluster: the fault's recovery window runs out first.
+        await Promise.all(chaosWork);
         await drain();
         // Wait out every stay whose end falls around the check, so the expected counts are unambiguous.
         const checkMs = 2_000;
-        const limit = pausedAt + 2 * (o.timings.graceMs + o.timings.closeLagMs + o.timings.settleMs) + 5_000;
+        const limit =
+          pausedAt + 2 * (o.timings.graceMs + o.timings.closeLagMs + o.timings.settleMs) + 5_000 + (chaos ? chaos.reapWithinMs : 0);
         let pending = model.pendingAt(Date.now(), checkMs);
         await sleep(o.timings.settleMs);
         while (pending.users > 0 && Date.now() < limit && !aborted) {
@@ -550,17 +768,20 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
           await sleep(250);
         }
         if (aborted) break;
-        await o.onQuiesce?.({
-          q: ev.q,
-          traceT: ev.t,
-          urls: o.urls,
-          model,
-          viewers: [...observers, ...viewers.values()],
-          trace,
-          trail,
-          pausedAt,
-          settledMs: Date.now() - pausedAt,
-        });
+        await o
+          .onQuiesce?.({
+            q: ev.q,
+            traceT: ev.t,
+            urls: o.urls,
+            down: [...down],
+            model,
+            viewers: [...observers, ...viewers.values()],
+            trace,
+            trail,
+            pausedAt,
+            settledMs: Date.now() - pausedAt,
+          })
+          .finally(stopBeating);
         // The trace clock stood still while the world settled.
         clockStart += Date.now() - pausedAt;
       } else {
@@ -572,7 +793,9 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       o.progress?.update(done, ev.t, { sockets: userSockets.size, inflight, lagMs: Math.max(0, -wait) });
     }
     await drain();
+    await Promise.all([...chaosWork, ...chaosTail]);
   } finally {
+    stopKeepAlive();
     clearTimeout(deadline);
     clearInterval(sampler);
     o.progress?.finish();
@@ -582,5 +805,13 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     for (const v of viewers.values()) v.socket?.disconnect();
     for (const ob of observers) ob.socket.disconnect();
   }
-  return { recorder: rec, model, orders: orders.filter(Boolean), aborted, realMs: Date.now() - started, events: done };
+  return {
+    recorder: rec,
+    model,
+    orders: orders.filter(Boolean),
+    aborted,
+    realMs: Date.now() - started,
+    events: done,
+    ...(chaosReport ? { chaos: chaosReport } : {}),
+  };
 }

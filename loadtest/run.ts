@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseTraceLines, traceToLines, type Trace, type TraceVenue } from '../protocol/trace';
+import { freePort } from '../scripts/lib/dynamo-local';
+import { chaosMoments, chaosText, startPrivateRedis, type ChaosOptions, type PrivateRedis } from './chaos';
 import { fetchVenues, venuesFromDatabase } from './city';
 import { dynamoStays, explainDifferences, serverStays } from './diagnose';
 import { generateTrace } from './generator';
@@ -49,6 +51,14 @@ export interface LoadtestOptions {
   dynamoEndpoint?: string;
   progress?: boolean;
   log?: (line: string) => void;
+  /**
+   * `--chaos`: SIGKILL one node mid-night (restarted after the survivors have ended its stays) and kill
+   * and restart Redis later (a private redis-server of this run's own); the judge must find every count
+   * exact after each recovery window. Needs nodes this tool starts, at least two, on real stores.
+   */
+  chaos?: boolean;
+  /** Chaos: how long Redis stays down (real ms, default 5 s). */
+  chaosRedisDownMs?: number;
   /** Called with the running nodes after the replay, before they stop (benchmarks read /metrics there). */
   beforeStop?: (nodes: StartedNodes | undefined, result: ReplayResult) => Promise<void>;
 }
@@ -129,6 +139,9 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
     const problem = speedProblem(o.speed);
     if (problem) throw new SpeedRefused(problem);
   }
+  if (o.chaos && ((o.urls?.length ?? 0) > 0 || o.nodes < 2 || o.stores !== 'real')) {
+    throw new Error('--chaos kills nodes this tool starts: it needs no --url, --nodes 2 or more and --stores real');
+  }
   const center = o.center ?? { lat: 40.7128, lng: -74.006 };
   const timingEnv = nodeTimingEnv(o.speed, { timeoutMs: TIMEOUT_MS, graceMs: GRACE_MS });
   const env = { ...timingEnv, ...o.nodeEnv };
@@ -158,6 +171,12 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
   let ids: Identities | undefined;
   let started: StartedNodes | undefined;
   const provisionStarted = Date.now();
+  // Chaos restarts Redis: never the shared one other people's nodes and tests use.
+  let privateRedis: PrivateRedis | undefined;
+  if (o.chaos) {
+    privateRedis = await startPrivateRedis(await freePort());
+    log(`chaos: a private Redis at ${privateRedis.url}`);
+  }
   if (!o.urls || o.urls.length === 0) {
     log(`starting ${o.nodes} node(s) with ${o.stores} stores…`);
     started = await startNodes({
@@ -167,7 +186,7 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
       center,
       env,
       postgresUrl: o.postgresUrl,
-      redisUrl: o.redisUrl,
+      redisUrl: privateRedis?.url ?? o.redisUrl,
       dynamoEndpoint: o.dynamoEndpoint,
       log,
       // The city and the accounts go straight into the database before the nodes start: thousands of
@@ -179,6 +198,26 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
     });
   }
   const urls = started?.urls ?? o.urls!;
+  let chaos: ChaosOptions | undefined;
+  if (o.chaos && started && privateRedis) {
+    const redis = privateRedis;
+    const nodes = started;
+    const leaseMs = Number(env.NODE_LEASE_SECONDS ?? 10) * 1000;
+    const moments = chaosMoments(o.durationMs ?? 6 * 3_600_000, o.quiescePoints ?? 4);
+    chaos = {
+      ...moments,
+      node: 1,
+      redisDownMs: o.chaosRedisDownMs ?? 5_000,
+      leaseMs,
+      reapWithinMs: leaseMs + 5_000,
+      abandonEvery: 3,
+      probeLimitMs: leaseMs + 5_000 + 45_000,
+      kill: (i) => nodes.kill(i),
+      restart: (i) => nodes.restart(i),
+      redisKill: () => redis.kill(),
+      redisStart: () => redis.start(),
+    };
+  }
   try {
     trace ??= makeTrace(await fetchVenues(urls[0]!, center, o.venues));
     ids ??= await provisionViaHttp(urls[0]!, trace.header);
@@ -222,6 +261,7 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
         runId,
         recorder: rec,
         progress,
+        chaos,
         onQuiesce: async (q) => {
           const v = await judgeQuiescePoint(q);
           quiesce.push(v);
@@ -245,6 +285,15 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
               at: Date.now(),
             }).catch((err: unknown) => [`could not read the presence table: ${String(err)}`]);
             for (const l of why) log(l);
+            // What the nodes warned about meanwhile (a lapsed lease, a failed grace cut) often names the cause.
+            for (const node of started?.nodes ?? []) {
+              const tail = node.output
+                .join('')
+                .split('\n')
+                .filter((l) => /"level":(40|50|60)/.test(l))
+                .slice(-8);
+              for (const l of tail) log(`${node.id}: ${l.slice(0, 400)}`);
+            }
           }
         },
       });
@@ -273,6 +322,15 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
     if (result.aborted) extra.push(result.aborted);
     const plannedQuiesce = trace.events.filter((e) => e.e === 'quiesce').length;
     if (quiesce.length < plannedQuiesce) extra.push(`only ${quiesce.length} of ${plannedQuiesce} quiesce points were judged`);
+    const c = result.chaos;
+    if (chaos && !c) extra.push('chaos was asked for but the replay injected no fault');
+    if (c) {
+      if (c.recoverySeconds === null)
+        extra.push(`chaos: the counts were not exact within ${Math.round(chaos!.probeLimitMs / 1000)} s of the SIGKILL of node${c.node}`);
+      if (c.redisKilledAtT === null) extra.push('chaos: the night ended before the Redis restart');
+      else if (c.redisRecoverySeconds === null)
+        extra.push(`chaos: viewers did not agree with the servers within ${Math.round(chaos!.probeLimitMs / 1000)} s of Redis returning`);
+    }
     const verdict = verdictOf(quiesce, money, extra);
     await o.beforeStop?.(started, result);
     const facts = {
@@ -284,7 +342,7 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
       aborted: result.aborted,
       nodeEnv: started?.env,
     };
-    const summary = summaryText(rec, verdict, facts);
+    const summary = [summaryText(rec, verdict, facts), ...(c ? chaosText(c) : [])].join('\n');
     const html = htmlReport(rec, verdict, facts);
     if (o.htmlOut) {
       mkdirSync(dirname(o.htmlOut), { recursive: true });
@@ -293,5 +351,6 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
     return { verdict, result, trace, summary, html, nodeEnv: started?.env, urls };
   } finally {
     await started?.close();
+    await privateRedis?.stop();
   }
 }

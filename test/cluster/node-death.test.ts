@@ -103,6 +103,14 @@ describe('a node that dies', () => {
         expect((await metric(a!.url, 'treatme_node_stays_ended_total')) + (await metric(c!.url, 'treatme_node_stays_ended_total'))).toBe(
           20,
         );
+        // The survivor that reaped reports how long recovery took: one observation, inside the bound.
+        const recoveries =
+          (await metric(a!.url, 'treatme_node_recovery_seconds_count')) + (await metric(c!.url, 'treatme_node_recovery_seconds_count'));
+        expect(recoveries).toBe(1);
+        const recoverySeconds =
+          (await metric(a!.url, 'treatme_node_recovery_seconds_sum')) + (await metric(c!.url, 'treatme_node_recovery_seconds_sum'));
+        expect(recoverySeconds).toBeGreaterThan(0);
+        expect(recoverySeconds).toBeLessThan(15);
       } finally {
         clearInterval(watchDip);
       }
