@@ -190,18 +190,27 @@ export class DynamoPresenceStore implements PresenceStore {
           expiresAt: expiryFor(now, now, this.t),
           ...(input.nodeId !== undefined ? { nodeId: input.nodeId } : {}),
         };
-        const items: TransactItem[] = [
-          {
-            // Two check-ins of one user that both saw "no stay" must not both add one: the pointer's
-            // rev lets only the first through (DynamoDB cannot condition on "no other item in the partition").
-            Put: {
-              TableName: this.presenceTable,
-              Item: { userId, venueId: USER_ITEM, rev: (rev ?? 0) + 1, ttl: this.ttlOf(now + this.t.ttlMs) },
-              ConditionExpression: rev === undefined ? 'attribute_not_exists(userId)' : '#rev = :rev',
-              ...(rev === undefined ? {} : { ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': rev } }),
-            },
-          },
-        ];
+        // Two check-ins of one user that both saw "no stay" must not both add one: the pointer's rev lets
+        // only the first through (DynamoDB cannot condition on "no other item in the partition"). A move
+        // or a replacement needs no pointer: its condition on the exact stay it replaces already lets
+        // only one writer through, and a writer that saw no stay saw a rev that any stay created since
+        // has bumped (a stay only ever comes from nothing through the pointer, or from another stay).
+        // One item fewer per move: DynamoDB Local's cost (and a transaction's) grows with its items.
+        // Never a rev the pointer had before, even once DynamoDB's TTL removed it and it starts again: a
+        // node that remembers "no stay at rev r" from long ago must not see r come round (ABA).
+        const nextRev = Math.max((rev ?? 0) + 1, now);
+        const items: TransactItem[] = old
+          ? []
+          : [
+              {
+                Put: {
+                  TableName: this.presenceTable,
+                  Item: { userId, venueId: USER_ITEM, rev: nextRev, ttl: this.ttlOf(now + this.t.ttlMs) },
+                  ConditionExpression: rev === undefined ? 'attribute_not_exists(userId)' : '#rev = :rev',
+                  ...(rev === undefined ? {} : { ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': rev } }),
+                },
+              },
+            ];
         const deltas: MembershipWrite['deltas'] = [];
         const sameVenue = old !== undefined && old.venueId === venueId;
         if (old && sameVenue) {
@@ -219,7 +228,7 @@ export class DynamoPresenceStore implements PresenceStore {
           deltas.push([venueId, +1]);
         }
         if (await this.batcher.submit({ userId, items, deltas, now })) {
-          this.known.set(userId, { rev: (rev ?? 0) + 1, item: presence });
+          this.known.set(userId, { rev: old ? rev : nextRev, item: presence });
           if (sameVenue) return { presence, changes: [], previousVenueId: null };
           const previousVenueId = old ? old.venueId : null;
           const touched = previousVenueId ? [previousVenueId, venueId] : [venueId];
