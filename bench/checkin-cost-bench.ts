@@ -67,9 +67,9 @@ function cpuTicks(pid: number): number {
   return Number(f[11]) + Number(f[12]);
 }
 
-function counters(file: string): { queries: number; publishes: number } {
+function counters(file: string): { queries: number; publishes: number; texts?: Record<string, number> } {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as { queries: number; publishes: number };
+    return JSON.parse(readFileSync(file, 'utf8')) as { queries: number; publishes: number; texts?: Record<string, number> };
   } catch {
     return { queries: 0, publishes: 0 };
   }
@@ -240,6 +240,15 @@ async function run(
     await new Promise((r) => setTimeout(r, 1_500));
     const ticks = cpuTicks(proc.pid!) - ticks0;
     const after = counters(countFile);
+    if (after.texts) {
+      // PG_QUERY_TEXTS=1: which statements the measured window sent, per check-in.
+      const per = Object.entries(after.texts)
+        .map(([t, n]) => [t, (n - (before.texts?.[t] ?? 0)) / total] as const)
+        .filter(([, n]) => n > 0)
+        .sort((a, b) => b[1] - a[1]);
+      for (const [t, n] of per.slice(0, 12))
+        process.stderr.write(`  ${mode} ${label} ${n.toFixed(3)}/check-in  ${t.replace(/\s+/g, ' ')}\n`);
+    }
     return {
       checkIns: latencies.length,
       queriesPer: (after.queries - before.queries) / total,
