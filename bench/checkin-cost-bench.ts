@@ -12,7 +12,7 @@
  */
 import { execSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,7 +46,7 @@ const id = randomUUID().slice(0, 8);
 const work = path.join(os.tmpdir(), `treatme-checkin-cost-${id}`);
 mkdirSync(work, { recursive: true });
 
-/** The baseline's source beside ours, sharing node_modules and the generated Prisma client (same schema). */
+/** The baseline's source beside ours, sharing node_modules, with its own generated Prisma client. */
 function baselineRoot(ref: string): string {
   const root = path.join(os.tmpdir(), `treatme-baseline-${ref}`);
   if (!existsSync(path.join(root, 'server/main.ts'))) {
@@ -54,6 +54,12 @@ function baselineRoot(ref: string): string {
     execSync(`git archive ${ref} | tar -x -C ${root}`, { stdio: 'inherit', shell: '/bin/bash' });
   }
   if (!existsSync(path.join(root, 'node_modules'))) symlinkSync(path.join(HERE, 'node_modules'), path.join(root, 'node_modules'));
+  // Its own Prisma client from its own schema: ours has columns its migrations never made (a copy of
+  // ours made every baseline dev-login fail, so its sockets were anonymous and every check-in refused).
+  if (!existsSync(path.join(root, 'server/generated/.baseline-own')) && existsSync(path.join(root, 'scripts/prisma-generate.mjs'))) {
+    execSync('node scripts/prisma-generate.mjs --force', { cwd: root, stdio: 'ignore' });
+    writeFileSync(path.join(root, 'server/generated/.baseline-own'), '');
+  }
   if (!existsSync(path.join(root, 'server/generated')))
     cpSync(path.join(HERE, 'server/generated'), path.join(root, 'server/generated'), { recursive: true });
   if (!existsSync(path.join(root, 'web/dist')) && existsSync(path.join(HERE, 'web/dist')))
@@ -206,13 +212,20 @@ async function run(
       await new Promise<void>((res, rej) => (s.once('connect', () => res()), s.once('connect_error', rej)));
       sockets.push(s);
     }
+    let refused = false;
     const checkIn = (s: Socket, v: { id: string; latitude: number; longitude: number }) =>
       new Promise<boolean>((res) =>
         s
           .timeout(10_000)
-          .emit(ClientEvent.CheckIn, { venueId: v.id, lat: v.latitude, lng: v.longitude }, (err: unknown, ack: { ok?: boolean }) =>
-            res(!err && ack?.ok !== false),
-          ),
+          .emit(ClientEvent.CheckIn, { venueId: v.id, lat: v.latitude, lng: v.longitude }, (err: unknown, ack: { ok?: boolean }) => {
+            const ok = !err && ack?.ok !== false;
+            // The first refusal says why (a baseline that refuses everything is no baseline).
+            if (!ok && !refused) {
+              refused = true;
+              process.stderr.write(`  ${mode} ${label}: first refused check-in: ${err ? String(err) : JSON.stringify(ack)}\n`);
+            }
+            res(ok);
+          }),
       );
     // Everyone checked in once before measuring: from here every check-in is a move.
     await Promise.all(sockets.map((s, i) => checkIn(s, venues[i % venues.length]!)));
