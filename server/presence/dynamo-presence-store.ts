@@ -658,20 +658,6 @@ export class DynamoPresenceStore implements PresenceStore {
 
   // ---- maintenance -----------------------------------------------------------------------------
 
-  /** Test hook: shifts a venue's counter to `count` without a version bump, as a lost write would. */
-  async corruptCount(venueId: string, count: number): Promise<void> {
-    const current = (await this.getCounts([venueId])).get(venueId)?.count ?? 0;
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.countsTable,
-        Key: { venueId, shard: 0 },
-        UpdateExpression: 'ADD #count :d SET #at = if_not_exists(#at, :zero), #ver = if_not_exists(#ver, :zero)',
-        ExpressionAttributeNames: { '#count': 'count', '#at': 'updatedAt', '#ver': 'version' },
-        ExpressionAttributeValues: { ':d': count - current, ':zero': 0 },
-      }),
-    );
-  }
-
   async clear(): Promise<void> {
     this.known.clear();
     await Promise.all([this.deleteAll(this.presenceTable, ['userId', 'venueId']), this.deleteAll(this.countsTable, ['venueId', 'shard'])]);
