@@ -31,6 +31,7 @@ import {
 import { FreshBatchReads } from './fresh-reads';
 import { mapLimit } from './map-limit';
 import { WriteBatcher, type MembershipWrite, type TransactItem } from './dynamo-write-batch';
+import { isConditionFailure, isConflict, jitter, sleep } from './dynamo-errors';
 import { UserStateCache, type UserState } from './user-state-cache';
 
 export interface DynamoPresenceStoreOptions extends PresenceTimings {
@@ -809,29 +810,5 @@ export function stableShard(s: string, n: number): number {
   return (h >>> 0) % n;
 }
 
-function cancellationCodes(err: unknown): string[] {
-  if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') return [];
-  const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-  return reasons.map((r) => r.Code ?? 'None');
-}
-
-function isConditionFailure(err: unknown): boolean {
-  if (err instanceof Error && err.name === 'ConditionalCheckFailedException') return true;
-  return cancellationCodes(err).includes('ConditionalCheckFailed');
-}
-
-function isConflict(err: unknown): boolean {
-  if (err instanceof Error && (err.name === 'TransactionConflictException' || err.name === 'TransactionInProgressException')) return true;
-  return cancellationCodes(err).includes('TransactionConflict');
-}
-
-function jitter(attempt: number): number {
-  return Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6));
-}
-
 /** DynamoDB's limit on the items of one TransactGetItems / TransactWriteItems. */
 const MAX_TRANSACT_ITEMS = 100;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
