@@ -14,7 +14,7 @@
  *                                   [--profile DIR] (nodes run under `node --cpu-prof`, top costs reported)
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -270,8 +270,13 @@ function baselineDir(): string {
     execFileSync('tar', ['-x', '-C', dir], { input: tar });
     symlinkSync(resolve('node_modules'), join(dir, 'node_modules'));
   }
-  // The generated Prisma client and the built web pages are not in git.
-  cpSync(resolve('server/generated'), join(dir, 'server/generated'), { recursive: true });
+  // The generated Prisma client and the built web pages are not in git. The client is generated from the
+  // baseline's own schema: ours has columns its migrations never made.
+  if (!existsSync(join(dir, 'server/generated/.baseline-own')) && existsSync(join(dir, 'scripts/prisma-generate.mjs'))) {
+    execFileSync(process.execPath, ['scripts/prisma-generate.mjs', '--force'], { cwd: dir, stdio: 'ignore' });
+    writeFileSync(join(dir, 'server/generated/.baseline-own'), '');
+  }
+  if (!existsSync(join(dir, 'server/generated'))) cpSync(resolve('server/generated'), join(dir, 'server/generated'), { recursive: true });
   if (existsSync(resolve('web/dist'))) cpSync(resolve('web/dist'), join(dir, 'web/dist'), { recursive: true });
   return dir;
 }

@@ -12,7 +12,7 @@
  */
 import { execSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,7 +46,7 @@ const id = randomUUID().slice(0, 8);
 const work = path.join(os.tmpdir(), `treatme-checkin-cost-${id}`);
 mkdirSync(work, { recursive: true });
 
-/** The baseline's source beside ours, sharing node_modules and the generated Prisma client (same schema). */
+/** The baseline's source beside ours, sharing node_modules, with its own generated Prisma client. */
 function baselineRoot(ref: string): string {
   const root = path.join(os.tmpdir(), `treatme-baseline-${ref}`);
   if (!existsSync(path.join(root, 'server/main.ts'))) {
@@ -54,6 +54,12 @@ function baselineRoot(ref: string): string {
     execSync(`git archive ${ref} | tar -x -C ${root}`, { stdio: 'inherit', shell: '/bin/bash' });
   }
   if (!existsSync(path.join(root, 'node_modules'))) symlinkSync(path.join(HERE, 'node_modules'), path.join(root, 'node_modules'));
+  // Its own Prisma client from its own schema: ours has columns its migrations never made (a copy of
+  // ours made every baseline dev-login fail, so its sockets were anonymous and every check-in refused).
+  if (!existsSync(path.join(root, 'server/generated/.baseline-own')) && existsSync(path.join(root, 'scripts/prisma-generate.mjs'))) {
+    execSync('node scripts/prisma-generate.mjs --force', { cwd: root, stdio: 'ignore' });
+    writeFileSync(path.join(root, 'server/generated/.baseline-own'), '');
+  }
   if (!existsSync(path.join(root, 'server/generated')))
     cpSync(path.join(HERE, 'server/generated'), path.join(root, 'server/generated'), { recursive: true });
   if (!existsSync(path.join(root, 'web/dist')) && existsSync(path.join(HERE, 'web/dist')))
@@ -67,9 +73,9 @@ function cpuTicks(pid: number): number {
   return Number(f[11]) + Number(f[12]);
 }
 
-function counters(file: string): { queries: number; publishes: number } {
+function counters(file: string): { queries: number; publishes: number; texts?: Record<string, number> } {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as { queries: number; publishes: number };
+    return JSON.parse(readFileSync(file, 'utf8')) as { queries: number; publishes: number; texts?: Record<string, number> };
   } catch {
     return { queries: 0, publishes: 0 };
   }
@@ -206,13 +212,20 @@ async function run(
       await new Promise<void>((res, rej) => (s.once('connect', () => res()), s.once('connect_error', rej)));
       sockets.push(s);
     }
+    let refused = false;
     const checkIn = (s: Socket, v: { id: string; latitude: number; longitude: number }) =>
       new Promise<boolean>((res) =>
         s
           .timeout(10_000)
-          .emit(ClientEvent.CheckIn, { venueId: v.id, lat: v.latitude, lng: v.longitude }, (err: unknown, ack: { ok?: boolean }) =>
-            res(!err && ack?.ok !== false),
-          ),
+          .emit(ClientEvent.CheckIn, { venueId: v.id, lat: v.latitude, lng: v.longitude }, (err: unknown, ack: { ok?: boolean }) => {
+            const ok = !err && ack?.ok !== false;
+            // The first refusal says why (a baseline that refuses everything is no baseline).
+            if (!ok && !refused) {
+              refused = true;
+              process.stderr.write(`  ${mode} ${label}: first refused check-in: ${err ? String(err) : JSON.stringify(ack)}\n`);
+            }
+            res(ok);
+          }),
       );
     // Everyone checked in once before measuring: from here every check-in is a move.
     await Promise.all(sockets.map((s, i) => checkIn(s, venues[i % venues.length]!)));
@@ -240,6 +253,15 @@ async function run(
     await new Promise((r) => setTimeout(r, 1_500));
     const ticks = cpuTicks(proc.pid!) - ticks0;
     const after = counters(countFile);
+    if (after.texts) {
+      // PG_QUERY_TEXTS=1: which statements the measured window sent, per check-in.
+      const per = Object.entries(after.texts)
+        .map(([t, n]) => [t, (n - (before.texts?.[t] ?? 0)) / total] as const)
+        .filter(([, n]) => n > 0)
+        .sort((a, b) => b[1] - a[1]);
+      for (const [t, n] of per.slice(0, 12))
+        process.stderr.write(`  ${mode} ${label} ${n.toFixed(3)}/check-in  ${t.replace(/\s+/g, ' ')}\n`);
+    }
     return {
       checkIns: latencies.length,
       queriesPer: (after.queries - before.queries) / total,

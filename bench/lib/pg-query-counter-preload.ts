@@ -9,7 +9,8 @@ import { Server } from 'socket.io';
 import { countPgQueries } from './pg-query-counter';
 
 const file = process.env.PG_QUERY_COUNT_FILE;
-const log = countPgQueries();
+// PG_QUERY_TEXTS=1 also tallies the statements by their first 100 characters (which query is the cost).
+const log = countPgQueries({ keepTexts: process.env.PG_QUERY_TEXTS === '1' });
 let publishes = 0;
 const proto = Server.prototype as unknown as { serverSideEmit: (...args: unknown[]) => boolean };
 const original = proto.serverSideEmit;
@@ -20,7 +21,9 @@ proto.serverSideEmit = function (this: unknown, ...args: unknown[]) {
 if (file) {
   // Written aside and renamed, so a reader never sees half a file.
   const write = () => {
-    writeFileSync(`${file}.tmp`, JSON.stringify({ queries: log.count, publishes }));
+    const texts: Record<string, number> = {};
+    for (const t of log.texts) texts[t.slice(0, 100)] = (texts[t.slice(0, 100)] ?? 0) + 1;
+    writeFileSync(`${file}.tmp`, JSON.stringify({ queries: log.count, publishes, ...(log.texts.length ? { texts } : {}) }));
     renameSync(`${file}.tmp`, file);
   };
   setInterval(write, 100).unref();

@@ -31,6 +31,7 @@ import {
 import { FreshBatchReads } from './fresh-reads';
 import { mapLimit } from './map-limit';
 import { WriteBatcher, type MembershipWrite, type TransactItem } from './dynamo-write-batch';
+import { isConditionFailure, isConflict, jitter, sleep } from './dynamo-errors';
 import { UserStateCache, type UserState } from './user-state-cache';
 
 export interface DynamoPresenceStoreOptions extends PresenceTimings {
@@ -190,18 +191,27 @@ export class DynamoPresenceStore implements PresenceStore {
           expiresAt: expiryFor(now, now, this.t),
           ...(input.nodeId !== undefined ? { nodeId: input.nodeId } : {}),
         };
-        const items: TransactItem[] = [
-          {
-            // Two check-ins of one user that both saw "no stay" must not both add one: the pointer's
-            // rev lets only the first through (DynamoDB cannot condition on "no other item in the partition").
-            Put: {
-              TableName: this.presenceTable,
-              Item: { userId, venueId: USER_ITEM, rev: (rev ?? 0) + 1, ttl: this.ttlOf(now + this.t.ttlMs) },
-              ConditionExpression: rev === undefined ? 'attribute_not_exists(userId)' : '#rev = :rev',
-              ...(rev === undefined ? {} : { ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': rev } }),
-            },
-          },
-        ];
+        // Two check-ins of one user that both saw "no stay" must not both add one: the pointer's rev lets
+        // only the first through (DynamoDB cannot condition on "no other item in the partition"). A move
+        // or a replacement needs no pointer: its condition on the exact stay it replaces already lets
+        // only one writer through, and a writer that saw no stay saw a rev that any stay created since
+        // has bumped (a stay only ever comes from nothing through the pointer, or from another stay).
+        // One item fewer per move: DynamoDB Local's cost (and a transaction's) grows with its items.
+        // Never a rev the pointer had before, even once DynamoDB's TTL removed it and it starts again: a
+        // node that remembers "no stay at rev r" from long ago must not see r come round (ABA).
+        const nextRev = Math.max((rev ?? 0) + 1, now);
+        const items: TransactItem[] = old
+          ? []
+          : [
+              {
+                Put: {
+                  TableName: this.presenceTable,
+                  Item: { userId, venueId: USER_ITEM, rev: nextRev, ttl: this.ttlOf(now + this.t.ttlMs) },
+                  ConditionExpression: rev === undefined ? 'attribute_not_exists(userId)' : '#rev = :rev',
+                  ...(rev === undefined ? {} : { ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': rev } }),
+                },
+              },
+            ];
         const deltas: MembershipWrite['deltas'] = [];
         const sameVenue = old !== undefined && old.venueId === venueId;
         if (old && sameVenue) {
@@ -219,7 +229,7 @@ export class DynamoPresenceStore implements PresenceStore {
           deltas.push([venueId, +1]);
         }
         if (await this.batcher.submit({ userId, items, deltas, now })) {
-          this.known.set(userId, { rev: (rev ?? 0) + 1, item: presence });
+          this.known.set(userId, { rev: old ? rev : nextRev, item: presence });
           if (sameVenue) return { presence, changes: [], previousVenueId: null };
           const previousVenueId = old ? old.venueId : null;
           const touched = previousVenueId ? [previousVenueId, venueId] : [venueId];
@@ -649,20 +659,6 @@ export class DynamoPresenceStore implements PresenceStore {
 
   // ---- maintenance -----------------------------------------------------------------------------
 
-  /** Test hook: shifts a venue's counter to `count` without a version bump, as a lost write would. */
-  async corruptCount(venueId: string, count: number): Promise<void> {
-    const current = (await this.getCounts([venueId])).get(venueId)?.count ?? 0;
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.countsTable,
-        Key: { venueId, shard: 0 },
-        UpdateExpression: 'ADD #count :d SET #at = if_not_exists(#at, :zero), #ver = if_not_exists(#ver, :zero)',
-        ExpressionAttributeNames: { '#count': 'count', '#at': 'updatedAt', '#ver': 'version' },
-        ExpressionAttributeValues: { ':d': count - current, ':zero': 0 },
-      }),
-    );
-  }
-
   async clear(): Promise<void> {
     this.known.clear();
     await Promise.all([this.deleteAll(this.presenceTable, ['userId', 'venueId']), this.deleteAll(this.countsTable, ['venueId', 'shard'])]);
@@ -814,29 +810,5 @@ export function stableShard(s: string, n: number): number {
   return (h >>> 0) % n;
 }
 
-function cancellationCodes(err: unknown): string[] {
-  if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') return [];
-  const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-  return reasons.map((r) => r.Code ?? 'None');
-}
-
-function isConditionFailure(err: unknown): boolean {
-  if (err instanceof Error && err.name === 'ConditionalCheckFailedException') return true;
-  return cancellationCodes(err).includes('ConditionalCheckFailed');
-}
-
-function isConflict(err: unknown): boolean {
-  if (err instanceof Error && (err.name === 'TransactionConflictException' || err.name === 'TransactionInProgressException')) return true;
-  return cancellationCodes(err).includes('TransactionConflict');
-}
-
-function jitter(attempt: number): number {
-  return Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6));
-}
-
 /** DynamoDB's limit on the items of one TransactGetItems / TransactWriteItems. */
 const MAX_TRANSACT_ITEMS = 100;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

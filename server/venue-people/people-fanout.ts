@@ -21,6 +21,8 @@ export interface PeopleFanoutDeps {
   outbox: NodeOutbox;
   /** How often each node re-reads the venues its viewers are at: expiry ends stays without any event. */
   resyncMs: number;
+  /** Least time between two emit ticks (each one relations statement); default min(100, windowMs / 2). */
+  tickMs?: number;
 }
 
 function personOf(p: Flags & { userId: string }, profile: PublicProfile): Omit<PersonAtVenue, 'isFriend'> {
@@ -58,10 +60,16 @@ export class VenuePeopleFanout {
   private tickBatch: { venueId: string; changes: VenuePeopleRelay[] }[] = [];
   /** The ticks run one after another: each awaits a query, and a later emit of a venue must not overtake. */
   private ticks: Promise<void> = Promise.resolve();
+  /** When the last tick's relations read started (performance.now()). */
+  private lastTick = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private resyncing: Promise<void> | null = null;
 
+  /** Least time between two ticks' relations reads (half the window, at most 100 ms; 0 when the window is 0). */
+  private readonly tickMs: number;
+
   constructor(private readonly d: PeopleFanoutDeps) {
+    this.tickMs = d.tickMs ?? Math.min(100, d.windowMs / 2);
     this.coalescer = new PeopleCoalescer({ windowMs: d.windowMs, emit: (venueId, changes) => this.enqueueEmit(venueId, changes) });
     d.outbox.onPeople((relays) => this.offerLocal(relays));
     // From nodes that predate the outbox (a rolling deploy).
@@ -127,9 +135,16 @@ export class VenuePeopleFanout {
     this.tickBatch.push({ venueId, changes });
     if (this.tickBatch.length > 1) return;
     // The first emit of a tick schedules the read; every venue whose window closes before it runs joins it.
+    // Ticks are at least `tickMs` apart: each venue's window closes at its own moment, so during a rush
+    // an unpaced tick per window would cost one relations statement per venue per window; after a quiet
+    // spell the tick runs at once, so a lone change is not delayed.
     this.ticks = this.ticks
-      .then(() => new Promise<void>((r) => setImmediate(r)))
       .then(() => {
+        const wait = this.lastTick + this.tickMs - performance.now();
+        return new Promise<void>((r) => (wait > 0 ? setTimeout(r, wait) : setImmediate(r)));
+      })
+      .then(() => {
+        this.lastTick = performance.now();
         const batch = this.tickBatch;
         this.tickBatch = [];
         return this.emitTick(batch);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoPresenceStore } from '../../server/presence/dynamo-presence-store';
 import { createDynamoClients } from '../../server/storage/dynamo-client';
-import { deleteTables, ensureTables } from '../../server/storage/dynamo-tables';
+import { deleteTables, ensureTables, tableName } from '../../server/storage/dynamo-tables';
 import { isolationIds } from '../helpers/isolation';
 import { CONTRACT_TIMINGS, describePresenceStore } from './presence-store.contract';
 
@@ -17,10 +18,31 @@ afterAll(async () => {
   client.destroy();
 });
 
+/**
+ * The contract's lost-write simulation, kept in test code: shifts a venue's counter to `count` on shard 0
+ * without a version bump, as a lost write would.
+ */
+function withCorruptCount(store: DynamoPresenceStore) {
+  return Object.assign(store, {
+    async corruptCount(venueId: string, count: number): Promise<void> {
+      const current = (await store.getCounts([venueId])).get(venueId)?.count ?? 0;
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName(tablePrefix, 'venue-counts'),
+          Key: { venueId, shard: 0 },
+          UpdateExpression: 'ADD #count :d SET #at = if_not_exists(#at, :zero), #ver = if_not_exists(#ver, :zero)',
+          ExpressionAttributeNames: { '#count': 'count', '#at': 'updatedAt', '#ver': 'version' },
+          ExpressionAttributeValues: { ':d': count - current, ':zero': 0 },
+        }),
+      );
+    },
+  });
+}
+
 describePresenceStore('dynamodb', async () => {
   const store = new DynamoPresenceStore({ doc, tablePrefix, ...CONTRACT_TIMINGS });
   await store.clear();
-  return store;
+  return withCorruptCount(store);
 });
 
 describe('DynamoDB tables', () => {

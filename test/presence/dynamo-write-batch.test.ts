@@ -135,7 +135,7 @@ describe('DynamoDB presence write batches', () => {
     await b.store.checkIn({ userId: users[2]!, venueId: elsewhere, lat: 0, lng: 0, now: T0 + 1 });
     a.reset();
     const moves = await Promise.all(users.map((u) => a.store.checkIn({ userId: u, venueId: v1, lat: 0, lng: 0, now: T0 + 2 })));
-    // First transaction: all five, cancelled (user #2's pointer rev and old stay fail). The four others
+    // First transaction: all five, cancelled (user #2's old stay fails its exact-expiry condition). The four others
     // commit together in the next; user #2 re-reads (one query) and commits its real move.
     expect(a.requests.get('Query')).toBe(1);
     expect(a.batches.reduce((x, y) => x + y, 0)).toBe(5);
