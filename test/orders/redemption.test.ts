@@ -113,6 +113,33 @@ describe('redeeming a QR code', () => {
     expect(rescan.body.error.details).toMatchObject({ status: 'REDEEMED', bartenderId: w.staff.id, redeemedAt: expect.any(String) });
   });
 
+  it('a capture whose redeemed mark meets a busy database is marked again until the order says REDEEMED', async () => {
+    const t = await acceptedTreat();
+    expect((await api(nodeA, w.staff.token).post('/api/redemptions/scan', { code: t.code })).status).toBe(200);
+    // Another node holds the order's row lock for longer than one interactive transaction may last
+    // (Prisma's 5 s), as a long webhook or expiry transaction could on a busy night: the first attempt
+    // to mark the captured order redeemed times out.
+    let locked!: () => void;
+    const lockHeld = new Promise<void>((resolve) => (locked = resolve));
+    const holder = nodeB.server.ctx.db.prisma.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT id FROM orders WHERE id = ${t.orderId} FOR UPDATE`;
+        locked();
+        await new Promise((resolve) => setTimeout(resolve, 6_500));
+      },
+      { timeout: 20_000 },
+    );
+    await lockHeld;
+    const res = await api(nodeA, w.staff.token).post(`/api/redemptions/${t.redemptionId}/confirm`);
+    await holder;
+    expect(res.status).toBe(200);
+    expect(stripe.captures.get(t.paymentIntentId)).toBe(1);
+    const row = await orderRow(nodeA, t.orderId);
+    expect(row).toMatchObject({ status: 'REDEEMED', redemption: { status: 'REDEEMED', bartenderId: w.staff.id } });
+    expect(row.capturedAt).not.toBeNull();
+    expect((await auditActions(nodeA, t.orderId)).filter((a) => a === 'payment.captured')).toHaveLength(1);
+  }, 30_000);
+
   it('release puts the code back to PENDING for any bartender of the venue', async () => {
     const t = await acceptedTreat();
     await api(nodeA, w.staff.token).post('/api/redemptions/scan', { code: t.code });

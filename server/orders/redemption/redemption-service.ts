@@ -10,6 +10,7 @@ import { OrderEvent, transitionOrder } from '../order-state-machine';
 import { toOrderView, toRedemptionView } from '../order-views';
 import type { Source } from '../order-service';
 import { hashQrCode } from './qr-token';
+import { retryTransient } from '../../lib/retry-transient';
 
 type Ctx = Pick<AppContext, 'db' | 'logger' | 'now'>;
 type Loaded = Redemption & { order: Order; bartender: { displayName: string } | null };
@@ -71,49 +72,57 @@ export class RedemptionService {
     }
     const pi = await this.money.capture(r.order);
     const at = new Date(this.ctx.now());
-    await this.ctx.db.prisma
-      .$transaction(async (tx) => {
-        // Not conditioned on the version: the money is taken, so the drink is redeemed whatever raced us.
-        await tx.redemption.updateMany({
-          where: { id: r.id, status: { in: ['SCANNED', 'PENDING'] } },
-          data: { status: 'REDEEMED', bartenderId: staffId, redeemedAt: at, version: { increment: 1 } },
-        });
-        const t = await transitionOrder(tx, r.orderId, OrderEvent.Redeem, at, { capturedAt: at });
-        await audit(
-          this.ctx,
-          {
-            userId: staffId,
-            action: 'redemption.confirmed',
-            resourceType: 'redemption',
-            resourceId: r.id,
-            changes: { status: ['SCANNED', 'REDEEMED'], orderId: r.orderId },
-            ...source,
+    await retryTransient(
+      () =>
+        this.ctx.db.prisma.$transaction(
+          async (tx) => {
+            // Not conditioned on the version: the money is taken, so the drink is redeemed whatever raced us.
+            await tx.redemption.updateMany({
+              where: { id: r.id, status: { in: ['SCANNED', 'PENDING'] } },
+              data: { status: 'REDEEMED', bartenderId: staffId, redeemedAt: at, version: { increment: 1 } },
+            });
+            const t = await transitionOrder(tx, r.orderId, OrderEvent.Redeem, at, { capturedAt: at });
+            await audit(
+              this.ctx,
+              {
+                userId: staffId,
+                action: 'redemption.confirmed',
+                resourceType: 'redemption',
+                resourceId: r.id,
+                changes: { status: ['SCANNED', 'REDEEMED'], orderId: r.orderId },
+                ...source,
+              },
+              tx,
+            );
+            await audit(
+              this.ctx,
+              {
+                userId: staffId,
+                action: 'payment.captured',
+                resourceType: 'order',
+                resourceId: r.orderId,
+                changes: { status: [t.from, t.to], paymentIntentId: pi.id, amountCents: pi.amountReceived },
+                ...source,
+              },
+              tx,
+            );
           },
-          tx,
-        );
-        await audit(
-          this.ctx,
-          {
-            userId: staffId,
-            action: 'payment.captured',
-            resourceType: 'order',
-            resourceId: r.orderId,
-            changes: { status: [t.from, t.to], paymentIntentId: pi.id, amountCents: pi.amountReceived },
-            ...source,
-          },
-          tx,
-        );
-      })
-      .catch(async (err: unknown) => {
-        // The order ended (a Stripe void, an expiry) while we captured: record the capture so the
-        // expiry job refunds it, rather than keeping money for an order that says no drink.
-        await this.ctx.db.prisma.order.updateMany({
-          where: { id: r.orderId, capturedAt: null },
-          data: { capturedAt: at, releasedAt: null },
-        });
-        this.ctx.logger.error({ err, orderId: r.orderId }, 'captured but could not mark redeemed; the money will be refunded');
-        throw err;
+          // A busy pool or a slow lock must not turn a capture into an unredeemed order: wait longer
+          // than a request would for a connection and for the statements.
+          { maxWait: 10_000, timeout: 10_000 },
+        ),
+      (err, attempt) => this.ctx.logger.warn({ err, orderId: r.orderId, attempt }, 'captured; marking redeemed failed, retrying'),
+    ).catch(async (err: unknown) => {
+      // The order ended (a Stripe void, an expiry) while we captured, or PostgreSQL stayed unreachable
+      // through every retry: record the capture so the expiry job refunds it, rather than keeping
+      // money for an order that says no drink.
+      await this.ctx.db.prisma.order.updateMany({
+        where: { id: r.orderId, capturedAt: null },
+        data: { capturedAt: at, releasedAt: null },
       });
+      this.ctx.logger.error({ err, orderId: r.orderId }, 'captured but could not mark redeemed; the money will be refunded');
+      throw err;
+    });
     const done = await this.load(r.id);
     this.notifier.changed(done.order, done);
     return { order: toOrderView(done.order), redemption: toRedemptionView(done) };
