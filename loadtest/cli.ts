@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { traceToLines } from '../protocol/trace';
 import { generateTrace, syntheticVenues } from './generator';
-import { runLoadtest, SpeedRefused } from './run';
+import { LoadtestRefused, runLoadtest } from './run';
 
 const HELP = `Friday-night load tester: generate a night of traffic, replay it, judge the counts.
 
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof SpeedRefused) {
+  if (err instanceof LoadtestRefused) {
     process.stderr.write(`loadtest refused: ${err.message}\n`);
     process.exit(2);
   }

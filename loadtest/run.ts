@@ -74,7 +74,12 @@ export interface LoadtestOutcome {
 }
 
 /** The night cannot be judged exactly at the asked speed: said before anything starts. */
-export class SpeedRefused extends Error {
+/** Options the tool cannot run as asked, said before anything starts (the CLI prints it, exit 2). */
+export class LoadtestRefused extends Error {
+  override name = 'LoadtestRefused';
+}
+
+export class SpeedRefused extends LoadtestRefused {
   override name = 'SpeedRefused';
 }
 
@@ -140,7 +145,7 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestOutcome> 
     if (problem) throw new SpeedRefused(problem);
   }
   if (o.chaos && ((o.urls?.length ?? 0) > 0 || o.nodes < 2 || o.stores !== 'real')) {
-    throw new Error('--chaos kills nodes this tool starts: it needs no --url, --nodes 2 or more and --stores real');
+    throw new LoadtestRefused('--chaos kills nodes this tool starts: it needs no --url, --nodes 2 or more and --stores real');
   }
   const center = o.center ?? { lat: 40.7128, lng: -74.006 };
   const timingEnv = nodeTimingEnv(o.speed, { timeoutMs: TIMEOUT_MS, graceMs: GRACE_MS });
