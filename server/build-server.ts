@@ -165,8 +165,11 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const shutdown = (reason = 'shutdown'): Promise<void> => {
     shuttingDown ??= (async () => {
       draining = true;
-      logger.info({ reason }, 'draining: refusing new connections, sending sockets elsewhere');
-      // Stop accepting first; keep-alive HTTP connections are closed once idle.
+      logger.info({ reason, drainMs: config.SHUTDOWN_DRAIN_MS }, 'draining: /ready is 503, then sockets go elsewhere');
+      // A load balancer that routes by /ready needs to see the 503 before the listener goes away, or
+      // it keeps sending new phones here until its health check fails on refused connections.
+      if (config.SHUTDOWN_DRAIN_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_MS));
+      // Stop accepting; keep-alive HTTP connections are closed once idle.
       httpServer.close();
       httpServer.closeIdleConnections();
       // Closing the transport (not socket.disconnect) makes clients auto-reconnect, and the

@@ -186,6 +186,8 @@ export const envSchema = z.object({
   SOCKET_EVENTS_PER_SECOND: int(1, 10_000).default(20),
   SOCKET_EVENTS_BURST: int(1, 10_000).default(40),
   SHUTDOWN_TIMEOUT_MS: int(100, 60_000).default(10_000),
+  /** On SIGTERM, /ready answers 503 this long before the listener closes (keep it under the timeout). */
+  SHUTDOWN_DRAIN_MS: int(0, 30_000).default(0),
   MAP_TILE_URL: z.string().default('https://tile.openstreetmap.org/{z}/{x}/{y}.png'),
 
   /** One-time sign-in codes live this long; short, since a code is a password while it lives. */

@@ -94,4 +94,25 @@ describe('SIGTERM hands over', () => {
     await new Promise((r) => setTimeout(r, 1_500));
     expect(latest()).toBe(3);
   }, 90_000);
+
+  it('with SHUTDOWN_DRAIN_MS, a real process answers /ready 503 on its open listener before it closes', async () => {
+    cluster.env.SHUTDOWN_DRAIN_MS = '2000';
+    const c = await cluster.startNode('drainer');
+    delete cluster.env.SHUTDOWN_DRAIN_MS;
+    expect((await fetch(`${c.url}/ready`)).status).toBe(200);
+    const sockets = await cluster.connect(c);
+    const notice = nextEvent(sockets, 'server:shutdown');
+    const sentAt = Date.now();
+    c.proc.kill('SIGTERM');
+    let draining: Response | undefined;
+    await waitUntil(async () => {
+      draining = await fetch(`${c.url}/ready`);
+      return draining.status === 503;
+    }, 1_500);
+    expect(((await draining!.json()) as { status: string }).status).toBe('draining');
+    // The phones are sent elsewhere only after the load balancer has had its window to see the 503.
+    await notice;
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(1_900);
+    expect(await c.exited).toBe(0);
+  }, 60_000);
 });
