@@ -42,7 +42,20 @@ export function validationError(err: ZodError, message = 'Invalid input'): AppEr
 }
 
 /** Anything that is not an AppError is a bug or an outage: never leak its message to clients. */
+/** Prisma's known-request codes for a row that vanished under the request, not a server fault. */
+const VANISHED_ROW: Record<string, [ErrorCode, string]> = {
+  // A foreign key to a row deleted meanwhile (say a user removed outside the API, while a node still trusts
+  // its memory that the user exists): the request refers to something gone.
+  P2003: [ErrorCode.CONFLICT, 'A record this request refers to no longer exists'],
+  P2025: [ErrorCode.NOT_FOUND, 'Not found'],
+};
+
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  const vanished = typeof code === 'string' ? VANISHED_ROW[code] : undefined;
+  if (vanished && (err as { name?: unknown }).name === 'PrismaClientKnownRequestError') {
+    return new AppError(vanished[0], vanished[1], { cause: err });
+  }
   return new AppError(ErrorCode.INTERNAL, 'Internal error', { cause: err });
 }

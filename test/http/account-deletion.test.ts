@@ -33,6 +33,18 @@ async function paidOrder(buyerToken: string, recipientId: string, venueId: strin
 }
 
 describe('DELETE /api/me', () => {
+  it('a user removed outside the API while this node still trusts it: a write refers to a gone row, a 4xx, never a 500', async () => {
+    const me = await signIn(ts, uniqueEmail('vanished'));
+    expect((await api(ts, me.accessToken).get('/api/me')).status).toBe(200);
+    // An operator's hard delete, behind the API's back: no cutoff is set, and the node remembers the user.
+    await ts.server.ctx.db.prisma.user.delete({ where: { id: me.user.id } });
+    const res = await api(ts, me.accessToken).post('/api/groups', { name: 'after the delete' });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(['CONFLICT', 'NOT_FOUND', 'UNAUTHENTICATED']).toContain(res.body.error.code);
+    expect(await ts.server.ctx.db.prisma.group.count({ where: { name: 'after the delete' } })).toBe(0);
+  });
+
   it('refuses without a fresh code for the account’s own address, changing nothing', async () => {
     const email = uniqueEmail('keeper');
     const me = await signIn(ts, email);
