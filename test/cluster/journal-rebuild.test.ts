@@ -9,7 +9,13 @@ let cluster: Cluster;
 let venues: { id: string; latitude: number; longitude: number }[];
 let users: { id: string; token: string }[];
 
-const NODE_ENV = { PRESENCE_JOURNAL_FLUSH_MS: '1000', PRESENCE_JOURNAL_REBUILD_INTERVAL_MS: '0' };
+const NODE_ENV = {
+  PRESENCE_JOURNAL_FLUSH_MS: '1000',
+  PRESENCE_JOURNAL_REBUILD_INTERVAL_MS: '0',
+  // The churn sends far more than a phone's 20 events/s: a rate-limited phone would stop churning.
+  SOCKET_EVENTS_PER_SECOND: '10000',
+  SOCKET_EVENTS_BURST: '10000',
+};
 
 beforeAll(async () => {
   cluster = await startCluster(1, NODE_ENV, 'rebuild');
@@ -49,26 +55,42 @@ async function disagreements(): Promise<string[]> {
  */
 async function churnThenKill(node: ClusterNode): Promise<void> {
   const phones: TestClient[] = await Promise.all(users.map((u) => cluster.connect(node, u.token)));
+  const at: number[] = phones.map(() => -1);
   let stop = false;
   const runs = phones.map(async (phone, i) => {
     for (let step = 0; !stop; step++) {
-      const v = venues[(i + step) % venues.length]!;
-      const op =
-        step % 7 === 6
-          ? emitOk(phone, ClientEvent.Leave, {})
-          : step % 5 === 4
-            ? emitOk(phone, ClientEvent.PresenceUpdate, { wantsToBuy: step % 2 === 0 })
-            : emitOk(phone, ClientEvent.CheckIn, { venueId: v.id, lat: v.latitude, lng: v.longitude });
-      await op.catch(() => (stop = true));
+      const venue = (i + step) % venues.length;
+      const v = venues[venue]!;
+      try {
+        if (step % 7 === 6) {
+          await emitOk(phone, ClientEvent.Leave, {});
+          at[i] = -1;
+        } else if (step % 5 === 4) {
+          await emitOk(phone, ClientEvent.PresenceUpdate, { wantsToBuy: step % 2 === 0 });
+        } else {
+          await emitOk(phone, ClientEvent.CheckIn, { venueId: v.id, lat: v.latitude, lng: v.longitude });
+          at[i] = venue;
+        }
+      } catch {
+        return; // this phone is done (its node is gone)
+      }
       await new Promise((r) => setTimeout(r, 5 + (i % 7)));
     }
   });
-  // Long enough for several flushes to land, ending at an arbitrary point of a flush window.
+  // Long enough for several flushes to land.
   await new Promise((r) => setTimeout(r, 2_500 + Math.random() * 1_000));
-  node.proc.kill('SIGKILL');
   stop = true;
-  await node.exited;
   await Promise.all(runs);
+  // Then one acknowledged move per phone and the kill at once: the store has them, and the journal's
+  // flush window (1 s) cannot have written them all, wherever in the window this round fell.
+  await Promise.all(
+    phones.map((phone, i) => {
+      const v = venues[(at[i]! + 1) % venues.length]!;
+      return emitOk(phone, ClientEvent.CheckIn, { venueId: v.id, lat: v.latitude, lng: v.longitude });
+    }),
+  );
+  node.proc.kill('SIGKILL');
+  await node.exited;
   for (const p of phones) p.disconnect();
 }
 
