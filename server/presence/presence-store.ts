@@ -224,10 +224,3 @@ export function assertVenueId(venueId: string): void {
     throw new AppError(ErrorCode.VALIDATION, `invalid venueId ${JSON.stringify(venueId)}`);
   }
 }
-
-// The store's old names, which protocol/events.ts uses for other shapes: kept only for
-// dynamo-presence-store.ts until its split (issue 18, h13) imports StoredCount and StayCheckIn.
-/** @deprecated use StoredCount */
-export type VenueCount = StoredCount;
-/** @deprecated use StayCheckIn */
-export type CheckInResult = StayCheckIn;
