@@ -7,7 +7,7 @@ import { AGAIN, AGAIN_NOW, retryOnRace, type Again } from '../storage/dynamo-err
 import { endNodeStays } from './dynamo-node-stays';
 import {
   assertVenueId,
-  expiryFor,
+  newStay,
   heartbeatExpiry,
   type CheckInInput,
   type CountChange,
@@ -166,19 +166,7 @@ export class DynamoPresenceStore implements PresenceStore {
         this.known.set(userId, { rev, item: refreshed });
         return { presence: refreshed, changes: [], previousVenueId: null };
       }
-      const presence: PresenceRecord = {
-        userId,
-        venueId,
-        lat: input.lat,
-        lng: input.lng,
-        wantsToBuy: input.wantsToBuy ?? false,
-        wantsToReceive: input.wantsToReceive ?? false,
-        visible: input.visible ?? true,
-        checkedInAt: now,
-        lastSeenAt: now,
-        expiresAt: expiryFor(now, now, this.t),
-        ...(input.nodeId !== undefined ? { nodeId: input.nodeId } : {}),
-      };
+      const presence = newStay(input, this.t);
       // Two check-ins of one user that both saw "no stay" must not both add one: the pointer's rev lets
       // only the first through (DynamoDB cannot condition on "no other item in the partition"). A move
       // or a replacement needs no pointer: its condition on the exact stay it replaces already lets

@@ -199,44 +199,44 @@ export class StayTable {
 
   async listVenue(venueId: string, now: number): Promise<PresenceRecord[]> {
     const out: PresenceRecord[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.o.doc.send(
-        new QueryCommand({
-          TableName: this.o.table,
-          IndexName: PRESENCE_BY_VENUE,
-          KeyConditionExpression: '#v = :v AND #exp > :now',
-          ExpressionAttributeNames: { '#v': 'venueId', '#exp': 'expiresAt' },
-          ExpressionAttributeValues: { ':v': venueId, ':now': now },
-          ExclusiveStartKey: start,
-        }),
-      );
+    await this.queryVenue(venueId, { now }, (page) => {
       for (const it of page.Items ?? []) out.push(fromItem(it));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    });
     return out;
   }
 
   /** Counts every stay recorded at the venue, expired ones included: the sweeper still owes their -1. */
   async countStays(venueId: string): Promise<number> {
     let n = 0;
+    await this.queryVenue(venueId, { count: true }, (page) => {
+      n += page.Count ?? 0;
+    });
+    return n;
+  }
+
+  /** Every page of the venue index for `venueId`: only live stays with `now`, only their number with `count`. */
+  private async queryVenue(
+    venueId: string,
+    opts: { now?: number; count?: boolean },
+    onPage: (page: { Items?: Item[]; Count?: number }) => void,
+  ): Promise<void> {
+    const live = opts.now !== undefined;
     let start: Item | undefined;
     do {
       const page = await this.o.doc.send(
         new QueryCommand({
           TableName: this.o.table,
           IndexName: PRESENCE_BY_VENUE,
-          KeyConditionExpression: '#v = :v',
-          ExpressionAttributeNames: { '#v': 'venueId' },
-          ExpressionAttributeValues: { ':v': venueId },
-          Select: 'COUNT',
+          KeyConditionExpression: live ? '#v = :v AND #exp > :now' : '#v = :v',
+          ExpressionAttributeNames: { '#v': 'venueId', ...(live ? { '#exp': 'expiresAt' } : {}) },
+          ExpressionAttributeValues: { ':v': venueId, ...(live ? { ':now': opts.now } : {}) },
+          ...(opts.count ? { Select: 'COUNT' as const } : {}),
           ExclusiveStartKey: start,
         }),
       );
-      n += page.Count ?? 0;
+      onPage(page);
       start = page.LastEvaluatedKey;
     } while (start);
-    return n;
   }
 }
 
