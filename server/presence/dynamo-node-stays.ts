@@ -7,6 +7,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { NODE_ATTRIBUTE, PRESENCE_BY_NODE } from '../storage/dynamo-tables';
+import { isCancelledTransaction, isConflict } from '../storage/dynamo-errors';
 import { mapLimit } from '../lib/map-limit';
 import type { CountChange, EndedStay } from './presence-store';
 
@@ -85,8 +86,7 @@ export async function endNodeStays(
       } catch (err) {
         // Changed under us (a heartbeat renewed it, a resume took it over) or another transaction held
         // it: read again and decide again.
-        if (!(err instanceof Error) || (err.name !== 'TransactionCanceledException' && err.name !== 'TransactionConflictException'))
-          throw err;
+        if (!isCancelledTransaction(err) && !isConflict(err)) throw err;
         await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
       }
     }

@@ -1,6 +1,7 @@
 import {
   assertVenueId,
   expiryFor,
+  newStay,
   heartbeatExpiry,
   type CheckInInput,
   type StayCheckIn,
@@ -66,19 +67,7 @@ export class MemoryPresenceStore implements PresenceStore {
       this.byUser.set(userId, presence);
       return { presence, changes: [], previousVenueId: null };
     }
-    const presence: PresenceRecord = {
-      userId,
-      venueId,
-      lat: input.lat,
-      lng: input.lng,
-      wantsToBuy: input.wantsToBuy ?? false,
-      wantsToReceive: input.wantsToReceive ?? false,
-      visible: input.visible ?? true,
-      checkedInAt: now,
-      lastSeenAt: now,
-      expiresAt: expiryFor(now, now, this.t),
-      ...(input.nodeId !== undefined ? { nodeId: input.nodeId } : {}),
-    };
+    const presence = newStay(input, this.t);
     this.byUser.set(userId, presence);
     // An expired stay at the same venue is replaced in place: -1 and +1 cancel out.
     if (old && old.venueId === venueId) return { presence, changes: [], previousVenueId: null };

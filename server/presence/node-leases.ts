@@ -1,4 +1,5 @@
 import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure } from '../storage/dynamo-errors';
 
 /**
  * One row per node incarnation: "I hold sockets, and I am alive until `leaseUntil`". A lapsed row is
@@ -107,7 +108,7 @@ export class DynamoNodeLeases implements NodeLeaseStore {
       );
       return 'renewed';
     } catch (err) {
-      if (err instanceof Error && err.name === 'ConditionalCheckFailedException') return 'declared-dead';
+      if (isConditionFailure(err)) return 'declared-dead';
       throw err;
     }
   }
@@ -168,7 +169,7 @@ export class DynamoNodeLeases implements NodeLeaseStore {
       );
       return true;
     } catch (err) {
-      if (err instanceof Error && err.name === 'ConditionalCheckFailedException') return false;
+      if (isConditionFailure(err)) return false;
       throw err;
     }
   }
@@ -188,7 +189,7 @@ export class DynamoNodeLeases implements NodeLeaseStore {
       )
       .catch((err: unknown) => {
         // Another survivor took a claim we held too long over: it finishes the job.
-        if (!(err instanceof Error && err.name === 'ConditionalCheckFailedException')) throw err;
+        if (!isConditionFailure(err)) throw err;
       });
   }
 

@@ -186,6 +186,24 @@ export function expiryFor(lastSeenAt: number, checkedInAt: number, t: PresenceTi
   return Math.min(lastSeenAt + t.timeoutMs, checkedInAt + t.ttlMs);
 }
 
+/** A new stay from a check-in (the same in both implementations): defaults for the flags left out. */
+export function newStay(input: CheckInInput, t: PresenceTimings): PresenceRecord {
+  const { now } = input;
+  return {
+    userId: input.userId,
+    venueId: input.venueId,
+    lat: input.lat,
+    lng: input.lng,
+    wantsToBuy: input.wantsToBuy ?? false,
+    wantsToReceive: input.wantsToReceive ?? false,
+    visible: input.visible ?? true,
+    checkedInAt: now,
+    lastSeenAt: now,
+    expiresAt: expiryFor(now, now, t),
+    ...(input.nodeId !== undefined ? { nodeId: input.nodeId } : {}),
+  };
+}
+
 /** The heartbeat write rule both implementations share: the new expiry, or null when nothing must be written. */
 export function heartbeatExpiry(p: PresenceRecord, now: number, t: PresenceTimings): number | null {
   const next = expiryFor(now, p.checkedInAt, t);
@@ -224,10 +242,3 @@ export function assertVenueId(venueId: string): void {
     throw new AppError(ErrorCode.VALIDATION, `invalid venueId ${JSON.stringify(venueId)}`);
   }
 }
-
-// The store's old names, which protocol/events.ts uses for other shapes: kept only for
-// dynamo-presence-store.ts until its split (issue 18, h13) imports StoredCount and StayCheckIn.
-/** @deprecated use StoredCount */
-export type VenueCount = StoredCount;
-/** @deprecated use StayCheckIn */
-export type CheckInResult = StayCheckIn;

@@ -1,6 +1,6 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { tableName, TTL_ATTRIBUTE } from '../../storage/dynamo-tables';
+import { isConditionFailure } from '../../storage/dynamo-errors';
 import {
   DEFAULT_IDEMPOTENCY_TIMINGS,
   type BeginResult,
@@ -62,7 +62,7 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
         );
         return { kind: 'started' };
       } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        if (!isConditionFailure(err)) throw err;
       }
       const existing = (await this.doc.send(new GetCommand({ TableName: this.table, Key: { key }, ConsistentRead: true }))).Item as
         Item | undefined;
@@ -104,7 +104,7 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
         }),
       );
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (!isConditionFailure(err)) throw err;
     }
   }
 
@@ -120,7 +120,7 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
         }),
       );
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (!isConditionFailure(err)) throw err;
     }
   }
 
