@@ -42,6 +42,8 @@ export interface LivenessTrackerOptions {
  */
 export class LivenessTracker {
   private readonly users = new Map<string, Tracked>();
+  /** Lease renewals in flight, by user: a grace cut must not race this node's own renewal. */
+  private readonly renewing = new Map<string, Promise<PresenceRecord | null>>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
 
@@ -65,6 +67,17 @@ export class LivenessTracker {
 
   forget(userId: string): void {
     this.users.delete(userId);
+  }
+
+  /**
+   * The stay as this node's lease renewal for the user leaves it, if one is in flight. A socket that
+   * closes meanwhile must start its grace period after that write: otherwise the renewal lands after
+   * the cut and restores the long lease, or lands before it with a newer `lastSeenAt` that the cut's
+   * "nobody wrote the stay since" condition takes for another connection. Either way the stay would
+   * outlive its grace period by a whole lease.
+   */
+  renewalInFlight(userId: string): Promise<PresenceRecord | null> | undefined {
+    return this.renewing.get(userId);
   }
 
   /** The store's truth changed under this node (it was declared dead): nothing remembered holds. */
@@ -106,8 +119,13 @@ export class LivenessTracker {
           expiring.push(userId);
       }
       await mapLimit(expiring, ENDS_IN_FLIGHT, async (userId) => {
+        const renewal = this.o.store.heartbeat(userId, now).then((r) => r.presence);
+        this.renewing.set(
+          userId,
+          renewal.catch(() => null),
+        );
         try {
-          const { presence } = await this.o.store.heartbeat(userId, now);
+          const presence = await renewal;
           const t = this.users.get(userId);
           if (!t) return;
           if (!presence) this.users.delete(userId);
@@ -118,6 +136,8 @@ export class LivenessTracker {
           }
         } catch (err) {
           this.o.onError(err, userId);
+        } finally {
+          this.renewing.delete(userId);
         }
       });
       await mapLimit(due, ENDS_IN_FLIGHT, async ([userId, t]) => {

@@ -170,8 +170,11 @@ export function presenceHandlers(d: PresenceHandlerDeps): SocketFeature {
         // keeps the stay alive; a newer connection on another node has written the stay since this
         // socket last did, which the store checks. A socket that never held the stay cuts nothing.
         if ((socket.nsp.adapter.rooms.get(Rooms.user(userId))?.size ?? 0) > 0) return;
-        const seenAt = socket.data.presenceSeenAt;
+        let seenAt = socket.data.presenceSeenAt;
         if (seenAt === undefined) return;
+        // This node's own lease renewal in flight wrote the stay too; the cut comes after it.
+        const renewed = await d.liveness.renewalInFlight(userId);
+        if (renewed && renewed.lastSeenAt > seenAt) seenAt = renewed.lastSeenAt;
         // The newer of two devices closing: an older one on another node keeps the stay.
         if (d.reclaimElsewhere && (await d.reclaimElsewhere(socket, userId))) return;
         await d.store.expireAt(userId, closedAt + d.graceMs, d.now(), { unlessSeenAfter: seenAt });

@@ -39,4 +39,42 @@ describe('LivenessTracker and the stored lease', () => {
     expect(ended).toEqual(['u']);
     expect((await store.getCounts(['v'])).get('v')!.count).toBe(0);
   });
+
+  it('a socket closing while this node renews its lease starts the grace period after that write, which then ends the stay', async () => {
+    const store = new MemoryPresenceStore({ timeoutMs: 15_000, ttlMs: 3_600_000, refreshBelowMs: 2_000 });
+    const t0 = 1_700_000_000_000;
+    let t = t0;
+    const tracker = new LivenessTracker({
+      store,
+      timeoutMs: 10_000,
+      refreshBelowMs: 2_000,
+      intervalMs: 1_000,
+      now: () => t,
+      onEnded: () => undefined,
+      onError: (err) => {
+        throw err;
+      },
+    });
+    const { presence } = await store.checkIn({ userId: 'u', venueId: 'v', lat: 0, lng: 0, now: t });
+    tracker.beat('u', presence, t);
+    t = t0 + 12_000;
+    expect(tracker.beatIfFresh('u', t)).not.toBeNull();
+    t = t0 + 13_500;
+    // The check renews the lease (1.5 s left, heartbeats stopped); the socket closes while it is in flight.
+    const checking = tracker.check();
+    const renewal = tracker.renewalInFlight('u');
+    expect(renewal).toBeDefined();
+    tracker.forget('u');
+    // What the close handler does: the socket's last seen stay, unless this node's renewal wrote a newer one.
+    const renewed = await renewal!;
+    await checking;
+    expect(renewed!.lastSeenAt).toBe(t);
+    // The socket's own copy alone would refuse the cut: the renewal looks like another connection's write.
+    expect((await store.expireAt('u', t + 3_000, t, { unlessSeenAfter: presence.lastSeenAt }))?.expiresAt).toBe(renewed!.expiresAt);
+    const cut = await store.expireAt('u', t + 3_000, t, { unlessSeenAfter: Math.max(presence.lastSeenAt, renewed!.lastSeenAt) });
+    expect(cut?.expiresAt).toBe(t + 3_000);
+    expect(tracker.renewalInFlight('u')).toBeUndefined();
+    expect(await store.sweepExpired(t + 3_000)).toHaveLength(1);
+    expect((await store.getCounts(['v'])).get('v')!.count).toBe(0);
+  });
 });
