@@ -80,6 +80,17 @@ export class LivenessTracker {
     return this.renewing.get(userId);
   }
 
+  /**
+   * Another node says the user left `venueId` (a sweep, a reap or a leave there): the stay this node
+   * remembers may be gone. The next heartbeat asks the store instead of answering from memory, and the
+   * next check renews (or drops) it from the store. Not a forget: if the stay is still there (a user
+   * who only hid from the list), this node still ends it exactly at its heartbeat timeout.
+   */
+  doubt(userId: string, venueId: string): void {
+    const t = this.users.get(userId);
+    if (t && t.venueId === venueId) t.presence = { ...t.presence, expiresAt: Math.min(t.presence.expiresAt, 0) };
+  }
+
   /** The store's truth changed under this node (it was declared dead): nothing remembered holds. */
   forgetAll(): void {
     this.users.clear();

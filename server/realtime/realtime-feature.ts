@@ -92,6 +92,12 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
     },
   });
 
+  // A stay ended elsewhere (the cluster's one sweeper, a reaper) must not be answered from this node's
+  // memory: heartbeats would go on naming a venue the store no longer has the user at.
+  fanout.outbox.onPeople((relays) => {
+    for (const r of relays) if (!r.person) liveness.doubt(r.userId, r.venueId);
+  });
+
   // A grace period that ran out, a dead node's lease or a dead node: follow up like a leave.
   const onStayEnded = ({ userId, venueId }: { userId: string; venueId: string }) => {
     liveness.forget(userId);

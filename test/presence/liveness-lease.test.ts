@@ -77,4 +77,33 @@ describe('LivenessTracker and the stored lease', () => {
     expect(await store.sweepExpired(t + 3_000)).toHaveLength(1);
     expect((await store.getCounts(['v'])).get('v')!.count).toBe(0);
   });
+
+  it('a stay another node ended is not answered from memory once that node says so, and the next check drops it', async () => {
+    const store = new MemoryPresenceStore({ timeoutMs: 15_000, ttlMs: 3_600_000, refreshBelowMs: 2_000 });
+    const t0 = 1_700_000_000_000;
+    let t = t0;
+    const tracker = new LivenessTracker({
+      store,
+      timeoutMs: 10_000,
+      refreshBelowMs: 2_000,
+      intervalMs: 1_000,
+      now: () => t,
+      onEnded: () => undefined,
+      onError: (err) => {
+        throw err;
+      },
+    });
+    const { presence } = await store.checkIn({ userId: 'u', venueId: 'v', lat: 0, lng: 0, now: t });
+    tracker.beat('u', presence, t);
+    // The cluster's sweeper (or a reaper) on another node ends the stay; this node only hears of it.
+    await store.leave('u', t, 'v');
+    t += 1_000;
+    expect(tracker.beatIfFresh('u', t)).not.toBeNull(); // what memory alone would still answer
+    tracker.doubt('u', 'elsewhere');
+    expect(tracker.beatIfFresh('u', t)).not.toBeNull(); // off another venue: says nothing about this stay
+    tracker.doubt('u', 'v');
+    expect(tracker.beatIfFresh('u', t)).toBeNull(); // the heartbeat asks the store
+    await tracker.check();
+    expect(tracker.size).toBe(0);
+  });
 });
