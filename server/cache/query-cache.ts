@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
+import { setNewest } from '../lib/bounded-map';
 
 /**
  * A cache for query results that may be a few minutes stale (venue rows, menus). Never for live data:
@@ -88,12 +89,7 @@ export class MemoryQueryCache extends BaseCache {
   }
 
   async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
-    this.entries.delete(key);
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
-    this.entries.set(key, { json: JSON.stringify(value), expiresAt: this.now() + ttlSeconds * 1000 });
+    setNewest(this.entries, key, { json: JSON.stringify(value), expiresAt: this.now() + ttlSeconds * 1000 }, this.maxEntries);
   }
 
   async delete(key: string): Promise<void> {

@@ -1,5 +1,6 @@
 import type { VenuePeopleRelay } from '../../protocol/events';
 import type { PresenceEvent } from '../presence/presence-journal';
+import { setNewest } from '../lib/bounded-map';
 import { mapLimit } from '../lib/map-limit';
 import type { PresenceStore } from '../presence/presence-store';
 
@@ -58,12 +59,7 @@ export class PresenceDirectory {
     const out = new Map<string, string | null>();
     const unsure: string[] = [];
     for (const id of userIds) {
-      this.askedAt.delete(id);
-      if (this.askedAt.size >= this.maxEntries) {
-        const oldest = this.askedAt.keys().next();
-        if (!oldest.done) this.askedAt.delete(oldest.value);
-      }
-      this.askedAt.set(id, now);
+      setNewest(this.askedAt, id, now, this.maxEntries);
       const s = this.seen.get(id);
       if (s && now - s.heardAt < this.freshMs) out.set(id, s.venueId);
       else unsure.push(id);
@@ -160,11 +156,6 @@ export class PresenceDirectory {
   }
 
   private set(userId: string, venueId: string | null, at = this.now()): void {
-    this.seen.delete(userId);
-    if (this.seen.size >= this.maxEntries) {
-      const oldest = this.seen.keys().next();
-      if (!oldest.done) this.seen.delete(oldest.value);
-    }
-    this.seen.set(userId, { venueId, heardAt: at, seq: ++this.seq });
+    setNewest(this.seen, userId, { venueId, heardAt: at, seq: ++this.seq }, this.maxEntries);
   }
 }

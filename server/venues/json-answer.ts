@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip as gzipCb, constants } from 'node:zlib';
 import type { Request, Response } from 'express';
+import { setNewest } from '../lib/bounded-map';
 
 const gzip = promisify(gzipCb);
 
@@ -58,14 +59,7 @@ export class JsonAnswers {
     if (last && last.body === body) return last;
     const bytes = Buffer.from(body, 'utf8');
     const p = { body, bytes, etag: `"${hash('sha1', bytes, 'base64url').slice(0, 27)}"` };
-    if (key !== undefined) {
-      this.prepared.delete(key);
-      if (this.prepared.size >= MAX_PREPARED) {
-        const oldest = this.prepared.keys().next();
-        if (!oldest.done) this.prepared.delete(oldest.value);
-      }
-      this.prepared.set(key, p);
-    }
+    if (key !== undefined) setNewest(this.prepared, key, p, MAX_PREPARED);
     return p;
   }
 

@@ -3,6 +3,7 @@ import type { PublicUser } from '../../protocol/http/common';
 import { cacheLookups, queryCache } from '../cache/query-cache';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
+import { setNewest } from '../lib/bounded-map';
 import { friendCache } from '../social/friend-cache';
 import type { PresenceDirectory } from '../social/presence-directory';
 import type { CountTable } from './count-table';
@@ -49,15 +50,6 @@ const MAX_CELLS = 5_000;
 const MAX_RANKINGS = 10_000;
 const MAX_FRAGMENTS = 50_000;
 
-function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
-  map.delete(key);
-  if (map.size >= max) {
-    const oldest = map.keys().next();
-    if (!oldest.done) map.delete(oldest.value);
-  }
-  map.set(key, value);
-}
-
 export interface VenueAnswersDeps {
   ctx: AppContext;
   counts: CountTable;
@@ -88,7 +80,7 @@ export class VenueAnswers {
     const known = this.fragments.get(details.id);
     if (known && known.expiresAt >= expiresAt) return known;
     const f = fragmentOf(details, expiresAt);
-    if (this.ttlSeconds > 0) remember(this.fragments, details.id, f, MAX_FRAGMENTS);
+    if (this.ttlSeconds > 0) setNewest(this.fragments, details.id, f, MAX_FRAGMENTS);
     return f;
   }
 
@@ -140,7 +132,7 @@ export class VenueAnswers {
     const expiresAt = value.loadedAt + this.ttlSeconds * 1000;
     const fragments = new Map(value.venues.map((v) => [v.id, this.keep(v, expiresAt)]));
     const points = value.venues.map((v) => ({ id: v.id, latitude: v.latitude, longitude: v.longitude }));
-    if (this.ttlSeconds > 0) remember(this.cells, key, { candidates: points, expiresAt }, MAX_CELLS);
+    if (this.ttlSeconds > 0) setNewest(this.cells, key, { candidates: points, expiresAt }, MAX_CELLS);
     return { points, fragments };
   }
 
@@ -157,7 +149,7 @@ export class VenueAnswers {
     });
     const expiresAt = value.loadedAt + this.ttlSeconds * 1000;
     if (!value.venue) {
-      if (this.ttlSeconds > 0) remember(this.missing, venueId, expiresAt, MAX_FRAGMENTS);
+      if (this.ttlSeconds > 0) setNewest(this.missing, venueId, expiresAt, MAX_FRAGMENTS);
       return null;
     }
     return this.keep(value.venue, expiresAt);
@@ -219,7 +211,7 @@ export class VenueAnswers {
     const known = this.rankings.get(key);
     if (known && known.points === points) return known.ranked;
     const ranked = rankByDistance(q, points, q.radiusMeters, q.limit);
-    if (this.ttlSeconds > 0) remember(this.rankings, key, { points, ranked }, MAX_RANKINGS);
+    if (this.ttlSeconds > 0) setNewest(this.rankings, key, { points, ranked }, MAX_RANKINGS);
     return ranked;
   }
 

@@ -1,25 +1,34 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryPresenceStore } from '../../server/presence/memory-presence-store';
-import { LivenessTracker } from '../../server/realtime/liveness-tracker';
+import { LivenessTracker, type LivenessTrackerOptions } from '../../server/realtime/liveness-tracker';
+
+/** Lease 15 s (timeout 10 s + 5 s extra), renewed only in its last 2 s: the load tester's 60× settings. */
+const leaseStore = () => new MemoryPresenceStore({ timeoutMs: 15_000, ttlMs: 3_600_000, refreshBelowMs: 2_000 });
+
+function trackerOn(store: MemoryPresenceStore, now: () => number, hooks: Partial<LivenessTrackerOptions> = {}): LivenessTracker {
+  return new LivenessTracker({
+    store,
+    timeoutMs: 10_000,
+    refreshBelowMs: 2_000,
+    intervalMs: 1_000,
+    now,
+    onEnded: () => undefined,
+    onError: (err) => {
+      throw err;
+    },
+    ...hooks,
+  });
+}
 
 describe('LivenessTracker and the stored lease', () => {
   it('a phone that stops beating early in its lease is ended by its timeout, not earlier by the lease', async () => {
-    // Lease 15 s (timeout 10 s + 5 s extra), renewed only in its last 2 s: the load tester's 60× settings.
-    const store = new MemoryPresenceStore({ timeoutMs: 15_000, ttlMs: 3_600_000, refreshBelowMs: 2_000 });
+    const store = leaseStore();
     const t0 = 1_700_000_000_000;
     let t = t0;
     const ended: string[] = [];
     const renewed: number[] = [];
-    const tracker = new LivenessTracker({
-      store,
-      timeoutMs: 10_000,
-      refreshBelowMs: 2_000,
-      intervalMs: 1_000,
-      now: () => t,
+    const tracker = trackerOn(store, () => t, {
       onEnded: (userId) => ended.push(userId),
-      onError: (err) => {
-        throw err;
-      },
       onRenewed: (_u, p) => renewed.push(p.lastSeenAt),
     });
     const { presence } = await store.checkIn({ userId: 'u', venueId: 'v', lat: 0, lng: 0, now: t });
@@ -41,20 +50,10 @@ describe('LivenessTracker and the stored lease', () => {
   });
 
   it('a socket closing while this node renews its lease starts the grace period after that write, which then ends the stay', async () => {
-    const store = new MemoryPresenceStore({ timeoutMs: 15_000, ttlMs: 3_600_000, refreshBelowMs: 2_000 });
+    const store = leaseStore();
     const t0 = 1_700_000_000_000;
     let t = t0;
-    const tracker = new LivenessTracker({
-      store,
-      timeoutMs: 10_000,
-      refreshBelowMs: 2_000,
-      intervalMs: 1_000,
-      now: () => t,
-      onEnded: () => undefined,
-      onError: (err) => {
-        throw err;
-      },
-    });
+    const tracker = trackerOn(store, () => t);
     const { presence } = await store.checkIn({ userId: 'u', venueId: 'v', lat: 0, lng: 0, now: t });
     tracker.beat('u', presence, t);
     t = t0 + 12_000;
@@ -79,20 +78,10 @@ describe('LivenessTracker and the stored lease', () => {
   });
 
   it('a stay another node ended is not answered from memory once that node says so, and the next check drops it', async () => {
-    const store = new MemoryPresenceStore({ timeoutMs: 15_000, ttlMs: 3_600_000, refreshBelowMs: 2_000 });
+    const store = leaseStore();
     const t0 = 1_700_000_000_000;
     let t = t0;
-    const tracker = new LivenessTracker({
-      store,
-      timeoutMs: 10_000,
-      refreshBelowMs: 2_000,
-      intervalMs: 1_000,
-      now: () => t,
-      onEnded: () => undefined,
-      onError: (err) => {
-        throw err;
-      },
-    });
+    const tracker = trackerOn(store, () => t);
     const { presence } = await store.checkIn({ userId: 'u', venueId: 'v', lat: 0, lng: 0, now: t });
     tracker.beat('u', presence, t);
     // The cluster's sweeper (or a reaper) on another node ends the stay; this node only hears of it.
