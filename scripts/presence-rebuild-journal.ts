@@ -7,7 +7,8 @@
  */
 import pino from 'pino';
 import { createMetrics } from '../server/observability/metrics';
-import { buildPresence } from '../server/presence/build-presence';
+import { buildDynamoPresence } from '../server/presence/build-presence';
+import { dynamoPresenceSettings } from '../server/settings';
 import { createDynamoClients } from '../server/storage/dynamo-client';
 import { scriptConfig } from './lib/script-config';
 import { PresenceJournal } from '../server/presence/presence-journal';
@@ -26,7 +27,7 @@ async function main(): Promise<number> {
   const db = await openDatabase(config, logger);
   const metrics = createMetrics();
   const dynamo = createDynamoClients({ endpoint: config.dynamo.endpoint, region: config.dynamo.region, requests: metrics.dynamoRequests });
-  const presence = await buildPresence(config, { logger, metrics, redis: undefined, dynamo });
+  const presence = await buildDynamoPresence(dynamoPresenceSettings({ ...config, dynamo: config.dynamo }), { logger, metrics, dynamo });
   try {
     const venueIds = (await db.prisma.venue.findMany({ select: { id: true } })).map((v) => v.id);
     const journal = new PresenceJournal(db.prisma, logger);

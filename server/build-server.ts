@@ -19,7 +19,11 @@ import { createHttpApp } from './http/http-app';
 import { startMetricsServer } from './http/metrics-endpoint';
 import { createLogger, type Logger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
-import { buildPresence } from './presence/build-presence';
+import { buildDynamoPresence, type BuiltPresence } from './presence/build-presence';
+import { MemoryPresenceStore } from './presence/memory-presence-store';
+import { leaseTimings } from './presence/presence-store';
+import { memoryLock, redisLock } from './lib/locks';
+import { dynamoPresenceSettings, httpAppSettings, logSettings, rateLimitSettings, socketServerSettings } from './settings';
 import { handshakeAuth } from './realtime/handshake';
 import { createSocketServer, trackConnections } from './realtime/socket-server';
 import { openDatabase } from './storage/database';
@@ -51,12 +55,12 @@ export interface RunningServer {
 
 /**
  * Wiring only: config → stores (PostgreSQL, Redis, one DynamoDB client) → presence → services
- * (services.ts) → features → transports; shutdown stops them in the reverse order. Only helpers that
- * own no connection or timer (OAuth verifiers, derived keys) are still built on
- * first use (per-context.ts).
+ * (services.ts) → features (features.ts) → transports; shutdown stops them in the reverse order.
+ * These files and settings.ts are the composition root: the only code that reads the config and picks
+ * implementations; every module below gets its own settings as arguments.
  */
 export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<RunningServer> {
-  const logger = opts.logger ?? createLogger(config);
+  const logger = opts.logger ?? createLogger(logSettings(config));
   const metrics = createMetrics({ defaultMetrics: true });
   const now = opts.now ?? Date.now;
   const readiness: ReadinessCheck[] = [];
@@ -94,7 +98,12 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const dynamo = config.dynamo
     ? createDynamoClients({ endpoint: config.dynamo.endpoint, region: config.dynamo.region, requests: metrics.dynamoRequests })
     : undefined;
-  const presence = await buildPresence(config, { logger, metrics, redis: redis?.main, dynamo });
+  // DynamoDB when configured, the in-process store otherwise; Redis leases when clustered.
+  const presence: BuiltPresence =
+    config.dynamo && dynamo
+      ? await buildDynamoPresence(dynamoPresenceSettings({ ...config, dynamo: config.dynamo }), { logger, metrics, dynamo })
+      : { store: new MemoryPresenceStore(leaseTimings(config)), readiness: [] };
+  const locks = redis ? redisLock(redis.main, 'locks:') : memoryLock();
   readiness.push(...presence.readiness);
 
   const jwtSecret = resolveJwtSecret(
@@ -110,7 +119,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const tokens = new AccessTokens(jwtSecret, config.ACCESS_TOKEN_TTL_SECONDS, credentials);
 
   const httpServer = createServer();
-  const io = createSocketServer(httpServer, config);
+  const io = createSocketServer(httpServer, socketServerSettings(config));
   io.use(handshakeAuth(tokens));
   if (redis) {
     // Sharded pub/sub ('dynamic': one channel per room, subscribed while a local socket is in it)
@@ -122,20 +131,19 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   }
 
   const ctx: AppContext = {
-    config,
     logger,
     metrics,
     db,
     redis,
     dynamo,
     presence: presence.store,
-    locks: presence.locks,
+    locks,
     tokens,
     credentials,
     io,
     hooks: createFeatureHooks(logger),
-    limits: buildRateLimits({ config, redis }),
-    friendCache: buildFriendCache({ config, db, io, redis, now }),
+    limits: buildRateLimits({ redis }, rateLimitSettings(config)),
+    friendCache: buildFriendCache({ ttlMs: config.FRIENDS_CACHE_SECONDS * 1000, db, io, redis, now }),
     queryCache: buildQueryCache({ redis: redis?.main, logger, registry: metrics.registry, now }),
     readiness,
     stoppables,
@@ -143,11 +151,11 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   };
 
   let draining = false;
-  const built = buildServices(ctx);
+  const built = buildServices(ctx, config);
   stoppables.push(...built.stoppables);
-  const features = await buildFeatures(ctx, built.services, { isDraining: () => draining });
+  const features = await buildFeatures(ctx, config, built.services, { isDraining: () => draining });
   const routers: Router[] = features.routers;
-  const app = createHttpApp(ctx, routers, () => draining);
+  const app = createHttpApp(ctx, httpAppSettings(config), routers, () => draining);
   // socket.io, attached first, serves its own path (HTTP long-polling, the fallback of browsers that
   // cannot open a WebSocket); Express sees every request too and must leave those alone.
   const socketPath = `${io.path()}/`;

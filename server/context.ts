@@ -2,7 +2,6 @@ import type { Redis } from 'ioredis';
 import type { AccessTokens } from './auth/access-tokens';
 import type { CredentialCheck } from './auth/credential-check';
 import type { BuiltQueryCache } from './cache/query-cache';
-import type { Config } from './config/config';
 import type { FeatureHooks } from './feature-hooks';
 import type { Logger } from './observability/logger';
 import type { Metrics } from './observability/metrics';
@@ -29,11 +28,11 @@ export interface RedisConnections {
 }
 
 /**
- * What every module may use, built once by `buildServer` from config. Nothing below reads the
- * environment or picks implementations: that is wiring's job.
+ * What every module may use, built once by `buildServer` from config. It holds no config: each
+ * module is handed the settings it needs by the composition root (settings.ts), and nothing below
+ * reads the environment or picks implementations.
  */
 export interface AppContext {
-  config: Config;
   logger: Logger;
   metrics: Metrics;
   db: Database;

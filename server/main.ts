@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   }
   const staff = config.devMode ? await staffAccounts(server.ctx.db.prisma) : [];
   const banner = startupBanner({ port, mode: config.mode, devMode: config.devMode, demoGuests: crowd?.guests ?? 0, staff });
-  if (prettyLogs(config)) process.stdout.write(`${banner.text}\n`);
+  if (prettyLogs(config.LOG_FORMAT)) process.stdout.write(`${banner.text}\n`);
   logger.info(banner.fields, `TreatMe live server listening on http://localhost:${port}`);
 
   const stop = (signal: string) => {

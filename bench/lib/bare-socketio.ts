@@ -10,10 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { loadConfig } from '../../server/config/config';
 import { socketIoOptions } from '../../server/realtime/socket-server';
+import { socketServerSettings } from '../../server/settings';
 
 const config = loadConfig(process.env);
 const httpServer = createServer();
-const io = new Server(httpServer, socketIoOptions(config));
+const io = new Server(httpServer, socketIoOptions(socketServerSettings(config)));
 httpServer.listen(0, '127.0.0.1', () => {
   process.stdout.write(`listening ${(httpServer.address() as AddressInfo).port}\n`);
 });

@@ -15,20 +15,25 @@ export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-type Ctx = Pick<AppContext, 'db' | 'config' | 'now'>;
+type Ctx = Pick<AppContext, 'db' | 'now'>;
 interface Source {
   ip: string | null;
   userAgent: string | null;
 }
 
-export async function issueRefreshToken(ctx: Ctx, userId: string, familyId?: string): Promise<{ token: string; id: string }> {
+export async function issueRefreshToken(
+  ctx: Ctx,
+  ttlDays: number,
+  userId: string,
+  familyId?: string,
+): Promise<{ token: string; id: string }> {
   const token = randomBytes(32).toString('base64url');
   const row = await ctx.db.prisma.refreshToken.create({
     data: {
       userId,
       familyId: familyId ?? randomBytes(16).toString('hex'),
       tokenHash: hashRefreshToken(token),
-      expiresAt: new Date(ctx.now() + ctx.config.REFRESH_TOKEN_TTL_DAYS * 86_400_000),
+      expiresAt: new Date(ctx.now() + ttlDays * 86_400_000),
     },
   });
   return { token, id: row.id };

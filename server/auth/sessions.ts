@@ -4,6 +4,12 @@ import type { AppContext } from '../context';
 import { issueRefreshToken } from './refresh-tokens';
 import { toUserView } from './user-view';
 
+/** How long what a sign-in hands out lives. */
+export interface SessionSettings {
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlDays: number;
+}
+
 type UserRow = Parameters<typeof toUserView>[0];
 
 /** How a user proved who they are; recorded in the sign-in audit row. */
@@ -12,12 +18,13 @@ export type SignInMethod = 'dev' | 'email_code' | 'phone_code' | `oauth:${string
 /** A new session (refresh family) for a user who just proved who they are. */
 export async function startSession(
   ctx: AppContext,
+  settings: SessionSettings,
   user: UserRow,
   method: SignInMethod,
   source: { ip: string | null; userAgent: string | null },
   extra: Record<string, unknown> = {},
 ): Promise<SessionResponse> {
-  const refresh = await issueRefreshToken(ctx, user.id);
+  const refresh = await issueRefreshToken(ctx, settings.refreshTokenTtlDays, user.id);
   await audit(ctx, {
     userId: user.id,
     action: AuditAction.SignIn,
@@ -29,7 +36,7 @@ export async function startSession(
   return {
     accessToken: ctx.tokens.sign(user.id),
     refreshToken: refresh.token,
-    expiresIn: ctx.config.ACCESS_TOKEN_TTL_SECONDS,
+    expiresIn: settings.accessTokenTtlSeconds,
     user: toUserView(user),
   };
 }

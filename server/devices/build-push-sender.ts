@@ -22,43 +22,52 @@ function readConfigFile(path: string, variable: string): string {
   }
 }
 
-/** APNs and FCM as configured; empty in embedded/dev set-ups, which then keep the log sender. */
-export function buildPushProviders(ctx: Pick<AppContext, 'config' | 'now'>): Partial<Record<ProviderName, PushProvider>> {
-  const c = ctx.config;
+/** The push providers the composition root turned on, and the retry queue in front of them. */
+export interface PushSettings {
+  apns?: { host: string; keyFile: string; keyId: string; teamId: string; topic: string };
+  fcm?: { serviceAccountFile: string; apiBase: string; tokenUrl: string | undefined };
+  timeoutMs: number;
+  queue: { concurrency: number; maxQueued: number; maxAttempts: number; baseDelayMs: number };
+}
+
+/** APNs and FCM as set; empty in embedded/dev set-ups, which then keep the log sender. */
+export function buildPushProviders(s: PushSettings, now: () => number): Partial<Record<ProviderName, PushProvider>> {
   const out: Partial<Record<ProviderName, PushProvider>> = {};
-  if (c.APNS_KEY_FILE && c.APNS_KEY_ID && c.APNS_TEAM_ID && c.APNS_TOPIC) {
+  if (s.apns) {
     out.apns = new ApnsProvider({
-      origin: c.APNS_HOST === 'production' || c.APNS_HOST === 'sandbox' ? APNS_HOSTS[c.APNS_HOST] : c.APNS_HOST,
-      keyPem: readConfigFile(c.APNS_KEY_FILE, 'APNS_KEY_FILE'),
-      keyId: c.APNS_KEY_ID,
-      teamId: c.APNS_TEAM_ID,
-      topic: c.APNS_TOPIC,
-      timeoutMs: c.PUSH_TIMEOUT_MS,
-      now: ctx.now,
+      origin: s.apns.host === 'production' || s.apns.host === 'sandbox' ? APNS_HOSTS[s.apns.host] : s.apns.host,
+      keyPem: readConfigFile(s.apns.keyFile, 'APNS_KEY_FILE'),
+      keyId: s.apns.keyId,
+      teamId: s.apns.teamId,
+      topic: s.apns.topic,
+      timeoutMs: s.timeoutMs,
+      now,
     });
   }
-  if (c.FCM_SERVICE_ACCOUNT_FILE) {
-    const parsed = ServiceAccountKey.safeParse(JSON.parse(readConfigFile(c.FCM_SERVICE_ACCOUNT_FILE, 'FCM_SERVICE_ACCOUNT_FILE')));
+  if (s.fcm) {
+    const parsed = ServiceAccountKey.safeParse(JSON.parse(readConfigFile(s.fcm.serviceAccountFile, 'FCM_SERVICE_ACCOUNT_FILE')));
     if (!parsed.success)
       throw new Error(
         `FCM_SERVICE_ACCOUNT_FILE: not a service-account key (${parsed.error.issues.map((i) => i.path.join('.')).join(', ')})`,
       );
     out.fcm = new FcmProvider({
       account: parsed.data,
-      apiBase: c.FCM_API_BASE,
-      tokenUrl: c.FCM_TOKEN_URL ?? parsed.data.token_uri ?? 'https://oauth2.googleapis.com/token',
-      timeoutMs: c.PUSH_TIMEOUT_MS,
-      now: ctx.now,
+      apiBase: s.fcm.apiBase,
+      tokenUrl: s.fcm.tokenUrl ?? parsed.data.token_uri ?? 'https://oauth2.googleapis.com/token',
+      timeoutMs: s.timeoutMs,
+      now,
     });
   }
   return out;
 }
 
-/** APNs/FCM through a retrying queue when configured, the log sender otherwise. */
-export function buildPushSender(ctx: AppContext, devices: DeviceDirectory): { sender: PushSender; stoppables: Stoppable[] } {
-  const providers = buildPushProviders(ctx);
+export function buildPushSender(
+  ctx: AppContext,
+  devices: DeviceDirectory,
+  settings: PushSettings,
+): { sender: PushSender; stoppables: Stoppable[] } {
+  const providers = buildPushProviders(settings, ctx.now);
   if (Object.keys(providers).length === 0) return { sender: new LogPushSender(devices, ctx.logger, ctx.now), stoppables: [] };
-  const c = ctx.config;
   const sender = new ProviderPushSender({
     devices,
     providers,
@@ -66,13 +75,7 @@ export function buildPushSender(ctx: AppContext, devices: DeviceDirectory): { se
     logger: ctx.logger,
     metrics: createPushMetrics(ctx),
     now: ctx.now,
-    queue: {
-      concurrency: c.PUSH_CONCURRENCY,
-      maxQueued: c.PUSH_QUEUE_MAX,
-      maxAttempts: c.PUSH_MAX_ATTEMPTS,
-      baseDelayMs: c.PUSH_RETRY_BASE_MS,
-      maxDelayMs: 60_000,
-    },
+    queue: { ...settings.queue, maxDelayMs: 60_000 },
   });
   ctx.logger.info({ providers: Object.keys(providers) }, 'push notifications go to the providers');
   return { sender, stoppables: [{ name: 'push sender', stop: () => sender.stop() }] };

@@ -28,6 +28,8 @@ export interface DeviceDirectory {
   remove(userId: string, token: string): Promise<void>;
   /** Unexpired devices of a user. */
   forUser(userId: string, now: number): Promise<DeviceRecord[]>;
+  /** How long a token stays deliverable after its app was last opened (DEVICE_TTL_DAYS). */
+  readonly ttlMs: number;
 }
 
 export class DynamoDeviceDirectory implements DeviceDirectory {
@@ -36,6 +38,7 @@ export class DynamoDeviceDirectory implements DeviceDirectory {
   constructor(
     private readonly dynamo: DynamoClients,
     prefix: string,
+    readonly ttlMs: number,
   ) {
     this.table = tableName(prefix, 'devices');
   }
@@ -74,13 +77,16 @@ export class DynamoDeviceDirectory implements DeviceDirectory {
 
 /** Embedded mode: PostgreSQL rows are the directory; writes already happened there. */
 export class PostgresDeviceDirectory implements DeviceDirectory {
-  constructor(private readonly ctx: Pick<AppContext, 'db' | 'config'>) {}
+  constructor(
+    private readonly ctx: Pick<AppContext, 'db'>,
+    readonly ttlMs: number,
+  ) {}
 
   async put(): Promise<void> {}
   async remove(): Promise<void> {}
 
   async forUser(userId: string, now: number): Promise<DeviceRecord[]> {
-    const ttlMs = this.ctx.config.DEVICE_TTL_DAYS * 86_400_000;
+    const ttlMs = this.ttlMs;
     const rows = await this.ctx.db.prisma.device.findMany({ where: { userId, lastSeenAt: { gt: new Date(now - ttlMs) } } });
     return rows.map((r) => ({
       userId: r.userId,
@@ -94,10 +100,4 @@ export class PostgresDeviceDirectory implements DeviceDirectory {
       expiresAt: r.lastSeenAt.getTime() + ttlMs,
     }));
   }
-}
-
-/** The DynamoDB table beside the presence store when clustered (on the process's one client), PostgreSQL otherwise. */
-export function buildDeviceDirectory(ctx: AppContext): DeviceDirectory {
-  if (!ctx.config.dynamo || !ctx.dynamo) return new PostgresDeviceDirectory(ctx);
-  return new DynamoDeviceDirectory(ctx.dynamo, ctx.config.dynamo.tablePrefix);
 }

@@ -17,7 +17,7 @@ type DeviceRow = {
   lastSeenAt: Date;
 };
 
-function toView(ctx: AppContext, d: DeviceRow): DeviceView {
+function toView(ttlMs: number, d: DeviceRow): DeviceView {
   return {
     id: d.id,
     token: d.token,
@@ -27,7 +27,7 @@ function toView(ctx: AppContext, d: DeviceRow): DeviceView {
     pushEnabled: d.pushEnabled,
     locale: d.locale,
     lastSeenAt: d.lastSeenAt.toISOString(),
-    expiresAt: new Date(d.lastSeenAt.getTime() + ctx.config.DEVICE_TTL_DAYS * 86_400_000).toISOString(),
+    expiresAt: new Date(d.lastSeenAt.getTime() + ttlMs).toISOString(),
   };
 }
 
@@ -60,7 +60,7 @@ export async function registerDevice(
     create: { ...fields, userId: me, token: body.token },
   });
   if (previous && previous.userId !== me) await directory.remove(previous.userId, body.token);
-  const view = toView(ctx, device);
+  const view = toView(directory.ttlMs, device);
   await directory.put({ userId: me, token: body.token, ...fields, lastSeenAt: now.getTime(), expiresAt: Date.parse(view.expiresAt) });
   if (!previous || previous.userId !== me) {
     await audit(ctx, {
@@ -95,7 +95,7 @@ export async function unregisterDevice(
   });
 }
 
-export async function listDevices(ctx: AppContext, me: string): Promise<DeviceView[]> {
+export async function listDevices(ctx: AppContext, directory: DeviceDirectory, me: string): Promise<DeviceView[]> {
   const rows = await ctx.db.prisma.device.findMany({ where: { userId: me }, orderBy: { lastSeenAt: 'desc' } });
-  return rows.map((r) => toView(ctx, r));
+  return rows.map((r) => toView(directory.ttlMs, r));
 }

@@ -1,11 +1,11 @@
 import express, { type Express, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { AppContext } from '../context';
+import type { TrustProxy } from './client-address';
 import { corsPolicy } from './cors-policy';
 import { errorMiddleware, notFound } from './error-middleware';
 import { healthRoutes } from './health-routes';
-import { prettyLogs } from '../observability/logger';
-import { publicMetricsRoute } from './metrics-endpoint';
+import { publicMetricsRoute, type PublicMetricsSettings } from './metrics-endpoint';
 import { limitJsonDepth, requireJsonBody } from './request-guards';
 
 declare module 'http' {
@@ -25,12 +25,20 @@ const requestLineMessages = {
     `${req.method} ${req.originalUrl ?? req.url} ${res.statusCode} ${err.message}`,
 };
 
-export function createHttpApp(ctx: AppContext, routers: Router[], isDraining: () => boolean): Express {
+export interface HttpAppSettings {
+  trustProxy: TrustProxy;
+  corsOrigins: '*' | string[];
+  /** Request lines in the message, for pretty logs. */
+  prettyLogs: boolean;
+  metrics: PublicMetricsSettings;
+}
+
+export function createHttpApp(ctx: AppContext, settings: HttpAppSettings, routers: Router[], isDraining: () => boolean): Express {
   const app = express();
   app.disable('x-powered-by');
   // Only the proxies TRUST_PROXY names may speak for the client: otherwise any X-Forwarded-For would
   // pick the address rate limits count and audit rows record.
-  app.set('trust proxy', ctx.config.trustProxy);
+  app.set('trust proxy', settings.trustProxy);
   app.use(
     pinoHttp({
       logger: ctx.logger,
@@ -38,7 +46,7 @@ export function createHttpApp(ctx: AppContext, routers: Router[], isDraining: ()
       autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/ready' || req.url === '/metrics' },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       // Pretty mode: the whole request on one line; JSON keeps pino-http's default message and fields.
-      ...(prettyLogs(ctx.config) ? requestLineMessages : {}),
+      ...(settings.prettyLogs ? requestLineMessages : {}),
       serializers: {
         req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
         res: (res: { statusCode: number }) => ({ status: res.statusCode }),
@@ -54,7 +62,7 @@ export function createHttpApp(ctx: AppContext, routers: Router[], isDraining: ()
     });
     next();
   });
-  app.use(corsPolicy(ctx.config));
+  app.use(corsPolicy(settings.corsOrigins));
   app.use(requireJsonBody);
   app.use(
     express.json({
@@ -66,7 +74,7 @@ export function createHttpApp(ctx: AppContext, routers: Router[], isDraining: ()
   );
   app.use(limitJsonDepth);
   app.use(healthRoutes(ctx.readiness, isDraining));
-  app.get('/metrics', publicMetricsRoute(ctx.config, ctx.metrics));
+  app.get('/metrics', publicMetricsRoute(settings.metrics, ctx.metrics));
   for (const router of routers) app.use(router);
   app.use(notFound);
   app.use(errorMiddleware(ctx.logger));

@@ -3,17 +3,22 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RequestHandler } from 'express';
 import { ErrorCode } from '../../protocol/errors';
-import type { Config } from '../config/config';
 import { AppError } from '../errors';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 
-type MetricsConfig = Pick<Config, 'METRICS_PORT' | 'METRICS_TOKEN' | 'devMode'>;
+export interface PublicMetricsSettings {
+  /** METRICS_TOKEN: the bearer token that opens /metrics on the public port. */
+  token: string | undefined;
+  /** METRICS_PORT is set: /metrics has its own port and the public one does not serve it. */
+  ownPort: boolean;
+  devMode: boolean;
+}
 
 /** Where /metrics is reachable: its own port, the public port behind a token, or (dev mode only) the public port. */
-export function publicMetricsAccess(config: MetricsConfig): 'token' | 'open' | 'none' {
-  if (config.METRICS_TOKEN) return 'token';
-  if (config.METRICS_PORT !== undefined || !config.devMode) return 'none';
+export function publicMetricsAccess(s: PublicMetricsSettings): 'token' | 'open' | 'none' {
+  if (s.token) return 'token';
+  if (s.ownPort || !s.devMode) return 'none';
   return 'open';
 }
 
@@ -24,11 +29,11 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 }
 
 /** The /metrics route on the public app; answers 404 (like any unknown route) when it is not served there. */
-export function publicMetricsRoute(config: MetricsConfig, metrics: Metrics): RequestHandler {
-  const access = publicMetricsAccess(config);
+export function publicMetricsRoute(s: PublicMetricsSettings, metrics: Metrics): RequestHandler {
+  const access = publicMetricsAccess(s);
   return async (req, res, next) => {
     if (access === 'none') return next();
-    if (access === 'token' && !tokenMatches(req.get('authorization'), config.METRICS_TOKEN!)) {
+    if (access === 'token' && !tokenMatches(req.get('authorization'), s.token!)) {
       throw new AppError(ErrorCode.UNAUTHENTICATED, 'Metrics need the bearer token', { headers: { 'WWW-Authenticate': 'Bearer' } });
     }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

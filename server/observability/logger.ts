@@ -1,24 +1,28 @@
 import pino, { type Logger } from 'pino';
-import type { Config } from '../config/config';
 
 export type { Logger };
 
-type LogConfig = Pick<Config, 'LOG_LEVEL' | 'LOG_FORMAT' | 'nodeId'>;
+export interface LogSettings {
+  level: string;
+  /** One human-readable line per entry instead of JSON lines (see `prettyLogs`). */
+  pretty: boolean;
+  nodeId: string;
+}
 
 /** Pretty only when a person is watching a terminal (or asked for it); otherwise JSON lines for machines. */
-export const prettyLogs = (config: Pick<Config, 'LOG_FORMAT'>): boolean =>
-  config.LOG_FORMAT ? config.LOG_FORMAT === 'pretty' : Boolean(process.stdout.isTTY);
+export const prettyLogs = (format: 'json' | 'pretty' | undefined): boolean =>
+  format ? format === 'pretty' : Boolean(process.stdout.isTTY);
 
 /**
  * Pretty mode prints one line per entry: request lines carry their facts in the message (see http-app),
  * so their req/res objects are left out there; JSON lines keep every field.
  */
-export function createLogger(config: LogConfig): Logger {
+export function createLogger(settings: LogSettings): Logger {
   return pino({
-    level: config.LOG_LEVEL,
-    base: { node: config.nodeId },
+    level: settings.level,
+    base: { node: settings.nodeId },
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'token', 'refreshToken', 'code'], remove: true },
-    ...(prettyLogs(config)
+    ...(settings.pretty
       ? {
           transport: {
             target: 'pino-pretty',

@@ -8,11 +8,11 @@ const BATCH = 100;
  * claimed by a compare-and-set on `expiryWarnedAt`, so several nodes running the job send it once.
  */
 export async function warnExpiringSoon(
-  ctx: Pick<AppContext, 'db' | 'config' | 'logger'>,
+  ctx: Pick<AppContext, 'db' | 'logger'>,
   notifier: OrderNotifier,
+  minutes: number,
   now: number,
 ): Promise<string[]> {
-  const minutes = ctx.config.PUSH_EXPIRING_SOON_MINUTES;
   if (minutes === 0) return [];
   const prisma = ctx.db.prisma;
   const due = await prisma.order.findMany({

@@ -17,7 +17,13 @@ export interface ExpiryRun {
   warned: string[];
 }
 
-type Ctx = Pick<AppContext, 'db' | 'logger' | 'now' | 'locks' | 'config'>;
+type Ctx = Pick<AppContext, 'db' | 'logger' | 'now' | 'locks'>;
+
+export interface OrderExpirySettings {
+  sweepIntervalMs: number;
+  /** How long before its expiry an unredeemed drink's recipient is reminded; 0 sends no reminder. */
+  expiringSoonMinutes: number;
+}
 
 /**
  * Ends orders 24 h after creation and gives their money back; also finishes any release still owed
@@ -37,10 +43,11 @@ export class OrderExpiryJob implements Job {
     private readonly ctx: Ctx,
     private readonly money: OrderMoney,
     private readonly notifier: OrderNotifier,
+    private readonly settings: OrderExpirySettings,
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.ctx.config.ORDER_EXPIRY_SWEEP_INTERVAL_MS);
+    this.timer = setInterval(() => void this.tick(), this.settings.sweepIntervalMs);
     this.timer.unref();
   }
 
@@ -54,7 +61,7 @@ export class OrderExpiryJob implements Job {
     if (this.running) return;
     const lease = 'orders:expiry';
     this.running = (async () => {
-      if (!(await this.ctx.locks.tryAcquire(lease, this.ctx.config.ORDER_EXPIRY_SWEEP_INTERVAL_MS * 2))) return;
+      if (!(await this.ctx.locks.tryAcquire(lease, this.settings.sweepIntervalMs * 2))) return;
       try {
         await this.runOnce(this.ctx.now());
       } finally {
@@ -91,7 +98,7 @@ export class OrderExpiryJob implements Job {
       const outcome = await this.money.release(id);
       if (outcome === 'cancelled' || outcome === 'refunded' || outcome === 'nothing_held') run.released.push(id);
     }
-    run.warned = await warnExpiringSoon(this.ctx, this.notifier, now);
+    run.warned = await warnExpiringSoon(this.ctx, this.notifier, this.settings.expiringSoonMinutes, now);
     if (run.expired.length || run.released.length)
       this.ctx.logger.info({ expired: run.expired.length, released: run.released.length }, 'order expiry pass');
     return run;

@@ -27,7 +27,15 @@ export interface Source {
   userAgent: string | null;
 }
 
-type Ctx = Pick<AppContext, 'db' | 'logger' | 'now' | 'presence' | 'config'>;
+type Ctx = Pick<AppContext, 'db' | 'logger' | 'now' | 'presence'>;
+
+/** The limits and terms of a treat. */
+export interface OrderSettings {
+  maxPendingTreatsPerRecipient: number;
+  maxUnansweredOffersPerBuyer: number;
+  currency: string;
+  expiryHours: number;
+}
 
 const notFound = () => new AppError(ErrorCode.NOT_FOUND, 'Order not found');
 export const TREAT_REFUSAL = 'You can treat a friend, or someone at this venue who is open to a treat';
@@ -58,6 +66,7 @@ export class OrderService {
     private readonly gateway: PaymentGateway,
     private readonly money: OrderMoney,
     private readonly notifier: OrderNotifier,
+    private readonly settings: OrderSettings,
   ) {}
 
   async create(buyerId: string, body: CreateOrderBody, idempotencyKey: string, source: Source): Promise<CreateOrderResponse> {
@@ -96,14 +105,14 @@ export class OrderService {
           tx.order.count({ where: { recipientId: body.recipientId, status: { in: ['PENDING', 'PAID'] } } }),
           tx.order.count({ where: { buyerId, status: { in: ['PENDING', 'PAID'] } } }),
         ]);
-        if (waiting >= this.ctx.config.MAX_PENDING_TREATS_PER_RECIPIENT) {
+        if (waiting >= this.settings.maxPendingTreatsPerRecipient) {
           throw new AppError(ErrorCode.LIMIT_REACHED, 'This person already has several treats waiting', {
-            details: { limit: this.ctx.config.MAX_PENDING_TREATS_PER_RECIPIENT },
+            details: { limit: this.settings.maxPendingTreatsPerRecipient },
           });
         }
-        if (unanswered >= this.ctx.config.MAX_UNANSWERED_OFFERS_PER_BUYER) {
+        if (unanswered >= this.settings.maxUnansweredOffersPerBuyer) {
           throw new AppError(ErrorCode.LIMIT_REACHED, 'You have too many unanswered treats; wait for answers or cancel some', {
-            details: { limit: this.ctx.config.MAX_UNANSWERED_OFFERS_PER_BUYER },
+            details: { limit: this.settings.maxUnansweredOffersPerBuyer },
           });
         }
         const created = await tx.order.create({
@@ -112,11 +121,11 @@ export class OrderService {
             recipientId: body.recipientId,
             venueId: body.venueId,
             amountCents,
-            currency: this.ctx.config.ORDER_CURRENCY,
+            currency: this.settings.currency,
             paymentMethod: body.paymentMethod,
             idempotencyKey,
             status: 'PENDING',
-            expiresAt: new Date(now + this.ctx.config.ORDER_EXPIRY_HOURS * 3_600_000),
+            expiresAt: new Date(now + this.settings.expiryHours * 3_600_000),
             message: body.message ?? null,
             ...(items ? { items: items as unknown as Prisma.InputJsonValue } : {}),
             ...(items

@@ -37,13 +37,20 @@ export function createLimiter(ctx: Pick<AppContext, 'redis'>, spec: LimitSpec): 
   };
 }
 
+export interface RateLimitSettings {
+  authPerMinute: number;
+  writesPerMinute: number;
+  codeResendSeconds: number;
+  codeSendsPerHour: number;
+}
+
 /** The limits this server applies, built once by the composition root and shared by every feature. */
-export function buildRateLimits(ctx: Pick<AppContext, 'redis' | 'config'>): RateLimits {
+export function buildRateLimits(ctx: Pick<AppContext, 'redis'>, s: RateLimitSettings): RateLimits {
   return {
-    authIp: createLimiter(ctx, { name: 'auth-ip', points: ctx.config.RATE_LIMIT_AUTH_PER_MINUTE, durationSeconds: 60 }),
-    userWrites: createLimiter(ctx, { name: 'user-writes', points: ctx.config.RATE_LIMIT_WRITES_PER_MINUTE, durationSeconds: 60 }),
-    codeResend: createLimiter(ctx, { name: 'code-resend', points: 1, durationSeconds: Math.max(1, ctx.config.CODE_RESEND_SECONDS) }),
-    codeHourly: createLimiter(ctx, { name: 'code-hourly', points: ctx.config.CODE_SENDS_PER_HOUR, durationSeconds: 3_600 }),
+    authIp: createLimiter(ctx, { name: 'auth-ip', points: s.authPerMinute, durationSeconds: 60 }),
+    userWrites: createLimiter(ctx, { name: 'user-writes', points: s.writesPerMinute, durationSeconds: 60 }),
+    codeResend: createLimiter(ctx, { name: 'code-resend', points: 1, durationSeconds: Math.max(1, s.codeResendSeconds) }),
+    codeHourly: createLimiter(ctx, { name: 'code-hourly', points: s.codeSendsPerHour, durationSeconds: 3_600 }),
   };
 }
 

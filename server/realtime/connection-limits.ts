@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Config } from '../config/config';
-import { clientAddress, isLoopback, trustRule } from '../http/client-address';
+import { clientAddress, isLoopback, trustRule, type TrustProxy } from '../http/client-address';
 
 /** Where the resolved address rides from `allowRequest` to the engine's connection event. */
 const ADDRESS = Symbol('treatme.clientAddress');
@@ -16,15 +15,19 @@ export class ConnectionsPerAddress {
   private readonly open = new Map<string, number>();
   private readonly trust: ReturnType<typeof trustRule>;
 
-  constructor(private readonly config: Pick<Config, 'trustProxy' | 'SOCKET_CONNECTIONS_PER_IP'>) {
-    this.trust = trustRule(config);
+  /** `limit` 0 is no limit. */
+  constructor(
+    trustProxy: TrustProxy,
+    private readonly limit: number,
+  ) {
+    this.trust = trustRule(trustProxy);
   }
 
   /** Called from socket.io's `allowRequest` for every handshake request. */
   admit(req: IncomingMessage): boolean {
     const addr = clientAddress(req, this.trust);
     (req as Tagged)[ADDRESS] = addr;
-    const limit = this.config.SOCKET_CONNECTIONS_PER_IP;
+    const limit = this.limit;
     if (limit === 0 || isLoopback(addr)) return true;
     return (this.open.get(addr) ?? 0) < limit;
   }

@@ -2,10 +2,9 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { ServerEvent } from '../../protocol/events';
 import type { AppContext } from '../context';
 import type { Job } from '../lib/job';
-import { DynamoNodeLeases, MemoryNodeLeases, type NodeLeaseStore } from '../presence/node-leases';
+import type { NodeLeaseStore } from '../presence/node-leases';
 import { NodeReaper, type NodeReaperMetrics } from '../presence/node-reaper';
 import type { CountChange, EndedStay } from '../presence/presence-store';
-import { tableName } from '../storage/dynamo-tables';
 import type { LivenessTracker } from './liveness-tracker';
 
 export interface NodeLiveness {
@@ -44,27 +43,35 @@ function reaperMetrics(registry: Registry): NodeReaperMetrics {
   };
 }
 
+export interface NodeLivenessSettings {
+  nodeId: string;
+  leaseMs: number;
+  /** The presence grace period: a draining node's phones have this long to land elsewhere. */
+  drainGraceMs: number;
+  /**
+   * DynamoDB rows in cluster mode (independent of Redis), a trivial in-memory row in embedded mode
+   * (one node, which never outlives itself): the composition root picks.
+   */
+  leases: NodeLeaseStore;
+}
+
 /**
- * Wires node leases into the server: DynamoDB rows in cluster mode (independent of Redis), a trivial
- * in-memory row in embedded mode (one node, which never outlives itself). A dead node's stays end
- * through the sweeper's path: count broadcast, journal (people lists, friends), tracker forgotten.
+ * Wires node leases into the server. A dead node's stays end through the sweeper's path: count
+ * broadcast, journal (people lists, friends), tracker forgotten.
  */
 export function buildNodeLiveness(
   ctx: AppContext,
+  settings: NodeLivenessSettings,
   deps: { liveness: LivenessTracker; onChanges(changes: CountChange[]): void; onEnded(ended: EndedStay): void },
 ): NodeLiveness {
-  const { config, logger } = ctx;
-  const leaseMs = config.NODE_LEASE_SECONDS * 1000;
-  const leases: NodeLeaseStore =
-    ctx.dynamo && config.dynamo
-      ? new DynamoNodeLeases(ctx.dynamo.doc, tableName(config.dynamo.tablePrefix, 'presence'), Math.max(200, Math.floor(leaseMs / 4)))
-      : new MemoryNodeLeases();
+  const { logger } = ctx;
+  const { leaseMs, leases } = settings;
   const reaper = new NodeReaper({
-    nodeId: config.nodeId,
+    nodeId: settings.nodeId,
     leases,
     store: ctx.presence,
     leaseMs,
-    drainGraceMs: config.PRESENCE_GRACE_SECONDS * 1000,
+    drainGraceMs: settings.drainGraceMs,
     now: ctx.now,
     onChanges: deps.onChanges,
     onEnded: deps.onEnded,

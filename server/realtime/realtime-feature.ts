@@ -6,11 +6,10 @@ import { journalRebuildJob } from '../presence/journal-rebuild-job';
 import { PresenceJournal } from '../presence/presence-journal';
 import { PresenceReconciler } from '../presence/presence-reconciler';
 import { PresenceSweeper } from '../presence/presence-sweeper';
-import { leaseTimings } from '../presence/presence-store';
 import { CountFanout } from './count-fanout';
 import { friendPresenceNotifier } from './friend-presence';
 import { LivenessTracker } from './liveness-tracker';
-import { buildNodeLiveness } from './node-liveness-feature';
+import { buildNodeLiveness, type NodeLivenessSettings } from './node-liveness-feature';
 import { deviceHandover } from './device-handover';
 import { presenceHandlers } from './presence-handlers';
 import type { SocketFeature } from './socket-server';
@@ -27,9 +26,31 @@ export interface Realtime {
   jobs: Job[];
 }
 
+/** What presence and counts run on; each field's variable is documented in server/config/env-presence.ts. */
+export interface RealtimeSettings {
+  /** COUNT_COALESCE_MS: one count message per venue per window. */
+  countWindowMs: number;
+  /** FANOUT_PUBLISH_WINDOW_MS: one inter-node frame per window. */
+  publishWindowMs: number;
+  countResyncIntervalMs: number;
+  journal: { flushMs: number; maxPending: number; rebuildIntervalMs: number };
+  /** SOCKET_EVENTS_PER_SECOND and SOCKET_EVENTS_BURST, per socket. */
+  events: { perSecond: number; burst: number };
+  /** PRESENCE_TIMEOUT_SECONDS: a stay with no heartbeat this long ends. */
+  timeoutMs: number;
+  /** The lease is renewed only once it has less than this left (leaseTimings). */
+  refreshBelowMs: number;
+  sweepIntervalMs: number;
+  reconcileIntervalMs: number;
+  checkInMaxDistanceMeters: number;
+  /** PRESENCE_GRACE_SECONDS: a closed socket's stay survives this long. */
+  graceMs: number;
+  nodes: NodeLivenessSettings;
+}
+
 /** Presence, live counts and their fan-out: the socket handlers plus the jobs that keep counts exact. */
-export async function buildRealtime(ctx: AppContext, isDraining: () => boolean): Promise<Realtime> {
-  const { config, logger, metrics, io, db } = ctx;
+export async function buildRealtime(ctx: AppContext, settings: RealtimeSettings, isDraining: () => boolean): Promise<Realtime> {
+  const { logger, metrics, io, db } = ctx;
   const catalog = new VenueCatalog(async (ids) => {
     const rows = await db.prisma.venue.findMany({
       where: ids ? { id: { in: ids } } : {},
@@ -45,14 +66,14 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
     ctx.presence,
     logger,
     metrics,
-    config.COUNT_COALESCE_MS,
+    settings.countWindowMs,
     ctx.redis !== undefined,
-    config.FANOUT_PUBLISH_WINDOW_MS,
+    settings.publishWindowMs,
   );
   fanout.listenToOtherNodes();
   const journal = new PresenceJournal(db.prisma, logger, {
-    flushMs: config.PRESENCE_JOURNAL_FLUSH_MS,
-    maxPending: config.PRESENCE_JOURNAL_MAX_PENDING,
+    flushMs: settings.journal.flushMs,
+    maxPending: settings.journal.maxPending,
     registry: metrics.registry,
     now: ctx.now,
   });
@@ -62,20 +83,20 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
     lock: ctx.locks,
     logger,
     venueIds: () => [...catalog.all()].map((v) => v.id),
-    intervalMs: config.PRESENCE_JOURNAL_REBUILD_INTERVAL_MS,
+    intervalMs: settings.journal.rebuildIntervalMs,
   });
   journal.onFlush(friendPresenceNotifier(io, db.prisma));
   const guard: EventGuardDeps = {
     logger,
     metrics,
-    limiter: createEventLimiter(config.SOCKET_EVENTS_PER_SECOND, config.SOCKET_EVENTS_BURST),
+    limiter: createEventLimiter(settings.events.perSecond, settings.events.burst),
   };
 
   const liveness = new LivenessTracker({
     store: ctx.presence,
-    timeoutMs: config.PRESENCE_TIMEOUT_SECONDS * 1000,
-    refreshBelowMs: leaseTimings(config).refreshBelowMs ?? 0,
-    intervalMs: Math.min(config.SWEEP_INTERVAL_MS, 5_000),
+    timeoutMs: settings.timeoutMs,
+    refreshBelowMs: settings.refreshBelowMs,
+    intervalMs: Math.min(settings.sweepIntervalMs, 5_000),
     now: ctx.now,
     onEnded: (userId, venueId, changes) => {
       fanout.publish(changes);
@@ -103,10 +124,10 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
     liveness.forget(userId);
     journal.record(userId, null, venueId);
   };
-  const nodes = buildNodeLiveness(ctx, { liveness, onChanges: (changes) => fanout.publish(changes), onEnded: onStayEnded });
+  const nodes = buildNodeLiveness(ctx, settings.nodes, { liveness, onChanges: (changes) => fanout.publish(changes), onEnded: onStayEnded });
   const sweeper = new PresenceSweeper({
     store: ctx.presence,
-    intervalMs: config.SWEEP_INTERVAL_MS,
+    intervalMs: settings.sweepIntervalMs,
     onChanges: (changes) => fanout.publish(changes),
     onEnded: onStayEnded,
     onCaughtUp: (through) => metrics.presenceSweptThrough.set(through / 1000),
@@ -118,7 +139,7 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
   const reconciler = new PresenceReconciler({
     store: ctx.presence,
     lock: ctx.locks,
-    intervalMs: config.RECONCILE_INTERVAL_MS,
+    intervalMs: settings.reconcileIntervalMs,
     log: logger,
     metrics: createPresenceMetrics(metrics.registry),
     now: ctx.now,
@@ -140,7 +161,7 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
   const jobs: Job[] = [
     { name: 'presence-journal', start: () => undefined, stop: () => journal.close() },
     rebuild,
-    { name: 'count-fanout', start: () => fanout.startPeriodicResync(config.COUNT_RESYNC_INTERVAL_MS), stop: () => fanout.close() },
+    { name: 'count-fanout', start: () => fanout.startPeriodicResync(settings.countResyncIntervalMs), stop: () => fanout.close() },
     { name: 'venue-catalog', start: () => undefined, stop: () => catalog.stop() },
     { name: 'presence-reconciler', start: () => reconciler.start(), stop: () => reconciler.stop() },
     { name: 'presence-sweeper', start: () => sweeper.start(), stop: () => sweeper.stop() },
@@ -158,8 +179,8 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
       liveness,
       logger,
       now: ctx.now,
-      maxDistanceMeters: config.CHECKIN_MAX_DISTANCE_METERS,
-      graceMs: config.PRESENCE_GRACE_SECONDS * 1000,
+      maxDistanceMeters: settings.checkInMaxDistanceMeters,
+      graceMs: settings.graceMs,
       isDraining,
       nodeKey: nodes.key,
       ...(ctx.redis

@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions } from 'socket.io';
-import type { Config } from '../config/config';
+import type { TrustProxy } from '../http/client-address';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { ConnectionsPerAddress } from './connection-limits';
@@ -22,19 +22,30 @@ export interface SocketFeature {
 }
 
 /** Exported so the sockets benchmark's bare socket.io baseline runs with exactly these options. */
+/** The socket.io server's limits and CORS, from SOCKET_*, CORS_ORIGINS, TRUST_PROXY and PRESENCE_GRACE_SECONDS. */
+export interface SocketServerSettings {
+  maxMessageBytes: number;
+  corsOrigins: '*' | string[];
+  trustProxy: TrustProxy;
+  /** SOCKET_CONNECTIONS_PER_IP; 0 is no limit. */
+  connectionsPerIp: number;
+  /** How long a dropped phone's session can be resumed: the presence grace period. */
+  recoveryMs: number;
+}
+
 export function socketIoOptions(
-  config: Config,
+  settings: SocketServerSettings,
   admit: (req: Parameters<NonNullable<ServerOptions['allowRequest']>>[0]) => boolean = () => true,
 ): Partial<ServerOptions> {
   return {
     // A phone never needs a larger frame; bigger ones are dropped by the engine before parsing.
-    maxHttpBufferSize: config.SOCKET_MAX_MESSAGE_BYTES,
+    maxHttpBufferSize: settings.maxMessageBytes,
     // As for REST (cors-policy.ts): credentials only for listed origins, never for `*`.
-    cors: config.corsOrigins === '*' ? { origin: '*', credentials: false } : { origin: config.corsOrigins, credentials: true },
+    cors: settings.corsOrigins === '*' ? { origin: '*', credentials: false } : { origin: settings.corsOrigins, credentials: true },
     // Browsers send Origin; native apps do not. Refuse a browser origin that is not allowed.
     allowRequest: (req, cb) => {
       const origin = req.headers.origin;
-      if (origin && config.corsOrigins !== '*' && !config.corsOrigins.includes(origin)) return cb('origin not allowed', false);
+      if (origin && settings.corsOrigins !== '*' && !settings.corsOrigins.includes(origin)) return cb('origin not allowed', false);
       if (!admit(req)) return cb('too many connections from this address', false);
       cb(null, true);
     },
@@ -42,17 +53,17 @@ export function socketIoOptions(
     // packets. The Redis adapter the cluster uses cannot restore sessions: there a phone reconnects as
     // a new socket, the server resumes its stay and venue room on connect (presence-handlers.ts), and
     // the phone re-sends its watches.
-    connectionStateRecovery: { maxDisconnectionDuration: config.PRESENCE_GRACE_SECONDS * 1000, skipMiddlewares: false },
+    connectionStateRecovery: { maxDisconnectionDuration: settings.recoveryMs, skipMiddlewares: false },
     pingInterval: 25_000,
     pingTimeout: 20_000,
   };
 }
 
-export function createSocketServer(httpServer: HttpServer, config: Config): TypedServer {
-  const perAddress = new ConnectionsPerAddress(config);
+export function createSocketServer(httpServer: HttpServer, settings: SocketServerSettings): TypedServer {
+  const perAddress = new ConnectionsPerAddress(settings.trustProxy, settings.connectionsPerIp);
   const io: TypedServer = new Server(
     httpServer,
-    socketIoOptions(config, (req) => perAddress.admit(req)),
+    socketIoOptions(settings, (req) => perAddress.admit(req)),
   );
   // socket.io keeps each session's first HTTP request by default; nothing here reads it after the
   // handshake (socket.handshake holds what we need), and at tens of thousands of sockets it is the

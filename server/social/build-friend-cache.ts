@@ -1,4 +1,3 @@
-import type { Config } from '../config/config';
 import type { RedisConnections } from '../context';
 import type { TypedServer } from '../realtime/typed-server';
 import type { Database } from '../storage/database';
@@ -11,7 +10,8 @@ import { listFriends } from './friends';
  * (invalidations sent while it was down never arrive).
  */
 export function buildFriendCache(d: {
-  config: Pick<Config, 'FRIENDS_CACHE_SECONDS'>;
+  /** FRIENDS_CACHE_SECONDS: how long a list is trusted without an invalidation. */
+  ttlMs: number;
   db: Database;
   io: TypedServer;
   redis: RedisConnections | undefined;
@@ -21,7 +21,7 @@ export function buildFriendCache(d: {
     load: async (userId) =>
       (await listFriends(d.db.prisma, userId)).map((f) => ({ id: f.id, displayName: f.displayName, profileImageUrl: f.profileImageUrl })),
     now: d.now,
-    ttlMs: d.config.FRIENDS_CACHE_SECONDS * 1000,
+    ttlMs: d.ttlMs,
   });
   d.io.on('friends:changed', (userIds: string[]) => cache.invalidate(userIds));
   if (d.redis) {

@@ -6,7 +6,7 @@ import type { PushSender } from '../devices/push-sender';
 import { AppError } from '../errors';
 import { isBlockedEitherWay } from './blocks';
 import { toPublicUser } from './friends';
-import { signGroupInvite, verifyGroupInvite } from './group-invites';
+import type { GroupInvites } from './group-invites';
 
 type Source = { ip: string | null; userAgent: string | null };
 
@@ -73,7 +73,14 @@ export async function getGroup(ctx: AppContext, groupId: string, me: string): Pr
   return toView(await groupForMember(ctx, groupId, me));
 }
 
-export async function inviteToGroup(ctx: AppContext, push: PushSender, groupId: string, me: string, inviteeId: string, source: Source) {
+export async function inviteToGroup(
+  ctx: AppContext,
+  deps: { push: PushSender; invites: GroupInvites },
+  groupId: string,
+  me: string,
+  inviteeId: string,
+  source: Source,
+) {
   const g = await groupForMember(ctx, groupId, me);
   if (inviteeId === me) throw new AppError(ErrorCode.VALIDATION, 'You are already in this group');
   const invitee = await ctx.db.prisma.user.findUnique({ where: { id: inviteeId }, select: { id: true } });
@@ -81,7 +88,7 @@ export async function inviteToGroup(ctx: AppContext, push: PushSender, groupId: 
   if (g.members.some((m) => m.userId === inviteeId)) throw new AppError(ErrorCode.CONFLICT, 'Already a member');
   if (g.members.length >= MAX_GROUP_MEMBERS)
     throw new AppError(ErrorCode.LIMIT_REACHED, `A group has at most ${MAX_GROUP_MEMBERS} members`);
-  const invite = signGroupInvite(ctx, groupId, inviteeId, me);
+  const invite = deps.invites.sign(groupId, inviteeId, me);
   await audit(ctx, {
     userId: me,
     action: AuditAction.GroupInvited,
@@ -90,7 +97,7 @@ export async function inviteToGroup(ctx: AppContext, push: PushSender, groupId: 
     changes: { inviteeId },
     ...source,
   });
-  await push.send(inviteeId, {
+  await deps.push.send(inviteeId, {
     title: 'Group invite',
     body: `You are invited to ${g.name}`,
     data: { type: 'group-invite', groupId, inviteCode: invite.code },
@@ -98,8 +105,15 @@ export async function inviteToGroup(ctx: AppContext, push: PushSender, groupId: 
   return { inviteCode: invite.code, expiresAt: invite.expiresAt.toISOString() };
 }
 
-export async function joinGroup(ctx: AppContext, groupId: string, me: string, inviteCode: string, source: Source): Promise<GroupView> {
-  const claims = verifyGroupInvite(ctx, inviteCode);
+export async function joinGroup(
+  ctx: AppContext,
+  invites: GroupInvites,
+  groupId: string,
+  me: string,
+  inviteCode: string,
+  source: Source,
+): Promise<GroupView> {
+  const claims = invites.verify(inviteCode);
   if (claims.gid !== groupId || claims.inv !== me)
     throw new AppError(ErrorCode.FORBIDDEN, 'This invite is not for you or not for this group');
   const g = await loadGroup(ctx, groupId);

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import type { Config } from '../config/config';
 import { applyMigrations } from './migrator';
 import { PrismaClient } from './prisma-types';
 
@@ -25,14 +24,19 @@ export interface OpenDatabaseOptions {
 
 type Logger = { info(o: object, m?: string): void };
 
-export async function openDatabase(
-  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_SCHEMA' | 'PGLITE_DATA_DIR' | 'PGLITE_IN_MEMORY'>,
-  logger?: Logger,
-  options: OpenDatabaseOptions = {},
-): Promise<Database> {
-  return config.DATABASE_URL
-    ? openPostgres(config.DATABASE_URL, config.DATABASE_SCHEMA, logger, options)
-    : openPglite(config.PGLITE_IN_MEMORY ? undefined : config.PGLITE_DATA_DIR, logger);
+/** Named as the environment names them: scripts and tests open databases beside servers. */
+export interface DatabaseSettings {
+  /** Set: PostgreSQL; unset: embedded PGlite. */
+  DATABASE_URL?: string | undefined;
+  DATABASE_SCHEMA: string;
+  PGLITE_DATA_DIR: string;
+  PGLITE_IN_MEMORY: boolean;
+}
+
+export async function openDatabase(settings: DatabaseSettings, logger?: Logger, options: OpenDatabaseOptions = {}): Promise<Database> {
+  return settings.DATABASE_URL
+    ? openPostgres(settings.DATABASE_URL, settings.DATABASE_SCHEMA, logger, options)
+    : openPglite(settings.PGLITE_IN_MEMORY ? undefined : settings.PGLITE_DATA_DIR, logger);
 }
 
 async function openPostgres(url: string, schema: string, logger: Logger | undefined, options: OpenDatabaseOptions): Promise<Database> {

@@ -54,6 +54,8 @@ export interface VenueAnswersDeps {
   ctx: AppContext;
   counts: CountTable;
   directory: PresenceDirectory;
+  /** VENUES_CACHE_SECONDS: how long venue rows are kept, here and in the shared cache. */
+  ttlSeconds: number;
 }
 
 /**
@@ -73,7 +75,7 @@ export class VenueAnswers {
   constructor(private readonly d: VenueAnswersDeps) {}
 
   private get ttlSeconds(): number {
-    return this.d.ctx.config.VENUES_CACHE_SECONDS;
+    return this.d.ttlSeconds;
   }
 
   private keep(details: VenueRow, expiresAt: number): VenueFragment {

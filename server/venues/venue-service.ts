@@ -51,13 +51,14 @@ async function enrich(ctx: Ctx, venues: (VenueDetails & { distanceMeters?: numbe
 
 export async function nearbyVenuesPerRequest(
   ctx: Ctx,
+  cacheSeconds: number,
   q: { lat: number; lng: number; radiusMeters: number; limit: number },
   userId: string | null,
 ): Promise<NearbyVenuesResponse> {
   const cellLat = roundToCell(q.lat);
   const cellLng = roundToCell(q.lng);
   const key = `venues:near:v1:${cellLat.toFixed(3)}:${cellLng.toFixed(3)}:${q.radiusMeters}`;
-  const { value: candidates, hit } = await queryCache(ctx).getOrLoad(key, ctx.config.VENUES_CACHE_SECONDS, async () => {
+  const { value: candidates, hit } = await queryCache(ctx).getOrLoad(key, cacheSeconds, async () => {
     const near = await findNearestVenues(ctx.db.prisma, {
       lat: cellLat,
       lng: cellLng,
@@ -81,8 +82,8 @@ export async function nearbyVenuesPerRequest(
   return { venues: await enrich(ctx, venues, userId), radiusMeters: q.radiusMeters };
 }
 
-export async function venueByIdPerRequest(ctx: Ctx, venueId: string, userId: string | null): Promise<VenueView> {
-  const { value } = await queryCache(ctx).getOrLoad(`venues:one:v1:${venueId}`, ctx.config.VENUES_CACHE_SECONDS, async () => {
+export async function venueByIdPerRequest(ctx: Ctx, cacheSeconds: number, venueId: string, userId: string | null): Promise<VenueView> {
+  const { value } = await queryCache(ctx).getOrLoad(`venues:one:v1:${venueId}`, cacheSeconds, async () => {
     const [d] = await loadDetails(ctx.db.prisma, [venueId]);
     // null is cached too, so a scan of made-up ids does not reach the database each time.
     return d ?? null;

@@ -1,6 +1,6 @@
 import { Counter } from 'prom-client';
 import type { AppContext } from '../context';
-import { venueRoutes } from '../http/routes/venue-routes';
+import { venueRoutes, type VenueReadSettings } from '../http/routes/venue-routes';
 import type { Realtime } from '../realtime/realtime-feature';
 import { PresenceDirectory } from '../social/presence-directory';
 import { VenueAnswers } from './venue-answers';
@@ -9,8 +9,13 @@ import { VenueAnswers } from './venue-answers';
  * The venue read side: GET /api/venues and /api/venues/:id answered from node memory, fed by the
  * count fan-out's table and by the presence streams every node already receives.
  */
-export function buildVenues(ctx: AppContext, realtime: Pick<Realtime, 'fanout' | 'journal'>) {
-  const directory = new PresenceDirectory(ctx.presence, ctx.now, ctx.config.PEOPLE_RESYNC_INTERVAL_MS);
+export interface VenueSettings extends VenueReadSettings {
+  /** How often the presence directory re-reads the friends venue answers asked about. */
+  refreshMs: number;
+}
+
+export function buildVenues(ctx: AppContext, realtime: Pick<Realtime, 'fanout' | 'journal'>, settings: VenueSettings) {
+  const directory = new PresenceDirectory(ctx.presence, ctx.now, settings.refreshMs);
   // This node's own changes arrive through its journal; every other node's through the people relays,
   // which travel in the node's one fan-out frame per window (and as the old event from nodes that
   // predate the outbox, during a rolling deploy).
@@ -21,7 +26,7 @@ export function buildVenues(ctx: AppContext, realtime: Pick<Realtime, 'fanout' |
   const refresh = directory.start((err) => ctx.logger.warn({ err }, 'presence directory refresh failed'));
   ctx.stoppables.push({ name: 'presence directory refresh', stop: () => refresh.stop() });
   const table = realtime.fanout.table;
-  const answers = new VenueAnswers({ ctx, counts: table, directory });
+  const answers = new VenueAnswers({ ctx, counts: table, directory, ttlSeconds: settings.cacheSeconds });
   new Counter({
     name: 'treatme_venue_answer_store_reads_total',
     help: 'Reads venue answers made from the presence store because node memory did not have them: venue counts not yet heard of, friends not heard of lately',
@@ -33,5 +38,5 @@ export function buildVenues(ctx: AppContext, realtime: Pick<Realtime, 'fanout' |
       this.inc({ kind: 'friend-presence' }, directory.storeReads);
     },
   });
-  return { answers, directory, router: venueRoutes(ctx, answers) };
+  return { answers, directory, router: venueRoutes(ctx, answers, settings) };
 }

@@ -6,6 +6,7 @@ import { COLLECTOR_IMAGE, SOCKETS_METRIC } from '../../infra/metrics-collector';
 import { envSchema, loadConfig } from '../../server/config/config';
 import { createMetrics } from '../../server/observability/metrics';
 import { socketIoOptions } from '../../server/realtime/socket-server';
+import { socketServerSettings } from '../../server/settings';
 import { SPECS, TABLE_NAMES, tableName, type TableName, type TableSpec } from '../../server/storage/dynamo-tables';
 import {
   asArray,
@@ -275,7 +276,7 @@ describe('API service behind the load balancer', () => {
   });
 
   it("keeps idle sockets longer than socket.io's own heartbeat allows them to be silent", () => {
-    const io = socketIoOptions(loadConfig({}));
+    const io = socketIoOptions(socketServerSettings(loadConfig({})));
     const silentSeconds = ((io.pingInterval ?? 0) + (io.pingTimeout ?? 0)) / 1000;
     expect(silentSeconds).toBeGreaterThan(0);
     expect(Number(lbAttr('idle_timeout.timeout_seconds'))).toBeGreaterThan(silentSeconds);

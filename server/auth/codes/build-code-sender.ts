@@ -1,5 +1,4 @@
 import type { CodeChannel } from '../../../protocol/http/auth';
-import { codeSenders, type Config } from '../../config/config';
 import type { Logger } from '../../observability/logger';
 import { LogCodeSender, type CodeMessage, type CodeSender } from './code-sender';
 import { SmtpCodeSender } from './smtp-code-sender';
@@ -14,23 +13,16 @@ class ChannelCodeSender implements CodeSender {
   }
 }
 
-export function createCodeSender(config: Config, logger: Logger): CodeSender & { close(): void } {
-  const kinds = codeSenders(config);
+/** Which provider carries each channel's codes; a channel without one has its codes logged. */
+export interface CodeSenderSettings {
+  smtp?: { url: string; from: string; timeoutMs: number };
+  twilio?: { accountSid: string; authToken: string; from: string; apiBase: string; timeoutMs: number };
+}
+
+export function createCodeSender(settings: CodeSenderSettings, logger: Logger): CodeSender & { close(): void } {
   const log = new LogCodeSender(logger);
-  const smtp =
-    kinds.email === 'smtp'
-      ? new SmtpCodeSender({ url: config.SMTP_URL!, from: config.CODE_FROM_EMAIL!, timeoutMs: config.CODE_SEND_TIMEOUT_MS })
-      : undefined;
-  const twilio =
-    kinds.phone === 'twilio'
-      ? new TwilioCodeSender({
-          accountSid: config.TWILIO_ACCOUNT_SID!,
-          authToken: config.TWILIO_AUTH_TOKEN!,
-          from: config.TWILIO_FROM!,
-          apiBase: config.TWILIO_API_BASE,
-          timeoutMs: config.CODE_SEND_TIMEOUT_MS,
-        })
-      : undefined;
+  const smtp = settings.smtp ? new SmtpCodeSender(settings.smtp) : undefined;
+  const twilio = settings.twilio ? new TwilioCodeSender(settings.twilio) : undefined;
   const sender = new ChannelCodeSender({ email: smtp ?? log, phone: twilio ?? log });
   return { send: (m) => sender.send(m), close: () => smtp?.close() };
 }

@@ -4,7 +4,6 @@ import type { CodeRequestBody, CodeRequestResponse, CodeVerifyBody } from '../..
 import type { AppContext } from '../../context';
 import { AppError } from '../../errors';
 import { nameFromEmail } from '../user-view';
-import { createCodeSender } from './build-code-sender';
 import { CodeDeliveryError, type CodeSender } from './code-sender';
 import type { Stoppable } from '../../lib/job';
 import { MemoryCodeStore, RedisCodeStore, type CodeStore } from './code-store';
@@ -14,14 +13,27 @@ export interface OneTimeCodes {
   store: CodeStore;
   sender: CodeSender;
   key: Buffer;
+  settings: CodeSettings;
 }
 
-export function buildOneTimeCodes(ctx: AppContext): { codes: OneTimeCodes; stoppables: Stoppable[] } {
-  const sender = createCodeSender(ctx.config, ctx.logger);
+export interface CodeSettings {
+  ttlSeconds: number;
+  resendSeconds: number;
+  maxAttempts: number;
+  /** Dev mode answers with the code itself, so a developer can sign in without a mailbox. */
+  revealCode: boolean;
+}
+
+export function buildOneTimeCodes(
+  ctx: AppContext,
+  sender: CodeSender & { close(): void },
+  settings: CodeSettings,
+): { codes: OneTimeCodes; stoppables: Stoppable[] } {
   return {
     codes: {
       store: ctx.redis ? new RedisCodeStore(ctx.redis.main) : new MemoryCodeStore(ctx.now),
       sender,
+      settings,
       // A 6-digit code has only a million values, so a plain hash would be reversed by enumeration:
       // the HMAC key (derived from the server secret) keeps stored hashes useless to a Redis reader.
       key: ctx.tokens.deriveKey('one-time-code'),
@@ -54,13 +66,13 @@ function codeNotSent(ctx: AppContext, channel: string, err: unknown): AppError {
 }
 
 export async function requestCode(ctx: AppContext, codes: OneTimeCodes, body: CodeRequestBody): Promise<CodeRequestResponse> {
-  const { store, sender, key } = codes;
+  const { store, sender, key, settings } = codes;
   const dest = destinationKey(body);
   const limits = ctx.limits;
   await limits.codeResend.consume(dest);
   await limits.codeHourly.consume(dest);
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-  const ttl = ctx.config.CODE_TTL_SECONDS;
+  const ttl = settings.ttlSeconds;
   await store.put(dest, hashCode(key, dest, code), ttl);
   try {
     await sender.send({ channel: body.channel, destination: body.destination, code, expiresInSeconds: ttl });
@@ -73,16 +85,16 @@ export async function requestCode(ctx: AppContext, codes: OneTimeCodes, body: Co
   return {
     sent: true,
     expiresInSeconds: ttl,
-    resendAfterSeconds: ctx.config.CODE_RESEND_SECONDS,
-    ...(ctx.config.devMode ? { devCode: code } : {}),
+    resendAfterSeconds: settings.resendSeconds,
+    ...(settings.revealCode ? { devCode: code } : {}),
   };
 }
 
 /** Checks the code and returns the user it signs in (created on first sign-in, marked verified). */
 export async function verifyCode(ctx: AppContext, codes: OneTimeCodes, body: CodeVerifyBody) {
-  const { store, key } = codes;
+  const { store, key, settings } = codes;
   const dest = destinationKey(body);
-  const result = await store.check(dest, hashCode(key, dest, body.code), ctx.config.CODE_MAX_ATTEMPTS);
+  const result = await store.check(dest, hashCode(key, dest, body.code), settings.maxAttempts);
   if (result === 'wrong') throw new AppError(ErrorCode.UNAUTHENTICATED, 'Wrong code');
   if (result === 'missing') throw new AppError(ErrorCode.UNAUTHENTICATED, 'No valid code for this destination; request a new one');
   if (result === 'exhausted') throw new AppError(ErrorCode.UNAUTHENTICATED, 'Too many wrong codes; request a new one');

@@ -4,17 +4,17 @@ import { audit } from '../../audit/audit';
 import type { AppContext } from '../../context';
 import { AppError } from '../../errors';
 import { providerColumn } from '../user-view';
-import { enabledProviders } from './providers';
+import type { SignInProviders } from './providers';
 
 type Source = { ip: string | null; userAgent: string | null };
 const ALL = Object.keys(providerColumn) as OAuthProvider[];
 
-export async function listProviders(ctx: AppContext, userId: string): Promise<ProvidersResponse> {
+export async function listProviders(ctx: AppContext, providers: SignInProviders, userId: string): Promise<ProvidersResponse> {
   const user = await ctx.db.prisma.user.findUnique({ where: { id: userId } });
   if (!user) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Account no longer exists');
   return {
     linked: ALL.filter((p) => user[providerColumn[p]] !== null),
-    enabled: enabledProviders(ctx),
+    enabled: providers.enabled(),
     codes: { email: user.email !== null, phone: user.phone !== null },
   };
 }
@@ -24,7 +24,13 @@ export async function listProviders(ctx: AppContext, userId: string): Promise<Pr
  * conditional UPDATE, so two unlinks racing on an account with two providers cannot both win.
  * An e-mail or phone counts as a way in: a code can always be sent to it.
  */
-export async function unlinkProvider(ctx: AppContext, userId: string, provider: OAuthProvider, source: Source): Promise<ProvidersResponse> {
+export async function unlinkProvider(
+  ctx: AppContext,
+  providers: SignInProviders,
+  userId: string,
+  provider: OAuthProvider,
+  source: Source,
+): Promise<ProvidersResponse> {
   const prisma = ctx.db.prisma;
   const column = providerColumn[provider];
   const otherWays = [
@@ -54,5 +60,5 @@ export async function unlinkProvider(ctx: AppContext, userId: string, provider: 
     changes: { provider },
     ...source,
   });
-  return listProviders(ctx, userId);
+  return listProviders(ctx, providers, userId);
 }

@@ -12,10 +12,10 @@ import {
 import { auditSource } from '../../audit/audit';
 import { requestCode, verifyCode, type OneTimeCodes } from '../../auth/codes/one-time-codes';
 import { linkIdentity, userForIdentity } from '../../auth/oauth/oauth-sign-in';
-import { verifierFor } from '../../auth/oauth/providers';
+import type { SignInProviders } from '../../auth/oauth/providers';
 import { revokeAllForUser, revokeByToken, rotateRefreshToken } from '../../auth/refresh-tokens';
 import { endLiveSessions } from '../../auth/session-revocation';
-import { startSession } from '../../auth/sessions';
+import { startSession, type SessionSettings } from '../../auth/sessions';
 import { nameFromEmail, toUserView } from '../../auth/user-view';
 import type { AppContext } from '../../context';
 import { AppError } from '../../errors';
@@ -23,13 +23,22 @@ import { limitByIp, limitUserWrites } from '../../rate-limit/rate-limiter';
 import { requireUser, userIdOf } from '../auth-middleware';
 import { parseInput } from '../validate';
 
-export function authRoutes(ctx: AppContext, codes: OneTimeCodes): Router {
+export interface AuthRouteDeps {
+  codes: OneTimeCodes;
+  providers: SignInProviders;
+  sessions: SessionSettings;
+  /** Registers the dev-login route. */
+  devMode: boolean;
+}
+
+export function authRoutes(ctx: AppContext, deps: AuthRouteDeps): Router {
+  const { codes, providers, sessions } = deps;
   const router = Router();
   const perIp = limitByIp(ctx.limits.authIp);
   const signedIn = [requireUser(ctx.tokens), limitUserWrites(ctx)];
 
   // Not registered at all outside dev mode, so production answers it like any unknown route: 404.
-  if (ctx.config.devMode) {
+  if (deps.devMode) {
     router.post('/api/auth/dev-login', async (req, res) => {
       const body = parseInput(DevLoginBody, req.body, 'body');
       const user = await ctx.db.prisma.user.upsert({
@@ -37,7 +46,7 @@ export function authRoutes(ctx: AppContext, codes: OneTimeCodes): Router {
         update: body.displayName ? { displayName: body.displayName } : {},
         create: { email: body.email, displayName: body.displayName ?? nameFromEmail(body.email) },
       });
-      const session: SessionResponse = await startSession(ctx, user, 'dev', auditSource(req));
+      const session: SessionResponse = await startSession(ctx, sessions, user, 'dev', auditSource(req));
       res.json(session);
     });
   }
@@ -50,21 +59,21 @@ export function authRoutes(ctx: AppContext, codes: OneTimeCodes): Router {
   router.post('/api/auth/code/verify', perIp, async (req, res) => {
     const body = parseInput(CodeVerifyBody, req.body, 'body');
     const user = await verifyCode(ctx, codes, body);
-    res.json(await startSession(ctx, user, body.channel === 'email' ? 'email_code' : 'phone_code', auditSource(req)));
+    res.json(await startSession(ctx, sessions, user, body.channel === 'email' ? 'email_code' : 'phone_code', auditSource(req)));
   });
 
   router.post('/api/auth/oauth/:provider', perIp, async (req, res) => {
     const { provider } = parseInput(ProviderParams, req.params, 'provider');
     const body = parseInput(ProviderCredentialBody, req.body, 'body');
-    const identity = await verifierFor(ctx, provider).verify(body);
+    const identity = await providers.verifierFor(provider).verify(body);
     const { user, created } = await userForIdentity(ctx, identity, body.displayName, auditSource(req));
-    res.status(created ? 201 : 200).json(await startSession(ctx, user, `oauth:${provider}`, auditSource(req), { created }));
+    res.status(created ? 201 : 200).json(await startSession(ctx, sessions, user, `oauth:${provider}`, auditSource(req), { created }));
   });
 
   router.post('/api/auth/link/:provider', ...signedIn, async (req, res) => {
     const { provider } = parseInput(ProviderParams, req.params, 'provider');
     const body = parseInput(ProviderCredentialBody, req.body, 'body');
-    const identity = await verifierFor(ctx, provider).verify(body);
+    const identity = await providers.verifierFor(provider).verify(body);
     const user = await linkIdentity(ctx, userIdOf(res), identity, auditSource(req));
     res.json({ user: toUserView(user) });
   });
@@ -79,7 +88,7 @@ export function authRoutes(ctx: AppContext, codes: OneTimeCodes): Router {
     const session: SessionResponse = {
       accessToken: ctx.tokens.sign(userId),
       refreshToken,
-      expiresIn: ctx.config.ACCESS_TOKEN_TTL_SECONDS,
+      expiresIn: sessions.accessTokenTtlSeconds,
       user: toUserView(user),
     };
     res.json(session);

@@ -5,7 +5,7 @@ import { ErrorCode } from '../../../protocol/errors';
 import type { DevPaymentResponse } from '../../../protocol/http/orders';
 import type { AppContext } from '../../context';
 import { AppError } from '../../errors';
-import type { Orders } from '../../orders/orders-module';
+import type { SimulatedGateway } from '../../orders/payments/simulated-gateway';
 import { PaymentError } from '../../orders/payments/payment-gateway';
 import { parseInput } from '../validate';
 import { STRIPE_WEBHOOK_PATH } from './webhook-routes';
@@ -27,9 +27,7 @@ function selfUrl(req: Request): string {
  * Stripe (a signed webhook POSTed to our own `/api/webhooks/stripe`), so demos and load tests take
  * the production path from signature check to order update.
  */
-export function devPaymentRoutes(ctx: AppContext, orders: Orders): Router | undefined {
-  const simulated = orders.simulated;
-  if (!ctx.config.devMode || !simulated) return undefined;
+export function devPaymentRoutes(ctx: AppContext, simulated: SimulatedGateway): Router {
   const router = Router();
   router.post('/api/dev/payments/:paymentIntentId/:outcome', async (req, res) => {
     const { paymentIntentId, outcome } = parseInput(Params, req.params, 'path');

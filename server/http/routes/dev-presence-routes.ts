@@ -5,8 +5,7 @@ import { mapLimit } from '../../lib/map-limit';
 import { parseInput } from '../validate';
 
 /** Dev mode only: what the presence store holds for some users (the load tester's difference report). */
-export function devPresenceRoutes(ctx: AppContext): Router | undefined {
-  if (!ctx.config.devMode) return undefined;
+export function devPresenceRoutes(ctx: AppContext): Router {
   const router = Router();
   router.post('/api/dev/presence/lookup', async (req, res) => {
     const { userIds } = parseInput(DevPresenceLookupBody, req.body, 'body');

@@ -13,7 +13,7 @@ export function deviceRoutes(ctx: AppContext, devices: DeviceDirectory): Router 
   const signedIn = [requireUser(ctx.tokens), limitUserWrites(ctx)];
 
   router.get('/api/devices', ...signedIn, async (_req, res) => {
-    res.json({ devices: await listDevices(ctx, userIdOf(res)) });
+    res.json({ devices: await listDevices(ctx, devices, userIdOf(res)) });
   });
   // Also the "app opened" ping: registering again refreshes the token's expiry.
   router.post('/api/devices', ...signedIn, async (req, res) => {

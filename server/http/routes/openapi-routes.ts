@@ -2,7 +2,6 @@ import { Router, type Request } from 'express';
 import type { HttpOperation } from '../../../protocol/http/operation';
 import { httpOperations } from '../../../protocol/http/operations';
 import { buildAsyncApiDocument } from '../../../protocol/asyncapi';
-import type { AppContext } from '../../context';
 import { buildOpenApiDocument, exampleOf, type JsonSchema } from './openapi-document';
 
 export { buildOpenApiDocument } from './openapi-document';
@@ -82,13 +81,14 @@ ${[...sections].map(([tag, items]) => `<h2 id="tag-${tag}">${tag}</h2>${items.jo
 
 const serverUrl = (req: Request) => `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 
-export function openApiRoutes(ctx: AppContext): Router {
+/** `devMode` documents the dev-only routes too, as a dev-mode server serves them. */
+export function openApiRoutes(devMode: boolean): Router {
   const router = Router();
   let doc: JsonSchema | undefined;
   let page: string | undefined;
   let asyncDoc: JsonSchema | undefined;
   // Built on first request: by then every feature has appended its operations.
-  const document = () => (doc ??= buildOpenApiDocument(httpOperations, { devMode: ctx.config.devMode }));
+  const document = () => (doc ??= buildOpenApiDocument(httpOperations, { devMode }));
   router.get('/api/openapi.json', (req, res) => {
     res.json({ ...document(), servers: [{ url: serverUrl(req), description: 'This server' }] });
   });
@@ -109,7 +109,7 @@ export function openApiRoutes(ctx: AppContext): Router {
   router.get('/api/docs', (_req, res) => {
     page ??= docsPage(
       document(),
-      httpOperations.filter((op) => ctx.config.devMode || !op.devOnly),
+      httpOperations.filter((op) => devMode || !op.devOnly),
     );
     res.type('html').send(page);
   });

@@ -14,12 +14,13 @@ import type { PushSender } from '../../devices/push-sender';
 import { limitUserWrites } from '../../rate-limit/rate-limiter';
 import { blockUser, listBlocks, unblockUser } from '../../social/block-service';
 import { acceptFriendship, friendsOverview, removeFriendship, requestFriendship } from '../../social/friendships';
+import type { GroupInvites } from '../../social/group-invites';
 import { createGroup, getGroup, inviteToGroup, joinGroup, leaveGroup, myGroups, setGroupVenue } from '../../social/groups';
 import { requireUser, userIdOf } from '../auth-middleware';
 import { parseInput } from '../validate';
 
 /** Friends, blocks and groups: all signed in, all writes rate-limited per user. */
-export function socialRoutes(ctx: AppContext, push: PushSender): Router {
+export function socialRoutes(ctx: AppContext, deps: { push: PushSender; invites: GroupInvites }): Router {
   const router = Router();
   const signedIn = [requireUser(ctx.tokens), limitUserWrites(ctx)];
 
@@ -73,12 +74,12 @@ export function socialRoutes(ctx: AppContext, push: PushSender): Router {
   router.post('/api/groups/:id/invites', ...signedIn, async (req, res) => {
     const { id } = parseInput(IdParams, req.params, 'group id');
     const { userId } = parseInput(GroupInviteBody, req.body, 'body');
-    res.status(201).json(await inviteToGroup(ctx, push, id, userIdOf(res), userId, auditSource(req)));
+    res.status(201).json(await inviteToGroup(ctx, deps, id, userIdOf(res), userId, auditSource(req)));
   });
   router.post('/api/groups/:id/join', ...signedIn, async (req, res) => {
     const { id } = parseInput(IdParams, req.params, 'group id');
     const { inviteCode } = parseInput(GroupJoinBody, req.body, 'body');
-    res.json({ group: await joinGroup(ctx, id, userIdOf(res), inviteCode, auditSource(req)) });
+    res.json({ group: await joinGroup(ctx, deps.invites, id, userIdOf(res), inviteCode, auditSource(req)) });
   });
   router.post('/api/groups/:id/leave', ...signedIn, async (req, res) => {
     const { id } = parseInput(IdParams, req.params, 'group id');

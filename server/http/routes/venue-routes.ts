@@ -11,18 +11,24 @@ import { parseInput } from '../validate';
 const DEFAULT_LIMIT = 50;
 
 /** Readable signed out (the web map); signed in, each venue also lists the caller's friends there. */
-export function venueRoutes(ctx: AppContext, answers: VenueAnswers): Router {
+export interface VenueReadSettings {
+  /** VENUES_READS: answered from node memory, or from the cache and stores on every request. */
+  reads: 'memory' | 'per-request';
+  cacheSeconds: number;
+}
+
+export function venueRoutes(ctx: AppContext, answers: VenueAnswers, settings: VenueReadSettings): Router {
   const router = Router();
   const auth = optionalUser(ctx.tokens);
   const json = new JsonAnswers();
-  const perRequest = ctx.config.VENUES_READS === 'per-request';
+  const perRequest = settings.reads === 'per-request';
 
   router.get('/api/venues', auth, async (req, res) => {
     const q = parseInput(NearbyVenuesQuery, req.query, 'query');
     const query = { lat: q.lat, lng: q.lng, radiusMeters: q.radius ?? DEFAULT_RADIUS_METERS, limit: q.limit ?? DEFAULT_LIMIT };
     const userId = maybeUserId(res);
     if (perRequest) {
-      res.json(await nearbyVenuesPerRequest(ctx, query, userId));
+      res.json(await nearbyVenuesPerRequest(ctx, settings.cacheSeconds, query, userId));
       return;
     }
     await json.send(req, res, await answers.nearby(query, userId), {
@@ -35,7 +41,7 @@ export function venueRoutes(ctx: AppContext, answers: VenueAnswers): Router {
     const { id } = parseInput(IdParams, req.params, 'venue id');
     const userId = maybeUserId(res);
     if (perRequest) {
-      res.json({ venue: await venueByIdPerRequest(ctx, id, userId) });
+      res.json({ venue: await venueByIdPerRequest(ctx, settings.cacheSeconds, id, userId) });
       return;
     }
     await json.send(req, res, await answers.byId(id, userId), {

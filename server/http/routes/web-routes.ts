@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router, type Response } from 'express';
-import type { AppContext } from '../../context';
 import { PAGE_CONFIG_ELEMENT_ID, type MapPageConfig, type TabletPageConfig } from '../../../web/shared/page-config';
 
 const WEB_ROOT = fileURLToPath(new URL('../../../web', import.meta.url));
@@ -36,16 +35,18 @@ function configTag(config: unknown): string {
  * bundles from web/dist (scripts/build-web.mjs). Pages are read once; bundles are served with
  * revalidation so a rebuilt bundle is picked up without a restart.
  */
-export function webRoutes(ctx: Pick<AppContext, 'config'>): Router {
-  const router = Router();
-  const { config } = ctx;
+export interface WebPageSettings {
+  tileUrl: string;
+  center: { lat: number; lng: number };
+  /** Serves the bundles' source maps. */
+  devMode: boolean;
+}
 
-  const mapConfig: MapPageConfig = {
-    tileUrl: config.MAP_TILE_URL,
-    center: { lat: config.CITY_CENTER_LAT, lng: config.CITY_CENTER_LNG },
-    zoom: 14,
-  };
-  const tabletConfig: TabletPageConfig = { devMode: config.devMode };
+export function webRoutes(settings: WebPageSettings): Router {
+  const router = Router();
+
+  const mapConfig: MapPageConfig = { tileUrl: settings.tileUrl, center: settings.center, zoom: 14 };
+  const tabletConfig: TabletPageConfig = { devMode: settings.devMode };
 
   const page = (name: 'map' | 'tablet', pageConfig: unknown) => {
     let html: string | undefined;
@@ -67,7 +68,7 @@ export function webRoutes(ctx: Pick<AppContext, 'config'>): Router {
   router.get('/map', page('map', mapConfig));
   router.get('/tablet', page('tablet', tabletConfig));
   // Source maps hand out the bundles' original source: only to developers.
-  if (!config.devMode) router.use(WEB_ASSETS_PATH, (req, _res, next) => next(req.path.endsWith('.map') ? 'router' : undefined));
+  if (!settings.devMode) router.use(WEB_ASSETS_PATH, (req, _res, next) => next(req.path.endsWith('.map') ? 'router' : undefined));
   router.use(WEB_ASSETS_PATH, express.static(DIST, { index: false, fallthrough: true, maxAge: 0 }));
   return router;
 }
