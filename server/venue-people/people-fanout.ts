@@ -71,9 +71,13 @@ export class VenuePeopleFanout {
   constructor(private readonly d: PeopleFanoutDeps) {
     this.tickMs = d.tickMs ?? Math.min(100, d.windowMs / 2);
     this.coalescer = new PeopleCoalescer({ windowMs: d.windowMs, emit: (venueId, changes) => this.enqueueEmit(venueId, changes) });
-    d.outbox.onPeople((relays) => this.offerLocal(relays));
+  }
+
+  /** Starts taking other nodes' people relays; called once by the wiring, not as a side effect of construction. */
+  listenToOtherNodes(): void {
+    this.d.outbox.onPeople((relays) => this.offerLocal(relays));
     // From nodes that predate the outbox (a rolling deploy).
-    d.io.on('venue:people-changes', (relays: VenuePeopleRelay[]) => this.offerLocal(relays));
+    this.d.io.on('venue:people-changes', (relays: VenuePeopleRelay[]) => this.offerLocal(relays));
   }
 
   /** The presence journal's listener: runs on the node where the changes were made, after PostgreSQL has them. */

@@ -25,6 +25,7 @@ export function buildVenuePeople(ctx: AppContext, realtime: Pick<Realtime, 'jour
     // Expiries are pushed as they happen; the resync only repairs lost messages.
     resyncMs: settings.resyncMs,
   });
+  fanout.listenToOtherNodes();
   realtime.journal.onFlush(fanout.onPresence);
   // A block changes what each of the two sees at a venue now, not at the next check-in.
   ctx.hooks.on('blockChanged', (me, them) => fanout.blockChanged(me, them));
