@@ -24,7 +24,8 @@ export interface MemoryPresenceStoreOptions extends PresenceTimings {}
  */
 export class MemoryPresenceStore implements PresenceStore {
   private readonly byUser = new Map<string, PresenceRecord>();
-  private readonly counts = new Map<string, StoredCount>();
+  /** Protected so the tests' drift simulation (test/presence/drifting-memory-store.ts) can reach it. */
+  protected readonly counts = new Map<string, StoredCount>();
   private readonly t: PresenceTimings;
 
   constructor(opts: MemoryPresenceStoreOptions) {
@@ -179,12 +180,6 @@ export class MemoryPresenceStore implements PresenceStore {
       drift.push({ venueId, stored, actual: real });
     }
     return drift;
-  }
-
-  /** Test hook: overwrite a counter to simulate drift. */
-  corruptCount(venueId: string, count: number): void {
-    const c = this.counts.get(venueId) ?? { count: 0, version: 0 };
-    this.counts.set(venueId, { count, version: c.version });
   }
 
   async clear(): Promise<void> {

@@ -8,6 +8,7 @@ import { PresenceSweeper } from '../../server/presence/presence-sweeper';
 import type { CountChange } from '../../server/presence/presence-store';
 import { Registry } from 'prom-client';
 import { isolationIds } from '../helpers/isolation';
+import { DriftingMemoryStore } from './drifting-memory-store';
 
 const { redisPrefix } = isolationIds('presence-locks');
 const redis = new Redis(inject('redisUrl'), { lazyConnect: false, maxRetriesPerRequest: 2 });
@@ -85,7 +86,7 @@ describe('reconciler and sweeper', () => {
   const quiet = { info: () => {}, warn: () => {} };
 
   it('only one of two nodes reconciles per interval; drift is logged and counted', async () => {
-    const store = new MemoryPresenceStore(timings);
+    const store = new DriftingMemoryStore(timings);
     await store.checkIn({ userId: 'a', venueId: 'v', lat: 0, lng: 0, now: 0 });
     store.corruptCount('v', 4);
     const registry = new Registry();

@@ -1,4 +1,4 @@
-import { MemoryPresenceStore } from '../../server/presence/memory-presence-store';
+import { DriftingMemoryStore } from './drifting-memory-store';
 import { CONTRACT_TIMINGS, describePresenceStore } from './presence-store.contract';
 
-describePresenceStore('memory', async () => new MemoryPresenceStore(CONTRACT_TIMINGS));
+describePresenceStore('memory', async () => new DriftingMemoryStore(CONTRACT_TIMINGS));
