@@ -9,7 +9,7 @@ import {
 import { NODE_ATTRIBUTE, PRESENCE_BY_NODE } from '../storage/dynamo-tables';
 import { isCancelledTransaction, isConflict } from '../storage/dynamo-errors';
 import { mapLimit } from '../lib/map-limit';
-import type { CountChange, EndedStay } from './presence-store';
+import type { VenueCount, EndedStay } from './presence-store';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -19,7 +19,7 @@ export interface NodeStaysDeps {
   presenceTable: string;
   /** The store's own counter update, so a counter layout change (shards per node…) applies here too. */
   counterOp(venueId: string, delta: number, now: number): TransactItem;
-  changesFor(venueIds: string[]): Promise<CountChange[]>;
+  changesFor(venueIds: string[]): Promise<VenueCount[]>;
 }
 
 const ENDS_IN_FLIGHT = 8;
@@ -38,7 +38,7 @@ export async function endNodeStays(
   nodeId: string,
   now: number,
   onEnded?: (ended: EndedStay) => void,
-): Promise<CountChange[]> {
+): Promise<VenueCount[]> {
   const keys: { userId: string; venueId: string }[] = [];
   let start: Record<string, unknown> | undefined;
   do {

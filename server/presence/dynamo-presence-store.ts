@@ -10,7 +10,7 @@ import {
   newStay,
   heartbeatExpiry,
   type CheckInInput,
-  type CountChange,
+  type VenueCount,
   type Drift,
   type EndedStay,
   type PresencePatch,
@@ -317,7 +317,7 @@ export class DynamoPresenceStore implements PresenceStore {
     return ok;
   }
 
-  async sweepExpired(now: number, limit = 500, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]> {
+  async sweepExpired(now: number, limit = 500, onEnded?: (ended: EndedStay) => void): Promise<VenueCount[]> {
     const candidates = await this.stays.expired(now, limit);
     const venues = new Set<string>();
     // Every end goes to the write batcher at once: they share transactions (and counter updates per
@@ -338,7 +338,7 @@ export class DynamoPresenceStore implements PresenceStore {
     return await this.counters.changesFor([...venues]);
   }
 
-  endNodeStays(nodeId: string, now: number, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]> {
+  endNodeStays(nodeId: string, now: number, onEnded?: (ended: EndedStay) => void): Promise<VenueCount[]> {
     return endNodeStays(
       {
         doc: this.doc,

@@ -9,7 +9,7 @@ import {
 import { mapLimit } from '../lib/map-limit';
 import { isCancelledTransaction, isConditionFailure, isConflict, retryOnRace } from '../storage/dynamo-errors';
 import { FreshBatchReads } from './fresh-reads';
-import type { CountChange, Drift, StoredCount } from './presence-store';
+import type { VenueCount, Drift, StoredCount } from './presence-store';
 import type { Item } from './dynamo-stay-table';
 
 /** A venue's counter: its shards summed, each shard's version kept for a repair's conditions. */
@@ -88,7 +88,7 @@ export class VenueCounters {
    * venue the writers in flight together share one (see fresh-reads.ts), so a closing-time burst does
    * not turn into as many TransactGetItems, each racing the writes on the same shards.
    */
-  async changesFor(venueIds: string[]): Promise<CountChange[]> {
+  async changesFor(venueIds: string[]): Promise<VenueCount[]> {
     const venues = [...new Set(venueIds)];
     const rows = await Promise.all(venues.map((venueId) => this.reads.get(venueId)));
     return venues.map((venueId, i) => ({ venueId, count: rows[i]?.count ?? 0, version: rows[i]?.version ?? 0 }));

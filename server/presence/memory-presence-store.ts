@@ -5,7 +5,7 @@ import {
   heartbeatExpiry,
   type CheckInInput,
   type StayCheckIn,
-  type CountChange,
+  type VenueCount,
   type Drift,
   type EndedStay,
   type PresencePatch,
@@ -36,7 +36,7 @@ export class MemoryPresenceStore implements PresenceStore {
     };
   }
 
-  private bump(venueId: string, delta: number): CountChange {
+  private bump(venueId: string, delta: number): VenueCount {
     const c = this.counts.get(venueId) ?? { count: 0, version: 0 };
     const next = { count: c.count + delta, version: c.version + 1 };
     this.counts.set(venueId, next);
@@ -72,7 +72,7 @@ export class MemoryPresenceStore implements PresenceStore {
     this.byUser.set(userId, presence);
     // An expired stay at the same venue is replaced in place: -1 and +1 cancel out.
     if (old && old.venueId === venueId) return { presence, changes: [], previousVenueId: null };
-    const changes: CountChange[] = [];
+    const changes: VenueCount[] = [];
     if (old) changes.push(this.bump(old.venueId, -1));
     changes.push(this.bump(venueId, +1));
     return { presence, changes, previousVenueId: old ? old.venueId : null };
@@ -143,8 +143,8 @@ export class MemoryPresenceStore implements PresenceStore {
     return new Map(venueIds.map((id) => [id, { ...(this.counts.get(id) ?? { count: 0, version: 0 }) }]));
   }
 
-  async sweepExpired(now: number, limit = 500, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]> {
-    const changed = new Map<string, CountChange>();
+  async sweepExpired(now: number, limit = 500, onEnded?: (ended: EndedStay) => void): Promise<VenueCount[]> {
+    const changed = new Map<string, VenueCount>();
     let ended = 0;
     for (const p of this.byUser.values()) {
       if (ended >= limit) break;
@@ -157,8 +157,8 @@ export class MemoryPresenceStore implements PresenceStore {
     return [...changed.values()];
   }
 
-  async endNodeStays(nodeId: string, _now: number, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]> {
-    const changed = new Map<string, CountChange>();
+  async endNodeStays(nodeId: string, _now: number, onEnded?: (ended: EndedStay) => void): Promise<VenueCount[]> {
+    const changed = new Map<string, VenueCount>();
     for (const p of [...this.byUser.values()]) {
       if (p.nodeId !== nodeId) continue;
       this.byUser.delete(p.userId);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { NodeLease, NodeLeaseStore } from './node-leases';
 import { PeriodicTask } from '../lib/periodic-task';
-import type { CountChange, EndedStay, PresenceStore } from './presence-store';
+import type { VenueCount, EndedStay, PresenceStore } from './presence-store';
 
 export interface NodeReaperLog {
   info(obj: object, msg?: string): void;
@@ -29,7 +29,7 @@ export interface NodeReaperOptions {
   drainGraceMs: number;
   now(): number;
   /** Count changes of the ended stays, for the fan-out (the sweeper's path). */
-  onChanges(changes: CountChange[]): void;
+  onChanges(changes: VenueCount[]): void;
   /** Each ended stay, for the journal, people lists and friends (the sweeper's path). */
   onEnded(ended: EndedStay): void;
   /**

@@ -1,3 +1,4 @@
+import type { VenueCount } from '../../protocol/events';
 import { ErrorCode } from '../../protocol/errors';
 import { AppError } from '../errors';
 
@@ -35,12 +36,12 @@ export interface PresenceRecord {
   nodeId?: string;
 }
 
-/** A venue's absolute count after a change, with a per-venue version that never goes backwards. */
-export interface CountChange {
-  venueId: string;
-  count: number;
-  version: number;
-}
+/**
+ * A venue's absolute count after a change, with a per-venue version that never goes backwards: the
+ * very shape the wire carries (`venue:count`, `venue:counts`), so the store returns the protocol's type
+ * and the fan-out sends it on as it is.
+ */
+export type { VenueCount } from '../../protocol/events';
 
 /** A venue's count as the store holds it (the wire's `VenueCount` adds the venue id). */
 export interface StoredCount {
@@ -66,7 +67,7 @@ export interface CheckInInput {
 export interface StayCheckIn {
   presence: PresenceRecord;
   /** One entry per venue whose count changed: a move gives both venues, in one atomic step. */
-  changes: CountChange[];
+  changes: VenueCount[];
   /** The venue whose stay this check-in ended (a move, or an expired stay elsewhere); null otherwise. */
   previousVenueId: string | null;
 }
@@ -110,7 +111,7 @@ export interface PresenceStore {
    * Ends the user's stay (expired or not, since it still counts until ended). Idempotent. With
    * `expectedVenueId`, a stay at another venue is left alone (a late leave must not undo a newer check-in).
    */
-  leave(userId: string, now: number, expectedVenueId?: string): Promise<{ changes: CountChange[]; venueId: string | null }>;
+  leave(userId: string, now: number, expectedVenueId?: string): Promise<{ changes: VenueCount[]; venueId: string | null }>;
 
   /**
    * A new connection of the user takes the stay over (the app reconnected, perhaps on another node):
@@ -147,14 +148,14 @@ export interface PresenceStore {
    * `onEnded` hears each stay this call ended (not ones another node ended), so the durable record,
    * friends and the venue's people list can follow.
    */
-  sweepExpired(now: number, limit?: number, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]>;
+  sweepExpired(now: number, limit?: number, onEnded?: (ended: EndedStay) => void): Promise<VenueCount[]>;
 
   /**
    * A dead node's stays: ends each stay still owned by `nodeId` exactly once (conditioned on `node` and
    * the stay being unchanged since read, so a phone that resumed on another node keeps it), decrementing
    * its venue in the same atomic step. Returns one change per affected venue; `onEnded` as for the sweeper.
    */
-  endNodeStays(nodeId: string, now: number, onEnded?: (ended: EndedStay) => void): Promise<CountChange[]>;
+  endNodeStays(nodeId: string, now: number, onEnded?: (ended: EndedStay) => void): Promise<VenueCount[]>;
 
   /**
    * Recounts the presences of each venue with a counter, repairs counters that disagree and returns the

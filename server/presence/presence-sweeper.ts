@@ -1,6 +1,6 @@
 import type { Lock } from '../lib/locks';
 import { PeriodicTask } from '../lib/periodic-task';
-import type { CountChange, EndedStay, PresenceStore } from './presence-store';
+import type { VenueCount, EndedStay, PresenceStore } from './presence-store';
 
 export interface SweeperLog {
   info(obj: object, msg?: string): void;
@@ -12,7 +12,7 @@ export interface PresenceSweeperOptions {
   /** SWEEP_INTERVAL_MS. */
   intervalMs: number;
   /** Count changes to broadcast (the fan-out layer coalesces them). */
-  onChanges: (changes: CountChange[]) => void;
+  onChanges: (changes: VenueCount[]) => void;
   /** Each stay this sweeper ended. */
   onEnded?: (ended: EndedStay) => void;
   /** A sweep found nothing left to end: every stay expired before `through` (epoch ms) is over. */

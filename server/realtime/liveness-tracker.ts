@@ -1,5 +1,5 @@
 import { mapLimit } from '../lib/map-limit';
-import type { CountChange, PresenceRecord, PresenceStore } from '../presence/presence-store';
+import type { VenueCount, PresenceRecord, PresenceStore } from '../presence/presence-store';
 
 /** Timed-out stays ended concurrently per check (each is one store transaction). */
 const ENDS_IN_FLIGHT = 16;
@@ -23,7 +23,7 @@ export interface LivenessTrackerOptions {
   intervalMs: number;
   now(): number;
   /** The stay ended for a missed heartbeat: deliver its count change and durable record. */
-  onEnded(userId: string, venueId: string, changes: CountChange[]): void;
+  onEnded(userId: string, venueId: string, changes: VenueCount[]): void;
   onError(err: unknown, userId: string): void;
   /** A check finished: every stay on this node whose heartbeat timeout fell before `through` has been ended. */
   onCheckedThrough?(through: number): void;

@@ -4,7 +4,7 @@ import type { AppContext } from '../context';
 import type { Job } from '../lib/job';
 import type { NodeLeaseStore } from '../presence/node-leases';
 import { NodeReaper, type NodeReaperMetrics } from '../presence/node-reaper';
-import type { CountChange, EndedStay } from '../presence/presence-store';
+import type { VenueCount, EndedStay } from '../presence/presence-store';
 import type { LivenessTracker } from './liveness-tracker';
 
 export interface NodeLiveness {
@@ -62,7 +62,7 @@ export interface NodeLivenessSettings {
 export function buildNodeLiveness(
   ctx: AppContext,
   settings: NodeLivenessSettings,
-  deps: { liveness: LivenessTracker; onChanges(changes: CountChange[]): void; onEnded(ended: EndedStay): void },
+  deps: { liveness: LivenessTracker; onChanges(changes: VenueCount[]): void; onEnded(ended: EndedStay): void },
 ): NodeLiveness {
   const { logger } = ctx;
   const { leaseMs, leases } = settings;

@@ -5,7 +5,7 @@ import { PresenceReconciler } from '../../server/presence/presence-reconciler';
 import { createPresenceMetrics } from '../../server/presence/presence-metrics';
 import { MemoryPresenceStore } from '../../server/presence/memory-presence-store';
 import { PresenceSweeper } from '../../server/presence/presence-sweeper';
-import type { CountChange } from '../../server/presence/presence-store';
+import type { VenueCount } from '../../server/presence/presence-store';
 import { Registry } from 'prom-client';
 import { isolationIds } from '../helpers/isolation';
 import { DriftingMemoryStore } from './drifting-memory-store';
@@ -117,7 +117,7 @@ describe('reconciler and sweeper', () => {
       active--;
       return await store.sweepExpired(now, limit);
     };
-    const seen: CountChange[][] = [];
+    const seen: VenueCount[][] = [];
     const sweeper = new PresenceSweeper({ store: slow, intervalMs: 100, onChanges: (c) => seen.push(c), log: quiet, now: () => 61_000 });
     await Promise.all([sweeper.runOnce(), sweeper.runOnce(), sweeper.runOnce()]);
     expect(maxActive).toBe(1);

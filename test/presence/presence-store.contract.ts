@@ -1,5 +1,5 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CountChange, PresenceStore } from '../../server/presence/presence-store';
+import type { VenueCount, PresenceStore } from '../../server/presence/presence-store';
 
 /** Both implementations expose this test hook to simulate a lost or doubled counter write. */
 export type TestablePresenceStore = PresenceStore & { corruptCount(venueId: string, count: number): Promise<void> | void };
@@ -20,7 +20,7 @@ async function count(store: PresenceStore, venueId: string): Promise<number> {
   return (await store.getCounts([venueId])).get(venueId)?.count ?? -1;
 }
 
-function deltaOf(changes: CountChange[]) {
+function deltaOf(changes: VenueCount[]) {
   return Object.fromEntries(changes.map((c) => [c.venueId, c.count]));
 }
 
@@ -304,8 +304,8 @@ export function describePresenceStore(name: string, makeStore: () => Promise<Tes
 }
 
 /** Sweeps until nothing more expires at `now`, merging the changes (the last one per venue wins). */
-export async function sweepAll(store: PresenceStore, now: number): Promise<CountChange[]> {
-  const merged = new Map<string, CountChange>();
+export async function sweepAll(store: PresenceStore, now: number): Promise<VenueCount[]> {
+  const merged = new Map<string, VenueCount>();
   for (;;) {
     const changes = await store.sweepExpired(now, 100);
     if (changes.length === 0) return [...merged.values()];
