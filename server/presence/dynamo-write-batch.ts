@@ -1,6 +1,7 @@
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ErrorCode } from '../../protocol/errors';
 import { AppError } from '../errors';
+import { cancellationReasons, isTransactionInFlight } from '../storage/dynamo-errors';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -143,7 +144,7 @@ export class WriteBatcher {
     } catch (err) {
       const reasons =
         cancellationReasons(err) ??
-        (isTransientConflict(err) ? batch.flatMap((p) => p.write.items.map(() => 'TransactionConflict')) : undefined);
+        (isTransactionInFlight(err) ? batch.flatMap((p) => p.write.items.map(() => 'TransactionConflict')) : undefined);
       if (reasons === undefined) {
         for (const p of batch) p.reject(err);
         return;
@@ -188,16 +189,4 @@ export class WriteBatcher {
       }
     }
   }
-}
-
-/** The per-item codes of a cancelled transaction, in item order; undefined for any other error. */
-export function cancellationReasons(err: unknown): string[] | undefined {
-  if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') return undefined;
-  const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
-  if (!reasons) return undefined;
-  return reasons.map((r) => r.Code ?? 'None');
-}
-
-function isTransientConflict(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'TransactionConflictException' || err.name === 'TransactionInProgressException');
 }

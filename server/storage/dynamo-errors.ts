@@ -9,10 +9,15 @@ import { AppError } from '../errors';
  * plain client may come from different copies of the SDK.
  */
 
+/** The per-item codes of a cancelled transaction, in item order; undefined for any other error (or a cancellation naming none). */
+export function cancellationReasons(err: unknown): string[] | undefined {
+  if (!isCancelledTransaction(err)) return undefined;
+  const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+  return reasons?.map((r) => r.Code ?? 'None');
+}
+
 export function cancellationCodes(err: unknown): string[] {
-  if (!isCancelledTransaction(err)) return [];
-  const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-  return reasons.map((r) => r.Code ?? 'None');
+  return cancellationReasons(err) ?? [];
 }
 
 export function isCancelledTransaction(err: unknown): boolean {
@@ -24,9 +29,13 @@ export function isConditionFailure(err: unknown): boolean {
   return cancellationCodes(err).includes('ConditionalCheckFailed');
 }
 
+/** The whole request met another transaction in flight (a cancelled transaction says so per item instead). */
+export function isTransactionInFlight(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'TransactionConflictException' || err.name === 'TransactionInProgressException');
+}
+
 export function isConflict(err: unknown): boolean {
-  if (err instanceof Error && (err.name === 'TransactionConflictException' || err.name === 'TransactionInProgressException')) return true;
-  return cancellationCodes(err).includes('TransactionConflict');
+  return isTransactionInFlight(err) || cancellationCodes(err).includes('TransactionConflict');
 }
 
 /** A random pause before attempt `attempt + 1`, growing with the attempts, at most 200 ms. */
