@@ -27,7 +27,7 @@ async function main(): Promise<number> {
   const db = await openDatabase(config, logger);
   const metrics = createMetrics();
   const dynamo = createDynamoClients({ endpoint: config.dynamo.endpoint, region: config.dynamo.region, requests: metrics.dynamoRequests });
-  const presence = await buildDynamoPresence(dynamoPresenceSettings({ ...config, dynamo: config.dynamo }), { logger, metrics, dynamo });
+  const presence = await buildDynamoPresence(dynamoPresenceSettings(config, config.dynamo), { logger, metrics, dynamo });
   try {
     const venueIds = (await db.prisma.venue.findMany({ select: { id: true } })).map((v) => v.id);
     const journal = new PresenceJournal(db.prisma, logger);

@@ -101,7 +101,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   // DynamoDB when configured, the in-process store otherwise; Redis leases when clustered.
   const presence: BuiltPresence =
     config.dynamo && dynamo
-      ? await buildDynamoPresence(dynamoPresenceSettings({ ...config, dynamo: config.dynamo }), { logger, metrics, dynamo })
+      ? await buildDynamoPresence(dynamoPresenceSettings(config, config.dynamo), { logger, metrics, dynamo })
       : { store: new MemoryPresenceStore(leaseTimings(config)), readiness: [] };
   const locks = redis ? redisLock(redis.main, 'locks:') : memoryLock();
   readiness.push(...presence.readiness);

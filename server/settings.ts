@@ -190,8 +190,8 @@ export const realtimeSettings = (c: Config, leases: NodeLeaseStore): RealtimeSet
 
 export const nodeLeaseMs = (c: Config): number => c.NODE_LEASE_SECONDS * 1000;
 
-export const dynamoPresenceSettings = (c: Config & { dynamo: NonNullable<Config['dynamo']> }): DynamoPresenceSettings => ({
-  tablePrefix: c.dynamo.tablePrefix,
+export const dynamoPresenceSettings = (c: Config, dynamo: NonNullable<Config['dynamo']>): DynamoPresenceSettings => ({
+  tablePrefix: dynamo.tablePrefix,
   createTables: c.DYNAMODB_CREATE_TABLES,
   counterShards: c.DYNAMODB_COUNTER_SHARDS,
   nodeId: c.nodeId,
