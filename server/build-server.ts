@@ -114,7 +114,10 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const cutoffKeepMs = (config.ACCESS_TOKEN_TTL_SECONDS + 60) * 1000;
   const credentials = new CredentialCheck(
     db,
-    redis ? new RedisSessionCutoffs(redis.main, cutoffKeepMs, logger) : new MemorySessionCutoffs(cutoffKeepMs),
+    redis
+      ? // Cached per node, invalidated over pub/sub: an authenticated request costs no Redis round trip.
+        new RedisSessionCutoffs(redis.main, cutoffKeepMs, logger, { sub: redis.sub, channel: `${config.REDIS_KEY_PREFIX}session-cutoffs` })
+      : new MemorySessionCutoffs(cutoffKeepMs),
   );
   const tokens = new AccessTokens(jwtSecret, config.ACCESS_TOKEN_TTL_SECONDS, credentials);
 

@@ -5,6 +5,7 @@ import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import { ErrorCode } from '../../protocol/errors';
 import { AppError } from '../errors';
+import { setNewest } from '../lib/bounded-map';
 
 /**
  * Access tokens are short-lived HS256 JWTs. The algorithm, issuer and audience are pinned on verify so a
@@ -36,12 +37,21 @@ export interface CredentialGuard {
   check(claims: AccessClaims): Promise<void>;
 }
 
+/** Tokens whose signature and claims were verified lately (a phone sends the same one for minutes). */
+const MAX_VERIFIED = 20_000;
+
 export class AccessTokens {
   /**
    * The secret as a key object: given a string, jsonwebtoken first tries it as a public key on every
    * verify (a thrown parse error each time: about a tenth of a warm venue answer's CPU).
    */
   private readonly key: KeyObject;
+  /**
+   * Token text → its verified claims. A token is immutable and its signature either holds or not, so
+   * only the expiry can change an answer, and it is checked at every use; the checks that depend on the
+   * stores (the guard) still run every time. Saves the HMAC, base64 and JSON work of every request.
+   */
+  private readonly verified = new Map<string, AccessClaims>();
 
   constructor(
     private readonly secret: string,
@@ -62,6 +72,16 @@ export class AccessTokens {
   }
 
   verify(token: string): AccessClaims {
+    const known = this.verified.get(token);
+    // jsonwebtoken's rule: expired once the clock reaches `exp` (whole seconds, so this is exact).
+    if (known && Date.now() < known.expiresAt) return known;
+    if (known) this.verified.delete(token);
+    const claims = this.verifySigned(token);
+    setNewest(this.verified, token, claims, MAX_VERIFIED);
+    return claims;
+  }
+
+  private verifySigned(token: string): AccessClaims {
     let decoded: unknown;
     try {
       decoded = jwt.verify(token, this.key, { algorithms: [ALGORITHM], issuer: ISSUER, audience: AUDIENCE });

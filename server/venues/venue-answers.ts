@@ -49,6 +49,8 @@ export function couldWin<T extends { distanceMeters: number }>(ranked: T[], limi
 const MAX_CELLS = 5_000;
 const MAX_RANKINGS = 10_000;
 const MAX_FRAGMENTS = 50_000;
+/** Last nearby answers kept for a repeat (caller × spot), as text; about 50 KB each. */
+const MAX_ANSWERS = 256;
 
 export interface VenueAnswersDeps {
   ctx: AppContext;
@@ -71,6 +73,7 @@ export class VenueAnswers {
   private readonly rankings = new Map<string, { points: VenuePoint[]; ranked: RankedVenue[] }>();
   /** Venues asked for by id that do not exist, so a scan of made-up ids stays off the database. */
   private readonly missing = new Map<string, number>();
+  private readonly answers = new Map<string, { parts: AnswerParts; text: string }>();
 
   constructor(private readonly d: VenueAnswersDeps) {}
 
@@ -157,36 +160,50 @@ export class VenueAnswers {
     return this.keep(value.venue, expiresAt);
   }
 
-  /** Which of the caller's friends are visibly checked in at each venue: cached friend list × presence directory. */
-  private async friendsAt(userId: string | null, venueIds: string[]): Promise<Map<string, PublicUser[]>> {
-    const out = new Map<string, PublicUser[]>();
-    if (!userId || venueIds.length === 0) return out;
+  /** The caller's friends (the friend cache's array) and where each is checked in (the presence directory). */
+  private async friendsWhere(userId: string | null): Promise<{ friends: PublicUser[]; where: (string | null | undefined)[] }> {
+    if (!userId) return { friends: [], where: [] };
     const friends = await friendCache(this.d.ctx).friendsOf(userId);
-    if (friends.length === 0) return out;
-    const wanted = new Set(venueIds);
+    if (friends.length === 0) return { friends, where: [] };
     const where = await this.d.directory.venuesOf(friends.map((f) => f.id));
-    for (const f of friends) {
-      const venueId = where.get(f.id);
-      if (!venueId || !wanted.has(venueId)) continue;
+    return { friends, where: friends.map((f) => where.get(f.id)) };
+  }
+
+  /** Which of the caller's friends are visibly checked in at each of `venueIds`. */
+  private static friendsAt(
+    venueIds: string[],
+    f: { friends: PublicUser[]; where: (string | null | undefined)[] },
+  ): Map<string, PublicUser[]> {
+    const out = new Map<string, PublicUser[]>();
+    if (f.friends.length === 0) return out;
+    const wanted = new Set(venueIds);
+    f.friends.forEach((friend, i) => {
+      const venueId = f.where[i];
+      if (!venueId || !wanted.has(venueId)) return;
       let list = out.get(venueId);
       if (!list) out.set(venueId, (list = []));
-      list.push(f);
-    }
+      list.push(friend);
+    });
     return out;
   }
 
   private async live(userId: string | null, ids: string[]) {
-    return Promise.all([this.d.counts.read(ids, this.d.ctx.presence), this.friendsAt(userId, ids)]);
+    const [counts, friends] = await Promise.all([this.d.counts.read(ids, this.d.ctx.presence), this.friendsWhere(userId)]);
+    return { counts, friends };
   }
 
-  private venueJson(f: VenueFragment, live: Awaited<ReturnType<VenueAnswers['live']>>, now: number, distanceMeters?: number): string {
-    const [counts, friends] = live;
-    const c = counts.get(f.details.id) ?? { count: 0, version: 0 };
+  private venueJson(
+    f: VenueFragment,
+    count: { count: number; version: number },
+    friends: Map<string, PublicUser[]>,
+    tonight: string,
+    distanceMeters?: number,
+  ): string {
     return (
       f.head +
       (distanceMeters !== undefined ? `,"distanceMeters":${JSON.stringify(Math.round(distanceMeters * 10) / 10)}` : '') +
-      `,"liveCount":${c.count},"countVersion":${c.version},"friendsPresent":${JSON.stringify(friends.get(f.details.id) ?? [])}` +
-      `,"specialsTonight":${specialsTonightJson(f, now)}` +
+      `,"liveCount":${count.count},"countVersion":${count.version},"friendsPresent":${JSON.stringify(friends.get(f.details.id) ?? [])}` +
+      `,"specialsTonight":${tonight}` +
       f.tail
     );
   }
@@ -195,13 +212,31 @@ export class VenueAnswers {
   async nearby(q: { lat: number; lng: number; radiusMeters: number; limit: number }, userId: string | null): Promise<string> {
     const { points, fragments } = await this.candidates(q);
     const ranked = this.ranked(q, points);
-    const live = await this.live(
-      userId,
-      ranked.map((r) => r.id),
-    );
+    const ids = ranked.map((r) => r.id);
+    const { counts, friends } = await this.live(userId, ids);
     const now = this.d.ctx.now();
-    const venues = ranked.map((r) => this.venueJson(fragments.get(r.id)!, live, now, r.distanceMeters));
-    return `{"venues":[${venues.join(',')}],"radiusMeters":${JSON.stringify(q.radiusMeters)}}`;
+    const parts: AnswerParts = {
+      ranked,
+      fragments: ranked.map((r) => fragments.get(r.id)!),
+      counts: ranked.map((r) => counts.get(r.id) ?? NO_COUNT),
+      tonight: [],
+      friends: friends.friends,
+      where: friends.where,
+    };
+    parts.tonight = parts.fragments.map((f) => specialsTonightJson(f, now));
+    // Between two changes the same caller asking from the same spot gets the same text: when every
+    // input is the same (the same objects, the same count versions), the last text is answered as it
+    // is, not built again (50 venues, about 50 KB).
+    const key = `${userId ?? ''}|${q.lat}:${q.lng}:${q.radiusMeters}:${q.limit}`;
+    const last = this.answers.get(key);
+    if (last && sameParts(last.parts, parts)) return last.text;
+    const friendsAt = VenueAnswers.friendsAt(ids, friends);
+    const venues = ranked.map((r, i) =>
+      this.venueJson(parts.fragments[i]!, parts.counts[i]!, friendsAt, parts.tonight[i]!, r.distanceMeters),
+    );
+    const text = `{"venues":[${venues.join(',')}],"radiusMeters":${JSON.stringify(q.radiusMeters)}}`;
+    if (this.ttlSeconds > 0) setNewest(this.answers, key, { parts, text }, MAX_ANSWERS);
+    return text;
   }
 
   /**
@@ -221,7 +256,32 @@ export class VenueAnswers {
   async byId(venueId: string, userId: string | null): Promise<string> {
     const f = await this.one(venueId);
     if (!f) throw new AppError(ErrorCode.NOT_FOUND, 'No such venue');
-    const live = await this.live(userId, [venueId]);
-    return `{"venue":${this.venueJson(f, live, this.d.ctx.now())}}`;
+    const { counts, friends } = await this.live(userId, [venueId]);
+    const now = this.d.ctx.now();
+    return `{"venue":${this.venueJson(f, counts.get(venueId) ?? NO_COUNT, VenueAnswers.friendsAt([venueId], friends), specialsTonightJson(f, now))}}`;
   }
+}
+
+const NO_COUNT = { count: 0, version: 0 };
+
+/** Everything a nearby answer's text is made of, kept to tell whether the next one would be the same. */
+interface AnswerParts {
+  ranked: RankedVenue[];
+  fragments: VenueFragment[];
+  counts: { count: number; version: number }[];
+  tonight: string[];
+  friends: PublicUser[];
+  where: (string | null | undefined)[];
+}
+
+function sameParts(a: AnswerParts, b: AnswerParts): boolean {
+  if (a.ranked !== b.ranked || a.friends !== b.friends || a.where.length !== b.where.length) return false;
+  for (let i = 0; i < a.fragments.length; i++) {
+    if (a.fragments[i] !== b.fragments[i] || a.tonight[i] !== b.tonight[i]) return false;
+    const x = a.counts[i]!;
+    const y = b.counts[i]!;
+    if (x.version !== y.version || x.count !== y.count) return false;
+  }
+  for (let i = 0; i < a.where.length; i++) if (a.where[i] !== b.where[i]) return false;
+  return true;
 }

@@ -44,31 +44,35 @@ export interface VenueRow extends Omit<VenueDetails, 'menu'> {
 
 /**
  * The winners' rows with their available menu (by category, then name) and every special (by title),
- * in one query: each venue row carries its menu and specials as JSON aggregated by correlated
- * subqueries over the (venueId, …) indexes, instead of one query per relation. Order of the answer is
- * not the order of `ids`; callers look venues up by id.
+ * in one query that answers one text: the venues as a JSON array built by PostgreSQL, each carrying its
+ * menu (as JSON text, spliced into answers as it is) and specials aggregated by correlated subqueries
+ * over the (venueId, …) indexes. One string to parse instead of a row per venue through the driver and
+ * the ORM; the ids are joined through the primary key, not matched against every venue. Order of the
+ * answer is not the order of `ids`; callers look venues up by id.
  */
 export async function loadVenueDetails(prisma: PrismaClient, ids: string[]): Promise<VenueRow[]> {
   if (ids.length === 0) return [];
-  const rows = await prisma.$queryRaw<VenueRow[]>(Prisma.sql`
-    SELECT v."id", v."slug", v."name", v."description", v."latitude", v."longitude", v."address", v."coverImageUrl",
-      COALESCE((
-        SELECT jsonb_agg(jsonb_build_object('id', m."id", 'name', m."name", 'description', m."description",
-                                            'priceCents', m."priceCents", 'category', m."category")
-                         ORDER BY m."category", m."name")
+  const [row] = await prisma.$queryRaw<{ venues: string }[]>(Prisma.sql`
+    SELECT COALESCE(json_agg(json_build_object(
+      'id', v."id", 'slug', v."slug", 'name', v."name", 'description', v."description",
+      'latitude', v."latitude", 'longitude', v."longitude", 'address', v."address", 'coverImageUrl', v."coverImageUrl",
+      'menuJson', COALESCE((
+        SELECT json_agg(json_build_object('id', m."id", 'name', m."name", 'description', m."description",
+                                          'priceCents', m."priceCents", 'category', m."category")
+                        ORDER BY m."category", m."name")
         FROM "menu_items" m WHERE m."venueId" = v."id" AND m."available"
-      ), '[]'::jsonb)::text AS "menuJson",
-      COALESCE((
+      ), '[]'::json)::text,
+      'specials', COALESCE((
         SELECT json_agg(json_build_object('id', s."id", 'title', s."title", 'description', s."description",
                                           'priceCents', s."priceCents", 'daysOfWeek', COALESCE(s."daysOfWeek", ARRAY[]::int[]),
                                           'validFrom', to_char(s."validFrom", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
                                           'validUntil', to_char(s."validUntil", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
                         ORDER BY s."title")
         FROM "specials" s WHERE s."venueId" = v."id"
-      ), '[]'::json) AS "specials"
-    FROM "venues" v
-    WHERE v."id" = ANY(${ids}::text[])`);
-  return rows;
+      ), '[]'::json)
+    )), '[]'::json)::text AS "venues"
+    FROM unnest(${ids}::text[]) AS w("id") JOIN "venues" v ON v."id" = w."id"`);
+  return JSON.parse(row?.venues ?? '[]') as VenueRow[];
 }
 
 /** The same rows through the ORM, one query per relation: the previous code, kept for `VENUES_READS=per-request`. */

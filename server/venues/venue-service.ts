@@ -4,7 +4,7 @@ import { cacheLookups, queryCache } from '../cache/query-cache';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
 import { friendsPresentAt } from '../social/friends-present';
-import { findNearestVenues, rankByDistance } from './nearest-venues';
+import { findNearestVenuesPerRow as findNearestVenues, rankByDistance } from './nearest-venues';
 import { isSpecialTonight } from './tonight';
 import { CANDIDATE_CAP, CELL_HALF_DIAGONAL_M, roundToCell } from './venue-answers';
 import { loadVenueDetailsPerRelation as loadDetails, type VenueDetails } from './venue-details';
