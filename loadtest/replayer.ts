@@ -688,15 +688,18 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   sampler.unref();
 
   /**
-   * Chaos checkpoints may pause the night longer than the heartbeat timeout (a recovery window to wait
-   * out), which would time out every phone: phones do not stop heartbeating while the judge looks. Those
-   * whose trace heartbeats again right after the checkpoint keep beating through the pause; stalled ones
-   * (no heartbeat coming) stay silent, as the trace says.
+   * A checkpoint may pause the night longer than the heartbeat timeout, which would time out every
+   * phone: phones do not stop heartbeating while the judge looks. Those whose trace heartbeats again
+   * right after the checkpoint keep beating through the pause; stalled ones (no heartbeat coming) stay
+   * silent, as the trace says. Chaos checkpoints wait out a recovery window, but an ordinary one can
+   * outlast the timeout too: at the default 60× the timeout is 10 s and the settle wait may run to
+   * 2 × (grace + close lag + settle) + 5 s = 17.5 s. The judge would still be exact (the model times
+   * them out as the server does), but of an emptied city, and the rest of the night would replay
+   * without most of its people.
    */
   const hb = trace.header.heartbeatMs;
   let stopKeepAlive = () => undefined as void;
   const keepAlive = (at: number): (() => void) => {
-    if (!chaos) return () => undefined;
     const beating = new Set<number>();
     for (const e of trace.events) if (e.e === 'heartbeat' && e.t > at && e.t <= at + 1.5 * hb) beating.add(e.u);
     let running = 0;
