@@ -18,6 +18,9 @@ import { createEventLimiter, type EventGuardDeps } from './validated';
 import { VenueCatalog } from './venue-catalog';
 import { watchHandlers } from './watch-handlers';
 
+/** Embedded journal statements: ~25 rows is ~4 ms of PGlite, the longest an ack waits behind one. */
+const EMBEDDED_JOURNAL_ROWS = 25;
+
 export interface Realtime {
   catalog: VenueCatalog;
   fanout: CountFanout;
@@ -55,6 +58,7 @@ export async function buildRealtime(ctx: AppContext, isDraining: () => boolean):
     maxPending: config.PRESENCE_JOURNAL_MAX_PENDING,
     registry: metrics.registry,
     now: ctx.now,
+    ...(db.kind === 'pglite' ? { rowsPerStatement: EMBEDDED_JOURNAL_ROWS } : {}),
   });
   const rebuild = journalRebuildJob({
     journal,
