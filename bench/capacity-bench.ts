@@ -178,8 +178,6 @@ interface NodeRun {
   code: 'TreatMe' | 'baseline';
   saturated: PhaseResult;
   half: PhaseResult;
-  /** Open loop at the issue's goal rate for this setup (100/s on the real stores, 500/s embedded). */
-  goal: { rate: number; phase: PhaseResult };
   exact: string;
   profile?: { total: number; rows: { group: string; ms: number }[] };
 }
@@ -234,14 +232,6 @@ async function nodeRun(
     log(
       `  ${label} ${code}: at ${Math.round(saturated.rate / 2)}/s ack p50 ${half.ack.percentile(50).toFixed(1)} p99 ${half.ack.percentile(99).toFixed(1)} ms`,
     );
-    const goalRate = o.stores === 'embedded' ? 500 : 100;
-    const goal = {
-      rate: goalRate,
-      phase: await runPhase({ users, venues, urls: nodes.urls, serverPids: pids, seconds: SECONDS, rate: goalRate }),
-    };
-    log(
-      `  ${label} ${code}: at ${goalRate}/s ack p50 ${goal.phase.ack.percentile(50).toFixed(1)} p99 ${goal.phase.ack.percentile(99).toFixed(1)} ms`,
-    );
     let exact = "n/a (embedded: the node's own memory)";
     if (o.stores === 'real') {
       const { doc, client } = createDynamoClients({ endpoint: nodes.env.DYNAMODB_ENDPOINT!, region: 'us-east-1' });
@@ -257,7 +247,7 @@ async function nodeRun(
           : `**${wrong} venues wrong** (${total} counted)`;
       client.destroy();
     }
-    return { label, code, saturated, half, goal, exact };
+    return { label, code, saturated, half, exact };
   } finally {
     for (const u of users) u.socket.disconnect();
     await nodes.close();
@@ -302,11 +292,10 @@ function row(r: NodeRun): string {
     .map((g) => per(g, r.half))
     .join(' / ');
   const dyn = (p: PhaseResult) => (p.ok ? (p.dynamoRequests / p.ok).toFixed(2) : '—');
-  const g = r.goal.phase;
-  const errs = [...r.saturated.errors, ...r.half.errors, ...g.errors].map(([c, n]) => `${c} ${n}`).join(', ') || 'none';
+  const errs = [...r.saturated.errors, ...r.half.errors].map(([c, n]) => `${c} ${n}`).join(', ') || 'none';
   return (
     `| ${r.label} | ${r.code} | **${r.saturated.rate.toFixed(0)}/s** | ${f1(r.saturated.ack.percentile(50))} / ${f1(r.saturated.ack.percentile(99))} ms | ` +
-    `${Math.round(r.saturated.rate / 2)}/s → ${r.half.rate.toFixed(0)}/s | **${f1(r.half.ack.percentile(50))} / ${f1(r.half.ack.percentile(99))} ms** | ${r.goal.rate}/s → ${g.rate.toFixed(0)}/s: **${f1(g.ack.percentile(50))} / ${f1(g.ack.percentile(99))} ms** | ${cpuSat} | ${cpuHalf} | ${dyn(r.saturated)} / ${dyn(r.half)} | ${errs} | ${r.exact} |`
+    `${Math.round(r.saturated.rate / 2)}/s → ${r.half.rate.toFixed(0)}/s | **${f1(r.half.ack.percentile(50))} / ${f1(r.half.ack.percentile(99))} ms** | ${cpuSat} | ${cpuHalf} | ${dyn(r.saturated)} / ${dyn(r.half)} | ${errs} | ${r.exact} |`
   );
 }
 
@@ -327,7 +316,7 @@ function profileLines(runs: NodeRun[]): string[] {
   const lines = ['', "### Where the nodes' busy time went (`node --cpu-prof`, self time over the whole run, all nodes)", ''];
   for (const r of withP) {
     const p = r.profile!;
-    const n = r.saturated.ok + r.half.ok + r.goal.phase.ok;
+    const n = r.saturated.ok + r.half.ok;
     lines.push(
       `- ${r.label}, ${r.code} (${f1(p.total / 1000)} s busy, ${f1(p.total / Math.max(1, n))} ms per measured check-in): ` +
         p.rows.map((x) => `${x.group} ${((x.ms / p.total) * 100).toFixed(0)}%`).join(', '),
@@ -366,10 +355,10 @@ async function main(): Promise<void> {
     lines.push(
       '### (b) nodes on the real stores and (c) the embedded node, each beside (d) the baseline',
       '',
-      `Closed loop: ${USERS} users each check in again as soon as answered. Then open loop at half that rate, then at the issue's goal rate for the setup. CPU ms per check-in by process group (${groups}) from /proc; DynamoDB requests per check-in from the nodes' treatme_dynamodb_requests_total, background work (sweeps, resyncs, reconciles) included.`,
+      `Closed loop: ${USERS} users each check in again as soon as answered. Then open loop at half that rate. CPU ms per check-in by process group (${groups}) from /proc; DynamoDB requests per check-in from the nodes' treatme_dynamodb_requests_total, background work (sweeps, resyncs, reconciles) included.`,
       '',
-      `| setup | code | check-ins/s held (closed loop) | ack p50 / p99 there | open loop at 50 % | ack p50 / p99 at 50 % | ack p50 / p99 at the goal rate (100/s real stores, 500/s embedded) | CPU ms per check-in at saturation (${groups}) | same at 50 % | DynamoDB requests per check-in (saturated / 50 %) | errors | counts afterwards |`,
-      '|---|---|---|---|---|---|---|---|---|---|---|---|',
+      `| setup | code | check-ins/s held (closed loop) | ack p50 / p99 there | open loop at 50 % | ack p50 / p99 at 50 % | CPU ms per check-in at saturation (${groups}) | same at 50 % | DynamoDB requests per check-in (saturated / 50 %) | errors | counts afterwards |`,
+      '|---|---|---|---|---|---|---|---|---|---|---|',
       ...runs.map(row),
       '',
       ...runs.map(commands),

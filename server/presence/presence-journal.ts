@@ -46,13 +46,6 @@ export interface PresenceJournalOptions {
   maxPending?: number;
   registry?: Registry;
   now?: () => number;
-  /**
-   * Rows per statement. A server database takes one statement per flush (`ROWS_PER_STATEMENT`); the
-   * embedded one runs each statement on this process's own thread, so a big one stalls every socket for
-   * its whole length (~0.17 ms a row in PGlite): there smaller statements, with the event loop served in
-   * between, keep an ack from waiting behind a whole flush.
-   */
-  rowsPerStatement?: number;
 }
 
 type Pending = { presence: PresenceRecord | null; previousVenueId: string | null };
@@ -104,7 +97,6 @@ export class PresenceJournal {
   private readonly listeners: PresenceListener[] = [];
   private readonly metrics: ReturnType<typeof journalMetrics>;
   private readonly flushMs: number;
-  private readonly rowsPerStatement: number;
   private readonly maxPending: number;
   private readonly now: () => number;
   private lastError: unknown;
@@ -122,7 +114,6 @@ export class PresenceJournal {
   ) {
     const opts = typeof options === 'number' ? { flushMs: options } : options;
     this.flushMs = opts.flushMs ?? 200;
-    this.rowsPerStatement = opts.rowsPerStatement ?? ROWS_PER_STATEMENT;
     this.maxPending = opts.maxPending ?? 100_000;
     this.now = opts.now ?? Date.now;
     this.metrics = journalMetrics(opts.registry);
@@ -210,9 +201,8 @@ export class PresenceJournal {
   private async write(batch: Map<string, Pending>): Promise<void> {
     const events: PresenceEvent[] = [...batch].map(([userId, e]) => ({ userId, ...e }));
     const failed: PresenceEvent[] = [];
-    for (let i = 0; i < events.length; i += this.rowsPerStatement) {
-      if (i > 0) await new Promise<void>((r) => setImmediate(r));
-      const chunk = events.slice(i, i + this.rowsPerStatement);
+    for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT) {
+      const chunk = events.slice(i, i + ROWS_PER_STATEMENT);
       const stmt = journalStatement(
         chunk.flatMap((e): [string, PresenceRecord][] => (e.presence ? [[e.userId, e.presence]] : [])),
         chunk.filter((e) => e.presence === null).map((e) => e.userId),

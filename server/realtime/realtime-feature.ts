@@ -17,9 +17,6 @@ import { createEventLimiter, type EventGuardDeps } from './validated';
 import { VenueCatalog } from './venue-catalog';
 import { watchHandlers } from './watch-handlers';
 
-/** Embedded journal statements: ~25 rows is ~4 ms of PGlite, the longest an ack waits behind one. */
-const EMBEDDED_JOURNAL_ROWS = 25;
-
 export interface Realtime {
   catalog: VenueCatalog;
   fanout: CountFanout;
@@ -79,7 +76,6 @@ export async function buildRealtime(ctx: AppContext, settings: RealtimeSettings,
     maxPending: settings.journal.maxPending,
     registry: metrics.registry,
     now: ctx.now,
-    ...(db.kind === 'pglite' ? { rowsPerStatement: EMBEDDED_JOURNAL_ROWS } : {}),
   });
   const rebuild = journalRebuildJob({
     journal,
