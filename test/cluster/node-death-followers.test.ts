@@ -1,26 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientEvent } from '../../protocol/events';
-import { startCluster, type Cluster } from '../helpers/cluster';
+import { NODE_DEATH_ENV, startCluster, type Cluster } from '../helpers/cluster';
 import { collect, emitOk, waitUntil } from '../helpers/socket';
 import type { TestClient } from '../helpers/test-server';
 import { PhoneList, at, peopleAt } from '../venue-people/people-helpers';
 
 let cluster: Cluster;
 
-// As in node-death.test.ts: a heartbeat timeout and grace far longer than the test, so only the node
-// lease can end the dead node's stays in time.
+// As in node-death.test.ts: only the node lease can end the dead node's stays in time.
 beforeAll(async () => {
-  cluster = await startCluster(
-    3,
-    {
-      PRESENCE_TIMEOUT_SECONDS: '120',
-      NODE_LEASE_SECONDS: '10',
-      SWEEP_INTERVAL_MS: '500',
-      COUNT_COALESCE_MS: '50',
-      PRESENCE_GRACE_SECONDS: '60',
-    },
-    'deathfollow',
-  );
+  cluster = await startCluster(3, NODE_DEATH_ENV, 'deathfollow');
 }, 120_000);
 afterAll(async () => cluster?.close(), 60_000);
 

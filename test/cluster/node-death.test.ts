@@ -1,26 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientEvent, type VenueCount } from '../../protocol/events';
-import { startCluster, type Cluster } from '../helpers/cluster';
+import { NODE_DEATH_ENV, startCluster, type Cluster } from '../helpers/cluster';
 import { collect, emitOk, nextEvent, waitUntil } from '../helpers/socket';
 import type { TestClient } from '../helpers/test-server';
 
 let cluster: Cluster;
 let venues: { id: string; latitude: number; longitude: number }[];
 
-// A heartbeat timeout and stored lease far longer than the test: only the node lease can end the dead
-// node's stays in time (the issue: 15 minutes with the defaults).
+// Only the node lease can end the dead node's stays in time (NODE_DEATH_ENV).
 beforeAll(async () => {
-  cluster = await startCluster(
-    3,
-    {
-      PRESENCE_TIMEOUT_SECONDS: '120',
-      NODE_LEASE_SECONDS: '10',
-      SWEEP_INTERVAL_MS: '500',
-      COUNT_COALESCE_MS: '50',
-      PRESENCE_GRACE_SECONDS: '60',
-    },
-    'nodedeath',
-  );
+  cluster = await startCluster(3, NODE_DEATH_ENV, 'nodedeath');
   venues = (await cluster.db.prisma.venue.findMany({ orderBy: { slug: 'asc' } })).slice(0, 3);
 }, 120_000);
 afterAll(async () => cluster?.close(), 60_000);

@@ -53,6 +53,18 @@ async function waitHealthy(url: string, node: ClusterNode, timeoutMs = 45_000): 
  * DynamoDB table prefix: the production shape. The schema, tables and demo data are prepared once here,
  * as an operator's deploy step would, so the nodes start as they would in production.
  */
+/**
+ * Node-death settings: a heartbeat timeout and grace far longer than a test, so only the node lease
+ * (10 s) can end a dead node's stays in time (the issue: 15 minutes with the defaults).
+ */
+export const NODE_DEATH_ENV: Record<string, string> = {
+  PRESENCE_TIMEOUT_SECONDS: '120',
+  NODE_LEASE_SECONDS: '10',
+  SWEEP_INTERVAL_MS: '500',
+  COUNT_COALESCE_MS: '50',
+  PRESENCE_GRACE_SECONDS: '60',
+};
+
 export async function startCluster(n: number, overrides: Record<string, string> = {}, label = 'cluster'): Promise<Cluster> {
   const ids = isolationIds(label);
   const env: Record<string, string> = {
