@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
-import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { DriverAdapterError, type SqlDriverAdapter, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { MigrationList, SchemaFilter } from '@prisma/schema-engine-wasm';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
@@ -63,6 +63,33 @@ function withCleanup(adapter: SqlDriverAdapter, after: () => Promise<void>): Sql
 }
 
 /**
+ * PrismaPg runs a migration script by splitting it at every `;`, which cuts a function body
+ * (`$$ … ; … $$`) or a comment holding a semicolon into broken statements. The Prisma CLI sends a
+ * script whole, and so does this: one simple-protocol query that PostgreSQL parses itself and runs as
+ * one implicit transaction, so a failing migration leaves nothing half-applied (a statement that
+ * cannot run in a transaction, such as CREATE INDEX CONCURRENTLY, needs a migration of its own).
+ */
+function wholeScripts(adapter: SqlDriverAdapter, pool: pg.Pool): SqlDriverAdapter {
+  adapter.executeScript = async (script: string) => {
+    try {
+      await pool.query(script);
+    } catch (error) {
+      const e = error as pg.DatabaseError;
+      throw new DriverAdapterError({
+        kind: 'postgres',
+        code: e.code ?? 'N/A',
+        severity: e.severity ?? 'N/A',
+        message: e.message,
+        detail: e.detail,
+        column: e.column,
+        hint: e.hint,
+      });
+    }
+  };
+  return adapter;
+}
+
+/**
  * The migrations' SQL is unqualified (as Prisma writes it), so a non-public schema is selected
  * through search_path on every connection, and also named to the adapter so the engine keeps its
  * `_prisma_migrations` table and its describer in that schema.
@@ -77,7 +104,7 @@ function postgresFactory(url: string, schema: string): EngineFactory {
   const factory: SqlMigrationAwareDriverAdapterFactory = {
     provider: main.provider,
     adapterName: main.adapterName,
-    connect: () => main.connect(),
+    connect: async () => wholeScripts(await main.connect(), pool),
     connectToShadowDb: async () => {
       const name = `prisma_shadow_${randomUUID().replace(/-/g, '')}`;
       await pool.query(`CREATE DATABASE "${name}"`);
@@ -89,7 +116,7 @@ function postgresFactory(url: string, schema: string): EngineFactory {
       // terminated by that on purpose, and the pool must not turn it into an uncaught exception.
       shadowPool.on('error', () => undefined);
       await shadowPool.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-      const adapter = await new PrismaPg(shadowPool, { schema }).connect();
+      const adapter = wholeScripts(await new PrismaPg(shadowPool, { schema }).connect(), shadowPool);
       return withCleanup(adapter, async () => {
         await shadowPool.end();
         await pool.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);

@@ -44,33 +44,16 @@ export interface VenueRow extends Omit<VenueDetails, 'menu'> {
 
 /**
  * The winners' rows with their available menu (by category, then name) and every special (by title),
- * in one query that answers one text: the venues as a JSON array built by PostgreSQL, each carrying its
- * menu (as JSON text, spliced into answers as it is) and specials aggregated by correlated subqueries
- * over the (venueId, …) indexes. One string to parse instead of a row per venue through the driver and
- * the ORM; the ids are joined through the primary key, not matched against every venue. Order of the
- * answer is not the order of `ids`; callers look venues up by id.
+ * as one text: the venues' stored `detailsJson` (each a `VenueRow`, kept by PostgreSQL triggers on
+ * venues, menu_items and specials; see the venue_details_json migration) joined into a JSON array.
+ * The ids are joined through the primary key, so PostgreSQL does a lookup per winner and builds
+ * nothing; the menu inside is JSON text spliced into answers as it is. Order of the answer is not the
+ * order of `ids`; callers look venues up by id.
  */
 export async function loadVenueDetails(prisma: PrismaClient, ids: string[]): Promise<VenueRow[]> {
   if (ids.length === 0) return [];
-  const [row] = await prisma.$queryRaw<{ venues: string }[]>(Prisma.sql`
-    SELECT COALESCE(json_agg(json_build_object(
-      'id', v."id", 'slug', v."slug", 'name', v."name", 'description', v."description",
-      'latitude', v."latitude", 'longitude', v."longitude", 'address', v."address", 'coverImageUrl', v."coverImageUrl",
-      'menuJson', COALESCE((
-        SELECT json_agg(json_build_object('id', m."id", 'name', m."name", 'description', m."description",
-                                          'priceCents', m."priceCents", 'category', m."category")
-                        ORDER BY m."category", m."name")
-        FROM "menu_items" m WHERE m."venueId" = v."id" AND m."available"
-      ), '[]'::json)::text,
-      'specials', COALESCE((
-        SELECT json_agg(json_build_object('id', s."id", 'title', s."title", 'description', s."description",
-                                          'priceCents', s."priceCents", 'daysOfWeek', COALESCE(s."daysOfWeek", ARRAY[]::int[]),
-                                          'validFrom', to_char(s."validFrom", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                                          'validUntil', to_char(s."validUntil", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-                        ORDER BY s."title")
-        FROM "specials" s WHERE s."venueId" = v."id"
-      ), '[]'::json)
-    )), '[]'::json)::text AS "venues"
+  const [row] = await prisma.$queryRaw<{ venues: string | null }[]>(Prisma.sql`
+    SELECT '[' || string_agg(v."detailsJson", ',') || ']' AS "venues"
     FROM unnest(${ids}::text[]) AS w("id") JOIN "venues" v ON v."id" = w."id"`);
   return JSON.parse(row?.venues ?? '[]') as VenueRow[];
 }
