@@ -569,6 +569,57 @@ async function main(): Promise<void> {
     );
   };
   const storms = results.filter((r) => r.storm);
+  // Issue 19's goals, read off this run's figures for this code (a phase not run is "not measured").
+  const ours = (phase: 'cold' | 'warm') => get('memory', phase);
+  const goal = (name: string, target: string, value: (f: Figures) => number, ok: (v: number) => boolean, phase: 'cold' | 'warm') => {
+    const f = ours(phase);
+    if (!f) return `| ${name} | ${target} | not measured | |`;
+    const v = value(f);
+    return `| ${name} | ${target} | ${fmt(v)} | ${ok(v) ? 'met' : 'MISSED'} |`;
+  };
+  const stormOk = storms.filter((r) => r.mode === 'memory');
+  const goals = [
+    '| goal (issue 19, this code) | target | measured | |',
+    '|---|---|---:|---|',
+    goal(
+      'warm throughput',
+      '≥ 2000 req/s',
+      (f) => f.rps,
+      (v) => v >= 2000,
+      'warm',
+    ),
+    goal(
+      'warm p99',
+      '≤ 30 ms',
+      (f) => f.p99,
+      (v) => v <= 30,
+      'warm',
+    ),
+    goal(
+      'cold throughput',
+      '≥ 500 req/s',
+      (f) => f.rps,
+      (v) => v >= 500,
+      'cold',
+    ),
+    goal(
+      'PostgreSQL queries per warm request',
+      '0',
+      (f) => f.perRequest.pg,
+      (v) => v === 0,
+      'warm',
+    ),
+    goal(
+      'presence-store reads per warm request',
+      '0',
+      (f) => f.perRequest.storeCalls,
+      (v) => v === 0,
+      'warm',
+    ),
+    stormOk.length
+      ? `| REST answers older than the socket viewer, during the storm | 0, and equal after it | ${stormOk[0]!.storm!.older} | ${stormOk[0]!.storm!.older === 0 && stormOk[0]!.storm!.finalEqual ? 'met' : 'MISSED'} |`
+      : '| REST answers older than the socket viewer | 0 | not measured | |',
+  ];
   const cpuModel = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
     '## GET /api/venues: cold and warm, this code against the per-request reads',
@@ -590,6 +641,8 @@ async function main(): Promise<void> {
     '| phase | code | req/s (vs baseline) | p50 ms | p99 ms | max ms | errors | PG queries / req | store reads / req | Redis cmds / req | server cores | load-generator cores | PostgreSQL cores | Redis cores | server CPU ms / req |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...results.map(row),
+    '',
+    ...goals,
     '',
     'Check-in storm (warm runs): every sampled REST answer compared with the last count the socket viewer on the same node had been sent before the request left; then, the storm stopped, the two compared exactly.',
     '',

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distanceMeters } from '../../server/geo/distance';
+import { COMPRESS_FROM_BYTES } from '../../server/venues/json-answer';
 import { nightWeekday } from '../../server/venues/tonight';
 import { api, signIn, uniqueEmail } from '../helpers/auth';
 import { startTestServer, type TestServer } from '../helpers/test-server';
@@ -28,6 +31,20 @@ async function checkIn(userId: string, venue: { id: string; latitude: number; lo
     lng: venue.longitude,
     visible,
     now: ts.server.ctx.now(),
+  });
+}
+
+/** A GET with exactly these headers (fetch would add Accept-Encoding and inflate), body as sent. */
+function rawGet(path: string, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
+    const req = request(`${ts.url}${path}`, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -148,6 +165,49 @@ describe('GET /api/venues', () => {
     expect(anonymous.body.venues[0].friendsPresent).toEqual([]);
     const stranger2 = await api(ts, stranger!.accessToken).get(near(spot.lat, spot.lng, '&radius=500'));
     expect(stranger2.body.venues[0].friendsPresent).toEqual([]);
+  });
+
+  it('revalidates with an ETag that changes with the live count, and gzips large answers only when asked', async () => {
+    const path = near(center.lat, center.lng, '&radius=5km');
+    const plain = await rawGet(path);
+    expect(plain.status).toBe(200);
+    expect(plain.body.length).toBeGreaterThan(COMPRESS_FROM_BYTES);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(plain.headers['cache-control']).toBe('public, no-cache');
+    expect(plain.headers.vary).toMatch(/Accept-Encoding/);
+    const etag = plain.headers.etag as string;
+    expect(etag).toMatch(/^"[\w-]+"$/);
+
+    const again = await rawGet(path, { 'if-none-match': etag });
+    expect(again.status).toBe(304);
+    expect(again.body.length).toBe(0);
+
+    const zipped = await rawGet(path, { 'accept-encoding': 'gzip' });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.headers.etag).toBe(etag);
+    expect(zipped.body.length).toBeLessThan(plain.body.length / 2);
+    expect(gunzipSync(zipped.body).equals(plain.body)).toBe(true);
+    expect((await rawGet(path, { 'accept-encoding': 'br;q=1, gzip;q=0' })).headers['content-encoding']).toBeUndefined();
+
+    // A stored copy must never outlive a count change: the same If-None-Match now gets the new answer.
+    const first = (
+      JSON.parse(plain.body.toString()) as { venues: { id: string; latitude: number; longitude: number; liveCount: number }[] }
+    ).venues[0]!;
+    const guest = await signIn(ts, uniqueEmail('etag'));
+    await checkIn(guest.user.id, first);
+    await expect
+      .poll(async () => {
+        const r = await rawGet(path, { 'if-none-match': etag });
+        return r.status === 200 ? (JSON.parse(r.body.toString()) as { venues: { liveCount: number }[] }).venues[0]!.liveCount : r.status;
+      })
+      .toBe(first.liveCount + 1);
+    expect((await rawGet(path)).headers.etag).not.toBe(etag);
+
+    // An answer naming the caller's friends is for the caller's eyes only.
+    const personal = await rawGet(path, { authorization: `Bearer ${guest.accessToken}` });
+    expect(personal.headers['cache-control']).toBe('private, no-cache');
+    expect(personal.headers.vary).toMatch(/Authorization/);
   });
 
   it('answers 401 for a bad or expired bearer token instead of silently going anonymous', async () => {
