@@ -1,9 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { applyMigrations, diffSchemaAgainstMigrations, SCHEMA_PATH } from '../../server/storage/migrator';
+import { applyMigrations, diffSchemaAgainstMigrations, MIGRATIONS_DIR, SCHEMA_PATH } from '../../server/storage/migrator';
 import { dropSchema } from '../helpers/test-database';
 import { isolationIds } from '../helpers/isolation';
 
@@ -64,6 +64,39 @@ describe('migrations', () => {
       expect(drift).toMatch(/CREATE TABLE "Unmigrated"/);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('run a migration as one script: a function body keeps its semicolons, and a failure leaves nothing behind', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'migrations-'));
+    const other = isolationIds('migrations-whole').schema;
+    await cp(MIGRATIONS_DIR, dir, { recursive: true });
+    const add = async (name: string, sql: string) => {
+      await mkdir(path.join(dir, name));
+      await writeFile(path.join(dir, name, 'migration.sql'), sql);
+    };
+    try {
+      await add(
+        '29990101000000_function',
+        `-- A comment; with a semicolon and an apostrophe's worth of text.
+CREATE FUNCTION "twice"(n int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  n := n * 2;
+  RETURN n;
+END
+$$;
+CREATE TABLE "kept" ("id" int);
+`,
+      );
+      expect(await applyMigrations({ kind: 'postgres', url, schema: other }, dir)).toContain('29990101000000_function');
+      await add('29990101000001_broken', 'CREATE TABLE "half_done" ("id" int);\nSELECT 1 / 0;\n');
+      await expect(applyMigrations({ kind: 'postgres', url, schema: other }, dir)).rejects.toThrow(/division by zero/);
+      const tables = await tablesIn(other);
+      expect(tables).toContain('kept');
+      expect(tables).not.toContain('half_done');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await dropSchema(url, other);
     }
   });
 });
