@@ -35,8 +35,8 @@ export interface VenueDetails extends VenuePoint {
 
 /**
  * What node memory and the shared cache hold for the answers built from memory: the menu arrives as
- * JSON text built by PostgreSQL (jsonb's text form), spliced into answers as it is, so nothing parses
- * it and serialises it again on the way.
+ * JSON text built by PostgreSQL (json_agg's text, inside the stored `detailsJson`), spliced into
+ * answers as it is, so nothing parses it and serialises it again on the way.
  */
 export interface VenueRow extends Omit<VenueDetails, 'menu'> {
   menuJson: string;
