@@ -14,12 +14,22 @@ function cellIndex(value: number, size: number): number {
   return Math.floor(value / size);
 }
 
+/**
+ * Latitude 90 and longitude 180 fold into the last cell rather than a cell of their own. Every
+ * index (a venue's and both ends of a view's range) goes through this, so a view whose edge sits on
+ * 180 or 90 still covers the cell a venue on that edge is in.
+ */
+function latIndex(lat: number, size: number): number {
+  return Math.min(cellIndex(lat, size), cellIndex(90 - 1e-9, size));
+}
+
+function lngIndex(lng: number, size: number): number {
+  return Math.min(cellIndex(lng, size), cellIndex(180 - 1e-9, size));
+}
+
 export function cellId(level: number, lat: number, lng: number): string {
   const size = CELL_LEVELS[level] ?? CELL_LEVELS[CELL_LEVELS.length - 1]!;
-  // Latitude 90 and longitude 180 fold into the last cell rather than a cell of their own.
-  const y = Math.min(cellIndex(lat, size), cellIndex(90 - 1e-9, size));
-  const x = Math.min(cellIndex(lng, size), cellIndex(180 - 1e-9, size));
-  return `${level}:${x}:${y}`;
+  return `${level}:${lngIndex(lng, size)}:${latIndex(lat, size)}`;
 }
 
 /** Every cell (all levels) that contains this point: the rooms a venue's count goes to. */
@@ -40,12 +50,12 @@ export function lngRanges([west, , east]: BBox): [number, number][] {
 function cellsAtLevel(bbox: BBox, level: number, cap: number): string[] | null {
   const size = CELL_LEVELS[level]!;
   const [, south, , north] = bbox;
-  const y0 = cellIndex(south, size);
-  const y1 = Math.min(cellIndex(north, size), cellIndex(90 - 1e-9, size));
+  const y0 = latIndex(south, size);
+  const y1 = latIndex(north, size);
   const out: string[] = [];
   for (const [w, e] of lngRanges(bbox)) {
-    const x0 = cellIndex(w, size);
-    const x1 = Math.min(cellIndex(e, size), cellIndex(180 - 1e-9, size));
+    const x0 = lngIndex(w, size);
+    const x1 = lngIndex(e, size);
     if ((x1 - x0 + 1) * (y1 - y0 + 1) + out.length > cap) return null;
     for (let x = x0; x <= x1; x++) for (let y = y0; y <= y1; y++) out.push(`${level}:${x}:${y}`);
   }
